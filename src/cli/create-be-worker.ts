@@ -1,0 +1,121 @@
+// The `create-be-worker` bin: flags and prompts in, a generated worker out. The only place that
+// decides what is printed and which exit code the process ends with.
+import { basename } from 'node:path';
+import * as clack from '@clack/prompts';
+import { Command, Option } from 'commander';
+import kleur from 'kleur';
+import { type Ask, collectSpec } from '../collect.ts';
+import { type CreateResult, createWorker } from '../create.ts';
+import { OPTIONS } from '../options.ts';
+import { commandsFor } from '../package-manager.ts';
+import type { Spec } from '../spec.ts';
+import { checkTarget, describeTree } from '../tree.ts';
+import { CLI_VERSION } from '../version.ts';
+import { interactive, progress, reportError } from './ui.ts';
+
+const program = new Command('create-be-worker')
+  .description('Create a TypeScript worker that runs Celery tasks from AWS SQS')
+  .argument('[directory]', 'where to create it (default: ./<name>)')
+  .version(CLI_VERSION, '-v, --version')
+  .helpOption('-h, --help', 'show this help')
+  .showHelpAfterError('(create-be-worker --help lists every flag)');
+
+const specFlags = new Map<keyof Spec, Option>();
+for (const definition of OPTIONS) {
+  const option = new Option(definition.flag, definition.description);
+  if (definition.repeatable)
+    option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+  specFlags.set(definition.key, option);
+  program.addOption(option);
+}
+program
+  .option('--no-install', 'do not install dependencies')
+  .option('--no-git', 'do not create a git repository and initial commit')
+  .option('--dry-run', 'print the files that would be written; write nothing')
+  .option('--force', 'write into a non-empty directory (replaced files are kept in a backup)')
+  .option('-y, --yes', 'accept the defaults instead of asking');
+
+interface RunFlags {
+  install: boolean;
+  git: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  yes?: boolean;
+  [flag: string]: unknown;
+}
+
+program.action(async (directoryArgument: string | undefined, flags: RunFlags) => {
+  const aborted = new AbortController();
+  process.on('SIGINT', () => aborted.abort());
+  if (interactive) clack.intro(kleur.bold(`create-be-worker ${CLI_VERSION}`));
+
+  // Refuse a non-empty target before asking anything.
+  if (directoryArgument && !flags.dryRun) await checkTarget(directoryArgument, flags);
+
+  const spec = await collectSpec({
+    directory: directoryArgument,
+    yes: Boolean(flags.yes),
+    flags: Object.fromEntries(
+      [...specFlags].map(([key, option]) => [key, flags[option.attributeName()] as string | string[] | undefined]),
+    ),
+    ...(interactive ? { ask } : {}),
+  });
+  const directory = directoryArgument ?? spec.name;
+  const result = await createWorker(spec, {
+    directory,
+    force: flags.force,
+    dryRun: flags.dryRun,
+    install: flags.install,
+    git: flags.git,
+    signal: aborted.signal,
+    progress: progress(),
+  });
+  printSummary(result, directory, Boolean(flags.dryRun));
+});
+
+const ask: Ask = async (option, initial, validate) => {
+  const prompt = option.prompt;
+  if (!prompt) return initial;
+  const answer =
+    prompt.kind === 'select'
+      ? await clack.select({
+          message: prompt.message,
+          options: prompt.choices.map((value) => ({ value, label: value })),
+          initialValue: initial,
+        })
+      : await clack.text({
+          message: prompt.message,
+          placeholder: prompt.placeholder ?? initial,
+          defaultValue: initial,
+          validate: (value) => validate(value ?? ''),
+        });
+  return clack.isCancel(answer) ? null : String(answer);
+};
+
+function printSummary(result: CreateResult, directory: string, dryRun: boolean): void {
+  if (dryRun) {
+    console.log(`Would write ${result.tree.size} files to ${result.directory}:\n${describeTree(result.tree)}`);
+    console.log('Dry run: nothing was written.');
+    return;
+  }
+  const run = commandsFor(result.spec.packageManager).run;
+  if (result.backup) console.log(kleur.yellow(`Replaced files were kept in ${result.backup}`));
+  if (result.git === 'inside-repository')
+    console.log('Inside an existing git repository: no new repository was created.');
+  if (result.git === 'no-git') console.log(kleur.yellow('git was not found: no repository was created.'));
+  const first = result.spec.queues[0];
+  const steps = [
+    `cd ${directory === basename(directory) ? directory : result.directory}`,
+    ...(result.installed ? [] : [commandsFor(result.spec.packageManager).install.join(' ')]),
+    `${run} dev                # local SQS + the worker, restarted on change`,
+    `${run} send -- ${first?.task === 'add' ? 'add 2 3' : `${first?.task} hello`}   # in another terminal`,
+    `${run} test`,
+  ];
+  const message = `Next steps:\n${steps.map((step) => `  ${step}`).join('\n')}`;
+  if (interactive) clack.outro(message);
+  else console.log(`\n${message}`);
+}
+
+program.parseAsync().catch((error: unknown) => {
+  process.exitCode = reportError(error);
+});

@@ -1,0 +1,59 @@
+// Turns flags into a Spec: a given flag is used as is, a missing one is asked in a TTY, and
+// otherwise takes its default. Without a TTY nothing is ever asked.
+import { CancelledError, UserError } from './errors.ts';
+import { OPTIONS, type OptionContext, type OptionDefinition } from './options.ts';
+import { type Spec, validateSpec } from './spec.ts';
+
+/** Asks one question; resolves to the text typed or chosen, or to `null` when cancelled. */
+export type Ask = (
+  option: OptionDefinition,
+  initial: string,
+  validate: (text: string) => string | undefined,
+) => Promise<string | null>;
+
+export interface CollectOptions extends OptionContext {
+  /** Raw flag values by Spec key (`queues` as a list). */
+  flags: Partial<Record<keyof Spec, string | string[]>>;
+  /** Accept defaults instead of asking. */
+  yes: boolean;
+  /** Present only when stdin and stdout are a TTY. */
+  ask?: Ask;
+}
+
+export async function collectSpec({ flags, yes, ask, directory }: CollectOptions): Promise<Spec> {
+  const answers: Partial<Spec> = {};
+  for (const option of OPTIONS) {
+    const key = option.key;
+    const raw = flags[key];
+    const initial = option.default(answers, { directory });
+    let value: unknown;
+    if (raw !== undefined) {
+      value = option.parse(raw, answers);
+    } else if (ask && option.prompt && !yes) {
+      value = await prompt(option, initial, answers, ask);
+    } else if (initial !== undefined) {
+      value = option.parse(option.format ? option.format(initial as never) : (initial as string), answers);
+    } else {
+      throw new UserError(
+        `missing ${option.flag.split(' ')[0]}: ${option.description}; pass it as a flag (nothing is asked without a terminal)`,
+      );
+    }
+    Object.assign(answers, { [key]: value });
+  }
+  return validateSpec(answers);
+}
+
+async function prompt(option: OptionDefinition, initial: unknown, answers: Partial<Spec>, ask: Ask): Promise<unknown> {
+  const initialText = initial === undefined ? '' : option.format ? option.format(initial as never) : String(initial);
+  const validate = (text: string) => {
+    try {
+      option.parse(text || initialText, answers);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const text = await ask(option, initialText, validate);
+  if (text === null) throw new CancelledError();
+  return option.parse(text || initialText, answers);
+}

@@ -1,0 +1,8 @@
+// create-be-worker as a library: the same pipeline the CLI runs, without any terminal I/O.
+export { type CreateOptions, type CreateResult, createWorker, type Progress } from './create.ts';
+export { CancelledError, EnvironmentError, UserError } from './errors.ts';
+export { detectPackageManager, type PackageManager } from './package-manager.ts';
+export { renderWorker } from './render.ts';
+export { parseQueueSpec, type QueueSpec, type Spec, validateSpec } from './spec.ts';
+export { applyTree, describeTree, type VirtualTree } from './tree.ts';
+export { CLI_VERSION, TEMPLATE_VERSION } from './version.ts';

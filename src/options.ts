@@ -1,0 +1,125 @@
+// One declaration per answer drives its flag, its prompt, its default and its validation
+// (DESIGN §3). `collect.ts` walks this table; nothing else knows the list of answers.
+import { basename, resolve } from 'node:path';
+import type { z } from 'zod';
+import { defaultUser } from '../templates/worker/src/runtime/naming.ts';
+import { detectPackageManager, PACKAGE_MANAGERS } from './package-manager.ts';
+import { checked, crossCheck, parseQueueSpec, type QueueSpec, type Spec, specSchema } from './spec.ts';
+
+export interface OptionContext {
+  /** The `[directory]` argument, if given. */
+  directory: string | undefined;
+}
+
+interface PromptText {
+  kind: 'text';
+  message: string;
+  placeholder?: string;
+}
+interface PromptSelect {
+  kind: 'select';
+  message: string;
+  choices: readonly string[];
+}
+
+export interface OptionDefinition<K extends keyof Spec = keyof Spec> {
+  key: K;
+  /** commander's flag syntax. */
+  flag: string;
+  description: string;
+  /** Collects repeated flags into a list. */
+  repeatable?: boolean;
+  /** Asked in a TTY when the flag is not given; flag-only otherwise. */
+  prompt?: PromptText | PromptSelect;
+  /** The value used with `--yes`, without a TTY, and as the prompt's initial value. */
+  default(answers: Partial<Spec>, context: OptionContext): Spec[K] | undefined;
+  /** Turns the flag or prompt text into the value, or throws a UserError naming the flag. */
+  parse(raw: string | string[], answers: Partial<Spec>): Spec[K];
+  /** Shows a value as prompt text (the inverse of `parse`). */
+  format?(value: Spec[K]): string;
+}
+
+function field<K extends keyof Spec>(key: K, flag: string) {
+  const schema = specSchema.shape[key] as unknown as z.ZodType<Spec[K]>;
+  return (raw: string | string[]) => checked(schema, raw, flag);
+}
+
+const define = <K extends keyof Spec>(definition: OptionDefinition<K>) => definition;
+
+/** In the order they are asked: env and user come first, as the queue names depend on them. */
+export const OPTIONS: readonly OptionDefinition[] = [
+  define({
+    key: 'name',
+    flag: '--name <name>',
+    description: 'worker name: npm package, metric prefix and default queue prefix',
+    prompt: { kind: 'text', message: 'Worker name', placeholder: 'image-resizer' },
+    default: (_answers, { directory }) => (directory ? basename(resolve(directory)) : undefined),
+    parse: field('name', '--name'),
+  }),
+  define({
+    key: 'description',
+    flag: '--description <text>',
+    description: 'one line on what the worker does',
+    prompt: { kind: 'text', message: 'Description' },
+    default: (answers) => `Runs ${answers.name ?? 'the'} tasks from SQS`,
+    parse: field('description', '--description'),
+  }),
+  define({
+    key: 'env',
+    flag: '--env <env>',
+    description: 'environment for queue names (default: local)',
+    default: () => 'local',
+    parse: field('env', '--env'),
+  }),
+  define({
+    key: 'user',
+    flag: '--user <user>',
+    description: 'the <user> of local queue names (default: your login name, SQS-safe)',
+    default: () => defaultUser(),
+    parse: field('user', '--user'),
+  }),
+  define({
+    key: 'region',
+    flag: '--region <region>',
+    description: 'AWS region (default: us-west-1)',
+    default: () => 'us-west-1',
+    parse: field('region', '--region'),
+  }),
+  define({
+    key: 'queues',
+    flag: '--queue <queue[:task[:ratelimit]]>',
+    description: 'a queue, the task it runs and its ratelimit name; repeat for more (default: <name>-add:add)',
+    repeatable: true,
+    prompt: {
+      kind: 'text',
+      message: 'Queues, comma-separated, each queue[:task[:ratelimit]]',
+      placeholder: 'image-resizer-add:add',
+    },
+    default: (answers) => (answers.name ? [{ queue: `${answers.name}-add`, task: 'add' }] : undefined),
+    parse: (raw, answers) => {
+      const items = (Array.isArray(raw) ? raw : raw.split(',')).map((item) => item.trim()).filter(Boolean);
+      const queues = items.map((item) => prefixed(() => parseQueueSpec(item), '--queue'));
+      // Check duplicates and the longest name now, so a prompt can say so at once.
+      crossCheck({ ...(answers as Spec), queues });
+      return queues;
+    },
+    format: (queues: QueueSpec[]) =>
+      queues.map(({ queue, task, ratelimit }) => [queue, task, ratelimit].filter(Boolean).join(':')).join(', '),
+  }),
+  define({
+    key: 'packageManager',
+    flag: '--package-manager <name>',
+    description: `package manager to install with: ${PACKAGE_MANAGERS.join(' or ')} (default: the one running this)`,
+    default: () => detectPackageManager(),
+    parse: field('packageManager', '--package-manager'),
+  }),
+];
+
+function prefixed<T>(parse: () => T, flag: string): T {
+  try {
+    return parse();
+  } catch (error) {
+    (error as Error).message = `${flag} ${(error as Error).message}`;
+    throw error;
+  }
+}

@@ -1,0 +1,48 @@
+// The package managers a generated worker can use, and the commands each one needs.
+
+export const PACKAGE_MANAGERS = ['npm', 'pnpm'] as const;
+export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
+
+export interface PackageManagerCommands {
+  name: PackageManager;
+  install: string[];
+  /** Prefix for package.json scripts: `npm run dev`, `pnpm dev`. */
+  run: string;
+  /** A reproducible install from the lockfile, and its production-only form (Docker). */
+  ci: string;
+  ciProduction: string;
+  lockfile: string;
+  /** Needs `corepack enable` in the node image. */
+  corepack: boolean;
+}
+
+const COMMANDS: Record<PackageManager, PackageManagerCommands> = {
+  npm: {
+    name: 'npm',
+    install: ['npm', 'install', '--no-fund', '--no-audit'],
+    run: 'npm run',
+    ci: 'npm ci',
+    ciProduction: 'npm ci --omit=dev && npm cache clean --force',
+    lockfile: 'package-lock.json',
+    corepack: false,
+  },
+  pnpm: {
+    name: 'pnpm',
+    install: ['pnpm', 'install'],
+    run: 'pnpm',
+    ci: 'pnpm install --frozen-lockfile',
+    ciProduction: 'pnpm install --prod --frozen-lockfile',
+    lockfile: 'pnpm-lock.yaml',
+    corepack: true,
+  },
+};
+
+export function commandsFor(packageManager: PackageManager): PackageManagerCommands {
+  return COMMANDS[packageManager];
+}
+
+/** The package manager that ran us (`npm create`, `pnpm create`), from npm_config_user_agent. */
+export function detectPackageManager(userAgent = process.env.npm_config_user_agent ?? ''): PackageManager {
+  const name = userAgent.split('/')[0];
+  return PACKAGE_MANAGERS.find((candidate) => candidate === name) ?? 'npm';
+}

@@ -1,0 +1,119 @@
+// Renders the worker template into a virtual tree (path → contents). Nothing touches the disk
+// here, so a dry run and a real run share every step up to writing.
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
+import { commandsFor } from './package-manager.ts';
+import { type Spec, taskIdentifier } from './spec.ts';
+import type { VirtualTree } from './tree.ts';
+import { CLI_VERSION, TEMPLATE_VERSION } from './version.ts';
+
+const TEMPLATES = fileURLToPath(new URL('../templates/', import.meta.url));
+
+/** npm drops some dotfiles from packages, so the template stores them under another name. */
+const RENAMES: Record<string, string> = { _gitignore: '.gitignore', _env: '.env' };
+
+/** The answers file of a generated repo: what `be-worker` reads to know the repo. */
+export const ANSWERS_FILE = 'be-worker.json';
+
+export async function renderWorker(spec: Spec): Promise<VirtualTree> {
+  const view = viewOf(spec);
+  const tree: VirtualTree = new Map();
+  const root = join(TEMPLATES, 'worker');
+  for (const file of await listFiles(root)) {
+    const source = await readFile(join(root, file), 'utf8');
+    const path = renamed(file.endsWith('.hbs') ? file.slice(0, -'.hbs'.length) : file);
+    tree.set(path, file.endsWith('.hbs') ? render(source, view, file) : source);
+  }
+  for (const task of view.tasks) {
+    for (const [template, path] of [
+      [`${task.kind}.ts.hbs`, `src/tasks/${task.file}.ts`],
+      [`${task.kind}.test.ts.hbs`, `test/tasks/${task.file}.test.ts`],
+    ] as const) {
+      const source = await readFile(join(TEMPLATES, 'task', template), 'utf8');
+      tree.set(path, render(source, { ...view, ...task }, `task/${template}`));
+    }
+  }
+  tree.set(ANSWERS_FILE, `${JSON.stringify(answersFile(spec), null, 2)}\n`);
+  return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function answersFile(spec: Spec) {
+  return { cliVersion: CLI_VERSION, templateVersion: TEMPLATE_VERSION, answers: spec };
+}
+
+/** Example arguments per task template, shown in tests, examples and the README. */
+const EXAMPLES = { add: [2, 3], task: ['hello'] } as const;
+
+function viewOf(spec: Spec) {
+  // Sorted as Biome sorts the imports of src/tasks/index.ts, so the generated code passes its lint.
+  const names = [...new Set(spec.queues.map((queue) => queue.task))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const tasks = names.map((name) => {
+    const kind = name === 'add' ? 'add' : 'task';
+    const example: readonly unknown[] = EXAMPLES[kind];
+    return {
+      name,
+      kind,
+      identifier: taskIdentifier(name),
+      file: name,
+      exampleArgs: jsLiteral(example),
+      exampleShellArgs: example.join(' '),
+      pythonArgs: `(${example.map(pythonLiteral).join(', ')}${example.length === 1 ? ',' : ''})`,
+    };
+  });
+  const firstQueue = spec.queues[0];
+  const first = { ...tasks.find((task) => task.name === firstQueue?.task), queue: firstQueue?.queue };
+  return {
+    ...spec,
+    queues: spec.queues.map((queue) => ({ ratelimit: null, ...queue })),
+    tasks,
+    first,
+    local: spec.env === 'local',
+    prefix: metricPrefix(spec.name),
+    pm: commandsFor(spec.packageManager),
+    cliVersion: CLI_VERSION,
+    templateVersion: TEMPLATE_VERSION,
+  };
+}
+
+const handlebars = Handlebars.create();
+handlebars.registerHelper('json', (value: unknown) => JSON.stringify(value));
+handlebars.registerHelper('pluck', (items: Record<string, unknown>[], key: string) => items.map((item) => item[key]));
+/** An array literal laid out as Biome lays it out: on one line if it fits in 120 columns. */
+handlebars.registerHelper('inlineList', (prefix: string, items: string[], suffix: string) => {
+  const inline = `[${items.join(', ')}]`;
+  return prefix.length + inline.length + suffix.length <= 120
+    ? inline
+    : `[\n${items.map((item) => `  ${item},\n`).join('')}]`;
+});
+
+function render(source: string, view: object, name: string): string {
+  try {
+    return handlebars.compile(source, { strict: true, noEscape: true })(view);
+  } catch (error) {
+    throw new Error(`template ${name}: ${(error as Error).message}`);
+  }
+}
+
+async function listFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)).split(sep).join('/'));
+}
+
+function renamed(path: string): string {
+  const parts = path.split('/');
+  const last = parts.pop() ?? '';
+  return [...parts, RENAMES[last] ?? last].join('/');
+}
+
+function jsLiteral(values: readonly unknown[]): string {
+  return `[${values.map((value) => (typeof value === 'string' ? `'${value}'` : String(value))).join(', ')}]`;
+}
+
+function pythonLiteral(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : String(value);
+}

@@ -1,0 +1,117 @@
+// The Spec: every answer needed to generate a worker, validated. Rules come from the worker's own
+// runtime (templates/worker/src/runtime/naming.ts), so the CLI and the worker agree on names.
+import { z } from 'zod';
+import {
+  envNameSchema,
+  longestQueueName,
+  queueNameSchema,
+  ratelimitNameSchema,
+  SQS_NAME_MAX,
+  taskNameSchema,
+  userNameSchema,
+  workerNameSchema,
+} from '../templates/worker/src/runtime/naming.ts';
+import { UserError } from './errors.ts';
+import { PACKAGE_MANAGERS } from './package-manager.ts';
+
+export const queueSpecSchema = z.object({
+  queue: queueNameSchema,
+  task: taskNameSchema,
+  ratelimit: ratelimitNameSchema.optional(),
+});
+export type QueueSpec = z.output<typeof queueSpecSchema>;
+
+export const specSchema = z.object({
+  name: workerNameSchema,
+  description: z.string().max(500, { message: 'a description has at most 500 characters' }),
+  queues: z.array(queueSpecSchema).min(1, { message: 'a worker needs at least one queue' }),
+  env: envNameSchema,
+  user: userNameSchema,
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'an AWS region looks like "us-west-1"' }),
+  packageManager: z.enum(PACKAGE_MANAGERS, { message: `one of ${PACKAGE_MANAGERS.join(', ')}` }),
+});
+export type Spec = z.output<typeof specSchema>;
+
+/** `queue[:task[:ratelimit]]`; the task defaults to the queue's last word (`emails-send` → `send`). */
+export function parseQueueSpec(text: string): QueueSpec {
+  const [queue = '', task, ratelimit, ...rest] = text.trim().split(':');
+  if (rest.length > 0) {
+    throw new UserError(`"${text}" has too many parts; the form is queue[:task[:ratelimit]]`);
+  }
+  return checked(
+    queueSpecSchema,
+    { queue, task: task || defaultTaskName(queue), ratelimit: ratelimit || undefined },
+    `"${text}"`,
+  );
+}
+
+function defaultTaskName(queue: string): string {
+  const words = queue
+    .replace(/\.fifo$/, '')
+    .split(/[-_]/)
+    .filter(Boolean);
+  const last = words.at(-1) ?? queue;
+  return /^[A-Za-z_]/.test(last) ? last : `task_${last}`;
+}
+
+/** Parses with a schema; failures become a UserError naming what was checked and the value. */
+export function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.length ? `${issue.path.join('.')} ` : '';
+  const got = issue?.path.length ? ` (got "${String(valueAt(value, issue.path))}")` : ` (got ${JSON.stringify(value)})`;
+  throw new UserError(`${what}: ${field}${issue?.message ?? 'invalid'}${got}`);
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key], value);
+}
+
+/** The rules that span several answers: duplicates and the longest SQS name. */
+export function crossCheck(spec: Spec): void {
+  const seen = new Set<string>();
+  for (const { queue } of spec.queues) {
+    if (seen.has(queue)) throw new UserError(`--queue: "${queue}" is given twice; each queue appears once`);
+    seen.add(queue);
+    const longest = longestQueueName(queue, spec);
+    if (longest.length > SQS_NAME_MAX) {
+      throw new UserError(
+        `--queue: "${queue}" makes the dead-letter queue "${longest}" ${longest.length} characters long; SQS allows ${SQS_NAME_MAX}. Shorten the queue name by ${longest.length - SQS_NAME_MAX} (or --user / --env)`,
+      );
+    }
+  }
+  const owners = new Map<string, string>();
+  for (const { task } of spec.queues) {
+    const identifier = taskIdentifier(task);
+    const owner = owners.get(identifier);
+    if (owner && owner !== task) {
+      throw new UserError(
+        `--queue: tasks "${owner}" and "${task}" would share the TypeScript name ${identifier}; rename one`,
+      );
+    }
+    owners.set(identifier, task);
+  }
+}
+
+export function validateSpec(input: unknown): Spec {
+  const spec = checked(specSchema, input, 'invalid answers');
+  crossCheck(spec);
+  return spec;
+}
+
+const RESERVED = new Set(
+  'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await tasks queues'.split(
+    ' ',
+  ),
+);
+
+/** `app.tasks.send_email` → `sendEmail`-style camelCase of the whole name: `appTasksSendEmail`. */
+export function taskIdentifier(task: string): string {
+  const camel = task
+    .split(/[._]+/)
+    .filter(Boolean)
+    .map((word, index) => (index === 0 ? word : word[0]?.toUpperCase() + word.slice(1)))
+    .join('');
+  return RESERVED.has(camel) ? `${camel}Task` : camel;
+}

@@ -1,0 +1,112 @@
+// A virtual file tree and its atomic application to disk. Files are first written to a temporary
+// sibling directory; only when all of them are there do they move into place, by rename. A
+// failure or Ctrl-C before that leaves the target as it was.
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { CancelledError, UserError } from './errors.ts';
+
+/** POSIX relative path → file contents. */
+export type VirtualTree = Map<string, string>;
+
+export interface ApplyOptions {
+  /** Write into a non-empty directory: files the tree also has are replaced (and kept in a backup). */
+  force?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ApplyResult {
+  /** Where replaced files were kept, if `force` replaced any. */
+  backup?: string;
+}
+
+export function describeTree(tree: VirtualTree): string {
+  const width = Math.max(...[...tree.keys()].map((path) => path.length));
+  return [...tree].map(([path, contents]) => `  ${path.padEnd(width)}  ${Buffer.byteLength(contents)} B`).join('\n');
+}
+
+/** Refuses a target that is a file, or a non-empty directory without `force`. */
+export async function checkTarget(
+  target: string,
+  { force = false }: Pick<ApplyOptions, 'force'> = {},
+): Promise<'missing' | 'empty' | 'non-empty'> {
+  const state = await targetState(target);
+  if (state === 'file') throw new UserError(`${target} is a file; choose a directory for the worker`);
+  if (state === 'non-empty' && !force) {
+    throw new UserError(
+      `${target} is not empty; choose a new directory, or pass --force to write into it (replaced files are kept in a backup)`,
+    );
+  }
+  return state;
+}
+
+export async function applyTree(tree: VirtualTree, target: string, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const destination = resolve(target);
+  const state = await checkTarget(destination, options);
+  const parent = dirname(destination);
+  await mkdir(parent, { recursive: true });
+  const staging = await mkdtemp(join(parent, `.${basename(destination)}.staging-`));
+  await chmod(staging, 0o777 & ~process.umask()); // mkdtemp makes it private; the project is not
+  try {
+    for (const [path, contents] of tree) {
+      throwIfAborted(options.signal);
+      await mkdir(dirname(join(staging, path)), { recursive: true });
+      await writeFile(join(staging, path), contents);
+    }
+    throwIfAborted(options.signal);
+    if (state === 'missing') {
+      await rename(staging, destination);
+      return {};
+    }
+    return await moveInto(tree, staging, destination);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Moves staged files into an existing directory one rename at a time, undoing all on failure. */
+async function moveInto(tree: VirtualTree, staging: string, destination: string): Promise<ApplyResult> {
+  const backup = `${destination}.backup-${Date.now()}`;
+  const moved: { path: string; replaced: boolean }[] = [];
+  const createdDirs: string[] = [];
+  try {
+    for (const path of tree.keys()) {
+      const to = join(destination, path);
+      for (let dir = dirname(to); dir.length > destination.length; dir = dirname(dir)) {
+        if ((await targetState(dir)) === 'missing') createdDirs.unshift(dir);
+        else break;
+      }
+      await mkdir(dirname(to), { recursive: true });
+      const replaced = (await targetState(to)) !== 'missing';
+      if (replaced) {
+        await mkdir(dirname(join(backup, path)), { recursive: true });
+        await rename(to, join(backup, path));
+      }
+      moved.push({ path, replaced });
+      await rename(join(staging, path), to);
+    }
+  } catch (error) {
+    for (const { path, replaced } of moved.reverse()) {
+      await rm(join(destination, path), { force: true });
+      if (replaced) await rename(join(backup, path), join(destination, path));
+    }
+    for (const dir of createdDirs.sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => {});
+    await rm(backup, { recursive: true, force: true });
+    throw error;
+  }
+  return moved.some(({ replaced }) => replaced) ? { backup } : {};
+}
+
+async function targetState(path: string): Promise<'missing' | 'file' | 'empty' | 'non-empty'> {
+  try {
+    const info = await stat(path);
+    if (!info.isDirectory()) return 'file';
+    return (await readdir(path)).length === 0 ? 'empty' : 'non-empty';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError();
+}

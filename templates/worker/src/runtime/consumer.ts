@@ -1,0 +1,148 @@
+// One long-polling loop over one queue. It receives at most as many messages as it has free
+// slots, and refills each slot the moment its task ends, so a slow message never holds up others.
+import { EventEmitter } from 'node:events';
+import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+/** SQS returns at most 10 messages per receive. */
+const MAX_BATCH = 10;
+
+export interface ConsumerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  /** Messages in flight at once. */
+  concurrency: number;
+  /** Runs one message to its end; the consumer only frees its slot afterwards. */
+  handle(message: Message): Promise<void>;
+  waitTimeSeconds?: number;
+}
+
+interface ConsumerEvents {
+  /** A receive failed; the consumer backs off and tries again. */
+  receive_error: [error: Error, attempt: number];
+  /** A receive succeeded after failures. */
+  recovered: [];
+  /** `handle` threw: a bug in the processor, since it handles task errors itself. */
+  handler_error: [error: Error, message: Message];
+}
+
+export class QueueConsumer extends EventEmitter<ConsumerEvents> {
+  #inFlight = new Set<Promise<void>>();
+  #slotFreed: (() => void) | undefined;
+  #polling = new AbortController();
+  #loop: Promise<void> | undefined;
+  #healthy = false;
+  #stopping = false;
+  private readonly options: ConsumerOptions;
+
+  constructor(options: ConsumerOptions) {
+    super();
+    this.options = options;
+  }
+
+  /** False while receives fail, true again once one succeeds. */
+  get healthy(): boolean {
+    return this.#healthy && !this.#stopping;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Starts polling; the caller has just reached the queue (its URL resolved), so it counts as healthy. */
+  start(): void {
+    this.#healthy = true;
+    this.#loop ??= this.#poll();
+  }
+
+  /**
+   * Stops receiving at once (the long poll is aborted) and waits up to `graceMs` for the tasks in
+   * flight. Returns how many were still running.
+   */
+  async stop(graceMs: number): Promise<number> {
+    this.#stopping = true;
+    this.#polling.abort();
+    this.#slotFreed?.();
+    await this.#loop;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.allSettled([...this.#inFlight]), timeout]);
+    clearTimeout(timer);
+    return this.#inFlight.size;
+  }
+
+  async #poll(): Promise<void> {
+    const { sqs, queueUrl, concurrency, waitTimeSeconds = 20 } = this.options;
+    let failures = 0;
+    while (!this.#stopping) {
+      const free = concurrency - this.#inFlight.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          this.#slotFreed = resolve;
+        });
+        continue;
+      }
+      let messages: Message[];
+      try {
+        const output = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: Math.min(MAX_BATCH, free),
+            WaitTimeSeconds: waitTimeSeconds,
+            MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: this.#polling.signal },
+        );
+        messages = output.Messages ?? [];
+      } catch (error) {
+        if (this.#stopping) break;
+        this.#healthy = false;
+        failures++;
+        this.emit('receive_error', error as Error, failures);
+        await sleep(backoffMs(failures), this.#polling.signal);
+        continue;
+      }
+      if (!this.#healthy && failures > 0) this.emit('recovered');
+      this.#healthy = true;
+      failures = 0;
+      for (const message of messages) this.#run(message);
+    }
+  }
+
+  #run(message: Message): void {
+    const task: Promise<void> = this.options
+      .handle(message)
+      .catch((error: Error) => {
+        this.emit('handler_error', error, message);
+      })
+      .finally(() => {
+        this.#inFlight.delete(task);
+        const wake = this.#slotFreed;
+        this.#slotFreed = undefined;
+        wake?.();
+      });
+    this.#inFlight.add(task);
+  }
+}
+
+/** Exponential back-off with full jitter, from 0.5 s up to 30 s. */
+function backoffMs(attempt: number): number {
+  const cap = Math.min(30_000, 500 * 2 ** Math.min(attempt, 10));
+  return cap / 2 + Math.random() * (cap / 2);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,26 @@
+// Why a message could not run. Each kind is handled differently by the worker, so each has a type.
+
+/** The SQS body is not a Celery message this worker can read. */
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+}
+
+/** The message names a task this worker does not have. */
+export class UnknownTaskError extends Error {
+  override name = 'UnknownTaskError';
+}
+
+/** The arguments do not match the task's schema. */
+export class InvalidArgumentsError extends Error {
+  override name = 'InvalidArgumentsError';
+}
+
+/** An encoded message would exceed the SQS body limit. */
+export class PayloadTooLargeError extends Error {
+  override name = 'PayloadTooLargeError';
+}
+
+/** An environment variable is missing or invalid. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -1,0 +1,14 @@
+// The worker framework's public surface: what tasks, scripts and tests import.
+export { type CeleryMessage, decodeMessage, encodeMessage, SQS_MAX_BODY_BYTES } from './codec.ts';
+export { type CoreConfig, coreEnvSchema, parseEnv } from './config.ts';
+export * from './errors.ts';
+export { createQueuesWithDeadLetters } from './local.ts';
+export { createLogger, type Logger } from './logger.ts';
+export { createMetrics, type Metrics } from './metrics.ts';
+export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';
+export { Producer, type SendOptions, type SentTask } from './producer.ts';
+export type { QueueBinding, ResolvedQueue } from './queues.ts';
+export { runWorker } from './run.ts';
+export { createSqsClient } from './sqs.ts';
+export { type ArgsSchema, defineTask, parseArguments, type TaskContext, type TaskDefinition } from './task.ts';
+export { startWorker, type Worker } from './worker.ts';

@@ -1,0 +1,44 @@
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+
+export interface SqsSettings {
+  region: string;
+  /** A local emulator such as fauxqs; unset means real AWS. */
+  endpoint?: string | undefined;
+}
+
+/**
+ * An SQS client for real AWS (default credential chain) or for a local emulator, which needs no
+ * account: any credentials do, so placeholders are used when none are set.
+ */
+export function createSqsClient({ region, endpoint }: SqsSettings): SQSClient {
+  if (!endpoint) return new SQSClient({ region });
+  const hasCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
+  return new SQSClient({
+    region,
+    endpoint,
+    ...(hasCredentials ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  });
+}
+
+/** The URL of a queue by its full name, with the fix in the error when it does not exist. */
+export async function resolveQueueUrl(sqs: SQSClient, fullName: string): Promise<string> {
+  try {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: fullName }));
+    if (!QueueUrl) throw new Error('SQS returned no URL');
+    return QueueUrl;
+  } catch (error) {
+    if (
+      (error as Error).name === 'QueueDoesNotExist' ||
+      (error as Error).name === 'AWS.SimpleQueueService.NonExistentQueue'
+    ) {
+      throw new QueueNotFoundError(
+        `SQS queue "${fullName}" does not exist: run \`npm run dev\` for a local SQS with the queues, or \`be-worker provision\` to create them in AWS`,
+      );
+    }
+    throw error;
+  }
+}
+
+export class QueueNotFoundError extends Error {
+  override name = 'QueueNotFoundError';
+}
