@@ -85,7 +85,7 @@ const ask: Ask = async (option, initial, validate) => {
         })
       : await clack.text({
           message: prompt.message,
-          placeholder: prompt.placeholder ?? initial,
+          placeholder: initial || prompt.placeholder,
           defaultValue: initial,
           validate: (value) => validate(value ?? ''),
         });

@@ -1,0 +1,142 @@
+// The bin as a user runs it, without a terminal: flags only, exit codes, nothing written on refusal.
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeEach, describe, expect, it } from 'vitest';
+import packageJson from '../../package.json' with { type: 'json' };
+import { CLI, tempDir } from '../support/process.ts';
+
+let cwd: string;
+beforeEach(async () => {
+  cwd = await tempDir('cbw-cli-');
+});
+
+const run = (...args: string[]) =>
+  execa('node', [CLI, ...args], { cwd, reject: false, all: true, stdin: 'ignore', env: { CI: 'true' } });
+const offline = ['--no-install', '--no-git'];
+
+describe('create-be-worker without a terminal', () => {
+  it('exits 1 naming --name when no name or directory is given, and writes nothing', async () => {
+    const result = await run(...offline);
+    expect(result.exitCode).toBe(1);
+    expect(result.all).toContain('missing --name');
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('generates a worker from flags, named after its directory', async () => {
+    const result = await run('billing-worker', ...offline);
+    expect(result.exitCode, result.all).toBe(0);
+    const answers = JSON.parse(await readFile(join(cwd, 'billing-worker', 'be-worker.json'), 'utf8'));
+    expect(answers.answers).toMatchObject({
+      name: 'billing-worker',
+      queues: [{ queue: 'billing-worker-add', task: 'add' }],
+      env: 'local',
+      region: 'us-west-1',
+    });
+    expect(answers.cliVersion).toBe(packageJson.version);
+    expect(result.all).toContain('npm run dev');
+  });
+
+  it('--dry-run lists the files and writes nothing', async () => {
+    const result = await run('--yes', '--name', 'dry-worker', '--dry-run', ...offline);
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.all).toMatch(/src\/tasks\/add\.ts\s+\d+ B/);
+    expect(result.all).toContain('nothing was written');
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('refuses a non-empty directory and leaves it byte-identical', async () => {
+    const target = join(cwd, 'taken');
+    await mkdir(target);
+    await writeFile(join(target, 'package.json'), '{"mine": true}\n');
+    const result = await run('taken', ...offline);
+    expect(result.exitCode).toBe(1);
+    expect(result.all).toContain('is not empty');
+    expect(result.all).toContain('--force');
+    expect(await readdir(target)).toEqual(['package.json']);
+    expect(await readFile(join(target, 'package.json'), 'utf8')).toBe('{"mine": true}\n');
+  });
+
+  it('--force writes into a non-empty directory, keeps other files and backs up replaced ones', async () => {
+    const target = join(cwd, 'taken');
+    await mkdir(target);
+    await writeFile(join(target, 'NOTES.md'), 'mine\n');
+    await writeFile(join(target, 'package.json'), '{"mine": true}\n');
+    const result = await run('taken', '--force', ...offline);
+    expect(result.exitCode, result.all).toBe(0);
+    expect(await readFile(join(target, 'NOTES.md'), 'utf8')).toBe('mine\n');
+    expect(JSON.parse(await readFile(join(target, 'package.json'), 'utf8')).name).toBe('taken');
+    const backup = (await readdir(cwd)).find((entry) => entry.startsWith('taken.backup-'));
+    expect(backup, result.all).toBeDefined();
+    expect(await readFile(join(cwd, backup ?? '', 'package.json'), 'utf8')).toBe('{"mine": true}\n');
+  });
+
+  it.each([
+    [['--name', 'Bad_Name'], '--name', 'Bad_Name'],
+    [['--name', 'ok', '--queue', 'has space'], '--queue', 'has space'],
+    [['--name', 'ok', '--queue', 'q:not-a-task'], '--queue', 'not-a-task'],
+    [['--name', 'ok', '--queue', 'q:task:bad limit'], '--queue', 'bad limit'],
+    [['--name', 'ok', '--queue', 'a:b:c:d'], '--queue', 'too many parts'],
+    [['--name', 'ok', '--queue', 'same', '--queue', 'same'], '--queue', 'given twice'],
+    [['--name', 'ok', '--env', 'Prod'], '--env', 'Prod'],
+    [['--name', 'ok', '--user', 'Bob'], '--user', 'Bob'],
+    [['--name', 'ok', '--region', 'mars'], '--region', 'mars'],
+    [['--name', 'ok', '--package-manager', 'cargo'], '--package-manager', 'cargo'],
+  ])('rejects %j naming %s and the value', async (args, flag, value) => {
+    const result = await run(...args, ...offline);
+    expect(result.exitCode).toBe(1);
+    expect(result.all).toContain(flag);
+    expect(result.all).toContain(value);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('rejects a queue whose dead-letter name would pass 80 characters, saying by how much', async () => {
+    const queue = 'q'.repeat(80 - 'err-bob-local-'.length + 1);
+    const result = await run('--name', 'ok', '--user', 'bob', '--queue', queue, ...offline);
+    expect(result.exitCode).toBe(1);
+    expect(result.all).toContain(`err-bob-local-${queue}`);
+    expect(result.all).toContain('81 characters');
+    expect(result.all).toContain('by 1');
+    const fits = await run('--name', 'ok', '--user', 'bob', '--queue', queue.slice(1), '--dry-run', ...offline);
+    expect(fits.exitCode, fits.all).toBe(0);
+  });
+
+  it('--help lists every flag; --version prints the version', async () => {
+    const help = await run('--help');
+    expect(help.exitCode).toBe(0);
+    for (const flag of [
+      '--name',
+      '--description',
+      '--queue',
+      '--env',
+      '--user',
+      '--region',
+      '--package-manager',
+      '--no-install',
+      '--no-git',
+      '--dry-run',
+      '--force',
+      '--yes',
+      '--help',
+      '--version',
+    ]) {
+      expect(help.stdout).toContain(flag);
+    }
+    const version = await run('--version');
+    expect(version.stdout.trim()).toBe(packageJson.version);
+  });
+
+  it('exits 2 and keeps the project when the install fails, printing the command to retry', async () => {
+    const result = await execa('node', [CLI, 'broken-install', '--no-git'], {
+      cwd,
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+      // An unreachable registry makes npm fail at once.
+      env: { CI: 'true', npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' },
+    });
+    expect(result.exitCode, result.all).toBe(2);
+    expect(result.all).toContain(`cd ${join(cwd, 'broken-install')} && npm install`);
+    expect(await readdir(join(cwd, 'broken-install'))).toContain('package.json');
+  }, 120_000);
+});

@@ -1,0 +1,159 @@
+// The whole path a user takes, end to end: pack the CLI, install the tarball in an empty folder,
+// generate a worker outside the repository (with its install and first commit), run the worker's
+// own checks, then run the compiled worker as its own process against a local SQS in another
+// process, send tasks with `npm run send` and as Python Celery's raw bodies, read /metrics, and
+// stop it with SIGTERM.
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueuesWithDeadLetters } from '../../templates/worker/src/runtime/local.ts';
+import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
+import { freePort, REPO, sample, tempDir, waitFor } from '../support/process.ts';
+
+const FIXTURES = join(REPO, 'test', 'fixtures', 'celery-sqs');
+const MINUTES = 60_000;
+const succeeded = (task: string, queue: string) =>
+  `my_worker_worker_tasks_count{name="${task}",queue="${queue}",state="succeeded"}`;
+
+let root: string;
+let worker: string;
+
+describe('a generated worker', () => {
+  beforeAll(async () => {
+    root = await tempDir('cbw-e2e-');
+    const packed = await execa('npm', ['pack', '--silent', '--pack-destination', root], { cwd: REPO });
+    const tarball = join(root, packed.stdout.trim().split('\n').at(-1) ?? '');
+    const cli = join(root, 'cli');
+    await mkdir(cli);
+    await execa('npm', ['install', '--no-fund', '--no-audit', tarball], { cwd: cli });
+    await execa(
+      join(cli, 'node_modules', '.bin', 'create-be-worker'),
+      ['my-worker', '--queue', 'my-worker-add:add', '--queue', 'emails:send_email', '--package-manager', 'npm'],
+      { cwd: root, env: { CI: 'true' } },
+    );
+    worker = join(root, 'my-worker');
+  }, 10 * MINUTES);
+
+  it('is committed to git with its lockfile', async () => {
+    const files = (await execa('git', ['ls-files'], { cwd: worker })).stdout.split('\n');
+    expect(files).toContain('package-lock.json');
+    expect(files).toContain('be-worker.json');
+    expect(files).not.toContain('.env');
+    const status = await execa('git', ['status', '--porcelain'], { cwd: worker });
+    expect(status.stdout).toBe('');
+  });
+
+  it(
+    'passes its own typecheck, lint, tests and build',
+    async () => {
+      for (const script of ['typecheck', 'lint', 'test', 'build']) {
+        const result = await execa('npm', ['run', script], { cwd: worker, reject: false, all: true });
+        expect(result.exitCode, `npm run ${script}:\n${result.all}`).toBe(0);
+      }
+      expect(await readdir(join(worker, 'dist'))).toContain('main.js');
+    },
+    5 * MINUTES,
+  );
+
+  describe('its compiled worker, against SQS in another process', () => {
+    let sqsProcess: ResultPromise;
+    let workerProcess: ResultPromise;
+    let env: Record<string, string>;
+    let metricsUrl: string;
+
+    beforeAll(async () => {
+      const sqsPort = await freePort();
+      sqsProcess = execa(join(worker, 'node_modules', '.bin', 'fauxqs'), [], {
+        env: { FAUXQS_PORT: String(sqsPort), FAUXQS_LOGGER: 'false' },
+        reject: false,
+      });
+      const endpoint = `http://127.0.0.1:${sqsPort}`;
+      await waitFor('fauxqs', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
+      const sqs = createSqsClient({ region: 'us-west-1', endpoint });
+      await createQueuesWithDeadLetters(sqs, ['e2e-local-my-worker-add', 'e2e-local-emails']);
+
+      const httpPort = await freePort();
+      metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
+      env = {
+        APP_ENV: 'local',
+        BE_WORKER_USER: 'e2e',
+        AWS_REGION: 'us-west-1',
+        SQS_ENDPOINT: endpoint,
+        HTTP_PORT: String(httpPort),
+        LOG_LEVEL: 'info',
+      };
+      // What `npm start` runs, without npm in between: signals reach the worker as in a container.
+      const pkg = JSON.parse(await readFile(join(worker, 'package.json'), 'utf8')) as { scripts: { start: string } };
+      const [command = 'node', ...args] = pkg.scripts.start.split(' ');
+      workerProcess = execa(command, args, { cwd: worker, env, reject: false, all: true });
+      await waitFor('/readyz', async () =>
+        (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok ? true : undefined,
+      );
+    }, 2 * MINUTES);
+
+    afterAll(async () => {
+      workerProcess?.kill('SIGKILL');
+      sqsProcess?.kill('SIGTERM');
+      await Promise.allSettled([workerProcess, sqsProcess]);
+    });
+
+    const metricValue = async (series: string) => sample(await (await fetch(metricsUrl)).text(), series);
+
+    it('runs a task sent with `npm run send`', async () => {
+      const sent = await execa('npm', ['run', 'send', '--', 'add', '2', '3'], { cwd: worker, env, all: true });
+      expect(sent.stdout).toMatch(/Sent add\[2,3\] as [0-9a-f-]{36} to e2e-local-my-worker-add/);
+      expect(
+        await waitFor(
+          'add to succeed',
+          async () => (await metricValue(succeeded('add', 'my-worker-add'))) === 1 || undefined,
+        ),
+      ).toBe(true);
+    });
+
+    it('refuses to send arguments that do not match the schema', async () => {
+      const sent = await execa('npm', ['run', 'send', '--', 'add', '2', 'x'], {
+        cwd: worker,
+        env,
+        reject: false,
+        all: true,
+      });
+      expect(sent.exitCode).toBe(1);
+      expect(sent.all).toContain('args[1]');
+    });
+
+    it('runs the bodies Python Celery sends, in every encoding', async () => {
+      const sqs = createSqsClient({ region: 'us-west-1', endpoint: env.SQS_ENDPOINT });
+      const url = await resolveQueueUrl(sqs, 'e2e-local-my-worker-add');
+      const cases = ['add_args', 'add_kwargs', 'no_base64_at_all', 'sqs_base64_encoding_false', 'retry_retries_2'];
+      for (const name of cases) {
+        const fixture = JSON.parse(await readFile(join(FIXTURES, `${name}.json`), 'utf8')) as { body: string };
+        await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: fixture.body }));
+      }
+      const expected = 1 + cases.length;
+      expect(
+        await waitFor('the fixtures to succeed', async () =>
+          (await metricValue(succeeded('add', 'my-worker-add'))) === expected ? expected : undefined,
+        ),
+      ).toBe(expected);
+    });
+
+    it('runs the other queue’s task too', async () => {
+      await execa('npm', ['run', 'send', '--', 'send_email', 'hello'], { cwd: worker, env });
+      expect(
+        await waitFor(
+          'send_email to succeed',
+          async () => (await metricValue(succeeded('send_email', 'emails'))) ?? undefined,
+        ),
+      ).toBe(1);
+    });
+
+    it('exits 0 on SIGTERM', async () => {
+      workerProcess.kill('SIGTERM');
+      const result = await workerProcess;
+      expect(result.all).toContain('worker stopped');
+      expect(result.exitCode).toBe(0);
+    });
+  });
+});
