@@ -3,6 +3,7 @@
 // own checks, then run the compiled worker as its own process against a local SQS in another
 // process, send tasks with `npm run send` and as Python Celery's raw bodies, read /metrics, and
 // stop it with SIGTERM.
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -19,6 +20,20 @@ const succeeded = (task: string, queue: string) =>
 
 let root: string;
 let worker: string;
+
+/** Runs a package.json script's command without npm in between, so signals reach it directly. */
+function runScript(name: string, env: Record<string, string>): ResultPromise {
+  const pkg = JSON.parse(readFileSync(join(worker, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const [command = 'node', ...args] = (pkg.scripts[name] ?? '').split(' ');
+  return execa(command, args, { cwd: worker, env, reject: false, all: true });
+}
+
+async function sendFixture(endpoint: string, queue: string, fixture: string): Promise<void> {
+  const sqs = createSqsClient({ region: 'us-west-1', endpoint });
+  const { body } = JSON.parse(await readFile(join(FIXTURES, `${fixture}.json`), 'utf8')) as { body: string };
+  await sqs.send(new SendMessageCommand({ QueueUrl: await resolveQueueUrl(sqs, queue), MessageBody: body }));
+  sqs.destroy();
+}
 
 describe('a generated worker', () => {
   beforeAll(async () => {
@@ -84,10 +99,8 @@ describe('a generated worker', () => {
         HTTP_PORT: String(httpPort),
         LOG_LEVEL: 'info',
       };
-      // What `npm start` runs, without npm in between: signals reach the worker as in a container.
-      const pkg = JSON.parse(await readFile(join(worker, 'package.json'), 'utf8')) as { scripts: { start: string } };
-      const [command = 'node', ...args] = pkg.scripts.start.split(' ');
-      workerProcess = execa(command, args, { cwd: worker, env, reject: false, all: true });
+      // What `npm start` runs, as a container runs it: signals reach the worker itself.
+      workerProcess = runScript('start', env);
       await waitFor('/readyz', async () =>
         (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok ? true : undefined,
       );
@@ -124,13 +137,8 @@ describe('a generated worker', () => {
     });
 
     it('runs the bodies Python Celery sends, in every encoding', async () => {
-      const sqs = createSqsClient({ region: 'us-west-1', endpoint: env.SQS_ENDPOINT });
-      const url = await resolveQueueUrl(sqs, 'e2e-local-my-worker-add');
       const cases = ['add_args', 'add_kwargs', 'no_base64_at_all', 'sqs_base64_encoding_false', 'retry_retries_2'];
-      for (const name of cases) {
-        const fixture = JSON.parse(await readFile(join(FIXTURES, `${name}.json`), 'utf8')) as { body: string };
-        await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: fixture.body }));
-      }
+      for (const name of cases) await sendFixture(env.SQS_ENDPOINT ?? '', 'e2e-local-my-worker-add', name);
       const expected = 1 + cases.length;
       expect(
         await waitFor('the fixtures to succeed', async () =>
@@ -156,4 +164,46 @@ describe('a generated worker', () => {
       expect(result.exitCode).toBe(0);
     });
   });
+
+  it('stops at start-up naming a bad variable', async () => {
+    const result = await runScript('start', { WORKER_CONCURRENCY: 'lots', HTTP_PORT: String(await freePort()) });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('WORKER_CONCURRENCY');
+    expect(result.stderr).toContain('"lots"');
+  });
+
+  it(
+    'runs tasks under `npm run dev` with no AWS account, from `npm run send` and from Python Celery',
+    async () => {
+      const httpPort = await freePort();
+      const env = {
+        SQS_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+        HTTP_PORT: String(httpPort),
+        BE_WORKER_USER: 'dev-e2e',
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: '',
+      };
+      const dev = runScript('dev', env);
+      try {
+        const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+        await waitFor('the dev worker to be ready', async () =>
+          (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok ? true : undefined,
+        );
+        await execa('npm', ['run', 'send', '--', 'add', '2', '3'], { cwd: worker, env });
+        await sendFixture(env.SQS_ENDPOINT, 'dev-e2e-local-my-worker-add', 'add_args');
+        expect(
+          await waitFor('both tasks', async () =>
+            sample(await metrics(), succeeded('add', 'my-worker-add')) === 2 ? 2 : undefined,
+          ),
+        ).toBe(2);
+      } finally {
+        dev.kill('SIGINT');
+      }
+      const result = await dev;
+      expect(result.all).toContain('worker stopped');
+      expect(result.exitCode).toBe(0);
+    },
+    2 * MINUTES,
+  );
 });
