@@ -53,7 +53,7 @@ export async function createWorker(input: Spec, options: CreateOptions): Promise
   if (options.install !== false) {
     progress?.start(`Installing dependencies with ${spec.packageManager}`);
     try {
-      await installDependencies(directory, spec.packageManager);
+      await installDependencies(directory, spec.packageManager, signal);
     } catch (error) {
       progress?.stop('Install failed');
       if (signal?.aborted) throw new CancelledError(`Cancelled during the install; the project is in ${directory}.`);

@@ -4,9 +4,19 @@ import { EnvironmentError } from './errors.ts';
 import { commandsFor, type PackageManager } from './package-manager.ts';
 
 /** Installs with the chosen package manager; a failure says exactly what to run again. */
-export async function installDependencies(directory: string, packageManager: PackageManager): Promise<void> {
+export async function installDependencies(
+  directory: string,
+  packageManager: PackageManager,
+  signal?: AbortSignal,
+): Promise<void> {
   const [command = 'npm', ...args] = commandsFor(packageManager).install;
-  const result = await execa(command, args, { cwd: directory, reject: false, all: true, stdin: 'ignore' });
+  const result = await execa(command, args, {
+    cwd: directory,
+    reject: false,
+    all: true,
+    stdin: 'ignore',
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
   if (result.failed) {
     const output = (result.all ?? '').trim().split('\n').slice(-15).join('\n');
     throw new EnvironmentError(

@@ -1,6 +1,6 @@
 // The `create-be-worker` bin: flags and prompts in, a generated worker out. The only place that
 // decides what is printed and which exit code the process ends with.
-import { basename } from 'node:path';
+import { relative } from 'node:path';
 import * as clack from '@clack/prompts';
 import { Command, Option } from 'commander';
 import kleur from 'kleur';
@@ -45,8 +45,9 @@ interface RunFlags {
 }
 
 program.action(async (directoryArgument: string | undefined, flags: RunFlags) => {
+  // Ctrl-C outside a prompt: stop at the next step and clean up; a second one exits at once.
   const aborted = new AbortController();
-  process.on('SIGINT', () => aborted.abort());
+  process.on('SIGINT', () => (aborted.signal.aborted ? process.exit(130) : aborted.abort()));
   if (interactive) clack.intro(kleur.bold(`create-be-worker ${CLI_VERSION}`));
 
   // Refuse a non-empty target before asking anything.
@@ -70,7 +71,7 @@ program.action(async (directoryArgument: string | undefined, flags: RunFlags) =>
     signal: aborted.signal,
     progress: progress(),
   });
-  printSummary(result, directory, Boolean(flags.dryRun));
+  printSummary(result, Boolean(flags.dryRun));
 });
 
 const ask: Ask = async (option, initial, validate) => {
@@ -92,7 +93,7 @@ const ask: Ask = async (option, initial, validate) => {
   return clack.isCancel(answer) ? null : String(answer);
 };
 
-function printSummary(result: CreateResult, directory: string, dryRun: boolean): void {
+function printSummary(result: CreateResult, dryRun: boolean): void {
   if (dryRun) {
     console.log(`Would write ${result.tree.size} files to ${result.directory}:\n${describeTree(result.tree)}`);
     console.log('Dry run: nothing was written.');
@@ -105,7 +106,7 @@ function printSummary(result: CreateResult, directory: string, dryRun: boolean):
   if (result.git === 'no-git') console.log(kleur.yellow('git was not found: no repository was created.'));
   const first = result.spec.queues[0];
   const steps = [
-    `cd ${directory === basename(directory) ? directory : result.directory}`,
+    `cd ${relative(process.cwd(), result.directory) || '.'}`,
     ...(result.installed ? [] : [commandsFor(result.spec.packageManager).install.join(' ')]),
     `${run} dev                # local SQS + the worker, restarted on change`,
     `${run} send -- ${first?.task === 'add' ? 'add 2 3' : `${first?.task} hello`}   # in another terminal`,

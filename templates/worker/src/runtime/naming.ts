@@ -54,65 +54,53 @@ export function metricPrefix(workerName: string): string {
   return workerName.replace(/[^A-Za-z0-9]+/g, '_').toLowerCase();
 }
 
-const rule = (pattern: RegExp, message: string) => z.string().regex(pattern, { message });
+/** A name rule: non-empty, at most `max` characters, matching `pattern`; failures state the rule. */
+function nameSchema(what: string, max: number, pattern: RegExp, rule: string) {
+  return z
+    .string()
+    .min(1, { message: `the ${what} is empty` })
+    .max(max, { message: `the ${what} is too long: at most ${max} characters` })
+    .regex(pattern, { message: rule });
+}
 
-export const workerNameSchema = z
-  .string()
-  .min(1, { message: 'the worker name is empty' })
-  .max(64, { message: 'a worker name has at most 64 characters' })
-  .pipe(
-    rule(
-      /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/,
-      'a worker name is lower-case letters, digits and single hyphens, starting with a letter (npm- and SQS-safe), e.g. "image-resizer"',
-    ),
-  );
+export const workerNameSchema = nameSchema(
+  'worker name',
+  64,
+  /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/,
+  'a worker name is lower-case letters, digits and single hyphens, starting with a letter (npm- and SQS-safe), e.g. "image-resizer"',
+);
 
-export const queueNameSchema = z
-  .string()
-  .min(1, { message: 'the queue name is empty' })
-  .max(SQS_NAME_MAX, { message: `an SQS queue name has at most ${SQS_NAME_MAX} characters` })
-  .pipe(rule(SQS_NAME, 'an SQS queue name is letters, digits, "-" and "_" only (FIFO queues end in ".fifo")'));
+export const queueNameSchema = nameSchema(
+  'SQS queue name',
+  SQS_NAME_MAX,
+  SQS_NAME,
+  'an SQS queue name is letters, digits, "-" and "_" only (FIFO queues end in ".fifo")',
+);
 
-export const taskNameSchema = z
-  .string()
-  .min(1, { message: 'the task name is empty' })
-  .max(200, { message: 'a task name has at most 200 characters' })
-  .pipe(
-    rule(
-      /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/,
-      'a task name is a Celery-style identifier: dot-separated words of letters, digits and "_", e.g. "add" or "app.tasks.add"',
-    ),
-  );
+export const taskNameSchema = nameSchema(
+  'task name',
+  200,
+  /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/,
+  'a task name is a Celery-style identifier: dot-separated words of letters, digits and "_", e.g. "add" or "app.tasks.add"',
+);
 
-export const ratelimitNameSchema = z
-  .string()
-  .min(1, { message: 'the ratelimit name is empty' })
-  .max(128, { message: 'a ratelimit name has at most 128 characters' })
-  .pipe(
-    rule(
-      /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/,
-      'a ratelimit name is letters, digits, "_", ".", ":" and "-", starting with a letter or digit',
-    ),
-  );
+export const ratelimitNameSchema = nameSchema(
+  'ratelimit name',
+  128,
+  /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/,
+  'a ratelimit name is letters, digits, "_", ".", ":" and "-", starting with a letter or digit',
+);
 
-export const envNameSchema = z
-  .string()
-  .min(1, { message: 'the environment name is empty' })
-  .max(32, { message: 'an environment name has at most 32 characters' })
-  .pipe(
-    rule(
-      /^[a-z][a-z0-9-]*$/,
-      'an environment name is lower-case letters, digits and "-", starting with a letter, e.g. "local", "dev", "prod"',
-    ),
-  );
+export const envNameSchema = nameSchema(
+  'environment name',
+  32,
+  /^[a-z][a-z0-9-]*$/,
+  'an environment name is lower-case letters, digits and "-", starting with a letter, e.g. "local", "dev", "prod"',
+);
 
-export const userNameSchema = z
-  .string()
-  .min(1, { message: 'the user name is empty' })
-  .max(32, { message: 'a user name has at most 32 characters' })
-  .pipe(
-    rule(
-      /^[a-z0-9][a-z0-9_-]*$/,
-      'a user name is lower-case letters, digits, "-" and "_" (it prefixes local queue names)',
-    ),
-  );
+export const userNameSchema = nameSchema(
+  'user name',
+  32,
+  /^[a-z0-9][a-z0-9_-]*$/,
+  'a user name is lower-case letters, digits, "-" and "_" (it prefixes local queue names)',
+);

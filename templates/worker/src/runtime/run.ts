@@ -64,7 +64,10 @@ export async function runWorker({ name, loadConfig, queues, tasks }: RunOptions)
   }
   ready = worker.isReady;
 
+  let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
     log.info({ signal }, 'shutting down');
     ready = () => false;
     await worker.stop(config.SHUTDOWN_GRACE_SECONDS);

@@ -32,7 +32,7 @@ export async function resolveQueueUrl(sqs: SQSClient, fullName: string): Promise
       (error as Error).name === 'AWS.SimpleQueueService.NonExistentQueue'
     ) {
       throw new QueueNotFoundError(
-        `SQS queue "${fullName}" does not exist: run \`npm run dev\` for a local SQS with the queues, or \`be-worker provision\` to create them in AWS`,
+        `SQS queue "${fullName}" does not exist: \`npm run dev\` runs a local SQS that has it; in AWS, create it and its dead-letter queue "err-${fullName}" (check APP_ENV and BE_WORKER_USER if the name looks wrong)`,
       );
     }
     throw error;
