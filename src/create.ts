@@ -46,6 +46,7 @@ export async function createWorker(input: Spec, options: CreateOptions): Promise
     return result;
   }
 
+  progress?.start(`Writing ${tree.size} files`);
   const { backup } = await applyTree(tree, directory, options);
   if (backup) result.backup = backup;
   progress?.stop(`Wrote ${tree.size} files to ${directory}`);

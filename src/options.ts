@@ -11,15 +11,9 @@ export interface OptionContext {
   directory: string | undefined;
 }
 
-interface PromptText {
-  kind: 'text';
+interface Prompt {
   message: string;
   placeholder?: string;
-}
-interface PromptSelect {
-  kind: 'select';
-  message: string;
-  choices: readonly string[];
 }
 
 export interface OptionDefinition<K extends keyof Spec = keyof Spec> {
@@ -30,7 +24,7 @@ export interface OptionDefinition<K extends keyof Spec = keyof Spec> {
   /** Collects repeated flags into a list. */
   repeatable?: boolean;
   /** Asked in a TTY when the flag is not given; flag-only otherwise. */
-  prompt?: PromptText | PromptSelect;
+  prompt?: Prompt;
   /** The value used with `--yes`, without a TTY, and as the prompt's initial value. */
   default(answers: Partial<Spec>, context: OptionContext): Spec[K] | undefined;
   /** Turns the flag or prompt text into the value, or throws a UserError naming the flag. */
@@ -52,7 +46,7 @@ export const OPTIONS: readonly OptionDefinition[] = [
     key: 'name',
     flag: '--name <name>',
     description: 'worker name: npm package, metric prefix and default queue prefix',
-    prompt: { kind: 'text', message: 'Worker name', placeholder: 'image-resizer' },
+    prompt: { message: 'Worker name', placeholder: 'image-resizer' },
     default: (_answers, { directory }) => (directory ? basename(resolve(directory)) : undefined),
     parse: field('name', '--name'),
   }),
@@ -60,7 +54,7 @@ export const OPTIONS: readonly OptionDefinition[] = [
     key: 'description',
     flag: '--description <text>',
     description: 'one line on what the worker does',
-    prompt: { kind: 'text', message: 'Description' },
+    prompt: { message: 'Description' },
     default: (answers) => `Runs ${answers.name ?? 'the'} tasks from SQS`,
     parse: field('description', '--description'),
   }),
@@ -91,7 +85,6 @@ export const OPTIONS: readonly OptionDefinition[] = [
     description: 'a queue, the task it runs and its ratelimit name; repeat for more (default: <name>-add:add)',
     repeatable: true,
     prompt: {
-      kind: 'text',
       message: 'Queues, comma-separated, each queue[:task[:ratelimit]]',
       placeholder: 'image-resizer-add:add',
     },

@@ -44,15 +44,19 @@ export function answersFile(spec: Spec) {
   return { cliVersion: CLI_VERSION, templateVersion: TEMPLATE_VERSION, answers: spec };
 }
 
-/** Example arguments per task template, shown in tests, examples and the README. */
-const EXAMPLES = { add: [2, 3], task: ['hello'] } as const;
+/**
+ * The template of a task's file: `add` is the worked example, every other task gets a schema and a
+ * handler to fill in. With example arguments for its tests, the README and the next steps.
+ */
+export function taskTemplate(task: string): { kind: 'add' | 'task'; example: readonly (string | number)[] } {
+  return task === 'add' ? { kind: 'add', example: [2, 3] } : { kind: 'task', example: ['hello'] };
+}
 
 function viewOf(spec: Spec) {
   // Sorted as Biome sorts the imports of src/tasks/index.ts, so the generated code passes its lint.
   const names = [...new Set(spec.queues.map((queue) => queue.task))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const tasks = names.map((name) => {
-    const kind = name === 'add' ? 'add' : 'task';
-    const example: readonly unknown[] = EXAMPLES[kind];
+    const { kind, example } = taskTemplate(name);
     return {
       name,
       kind,

@@ -8,6 +8,7 @@ import { type Ask, collectSpec } from '../collect.ts';
 import { type CreateResult, createWorker } from '../create.ts';
 import { OPTIONS } from '../options.ts';
 import { commandsFor } from '../package-manager.ts';
+import { taskTemplate } from '../render.ts';
 import type { Spec } from '../spec.ts';
 import { checkTarget, describeTree } from '../tree.ts';
 import { CLI_VERSION } from '../version.ts';
@@ -77,19 +78,12 @@ program.action(async (directoryArgument: string | undefined, flags: RunFlags) =>
 const ask: Ask = async (option, initial, validate) => {
   const prompt = option.prompt;
   if (!prompt) return initial;
-  const answer =
-    prompt.kind === 'select'
-      ? await clack.select({
-          message: prompt.message,
-          options: prompt.choices.map((value) => ({ value, label: value })),
-          initialValue: initial,
-        })
-      : await clack.text({
-          message: prompt.message,
-          placeholder: initial || prompt.placeholder,
-          defaultValue: initial,
-          validate: (value) => validate(value ?? ''),
-        });
+  const answer = await clack.text({
+    message: prompt.message,
+    placeholder: initial || prompt.placeholder,
+    defaultValue: initial,
+    validate: (value) => validate(value ?? ''),
+  });
   return clack.isCancel(answer) ? null : String(answer);
 };
 
@@ -105,14 +99,19 @@ function printSummary(result: CreateResult, dryRun: boolean): void {
     console.log('Inside an existing git repository: no new repository was created.');
   if (result.git === 'no-git') console.log(kleur.yellow('git was not found: no repository was created.'));
   const first = result.spec.queues[0];
-  const steps = [
-    `cd ${relative(process.cwd(), result.directory) || '.'}`,
-    ...(result.installed ? [] : [commandsFor(result.spec.packageManager).install.join(' ')]),
-    `${run} dev                # local SQS + the worker, restarted on change`,
-    `${run} send -- ${first?.task === 'add' ? 'add 2 3' : `${first?.task} hello`}   # in another terminal`,
-    `${run} test`,
+  const steps: [string, string?][] = [
+    [`cd ${relative(process.cwd(), result.directory) || '.'}`],
+    ...(result.installed ? [] : [[`${result.spec.packageManager} install`] as [string]]),
+    [`${run} dev`, 'local SQS + the worker, restarted on change'],
+    [
+      `${run} send -- ${first?.task} ${taskTemplate(first?.task ?? '').example.join(' ')}`,
+      'in another terminal: send a task',
+    ],
+    [`${run} test`],
   ];
-  const message = `Next steps:\n${steps.map((step) => `  ${step}`).join('\n')}`;
+  const width = Math.max(...steps.map(([command]) => command.length));
+  const lines = steps.map(([command, why]) => (why ? `${command.padEnd(width)}   # ${why}` : command));
+  const message = `Next steps:\n${lines.map((line) => `  ${line}`).join('\n')}`;
   if (interactive) clack.outro(message);
   else console.log(`\n${message}`);
 }
