@@ -46,6 +46,10 @@ export interface CeleryMessage {
   expires: Date | null;
   headers: CeleryHeaders;
   embed: CeleryEmbed;
+  /** The kombu envelope as received, to re-send it with other headers (`withHeaders`). */
+  envelope: Record<string, unknown>;
+  /** Whether the SQS body was base64 of the envelope (kombu's `sqs_base64_encoding`). */
+  outerBase64: boolean;
 }
 
 export interface EncodeOptions {
@@ -69,7 +73,10 @@ export interface EncodeOptions {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function decodeMessage(body: string): CeleryMessage {
-  const envelope = asObject(parseJson(unwrapOuter(body), 'the message body'), 'the envelope');
+  const trimmed = body.trim();
+  const outerBase64 = !trimmed.startsWith('{');
+  const json = outerBase64 ? fromBase64(trimmed, 'the message body') : trimmed;
+  const envelope = asObject(parseJson(json, 'the message body'), 'the envelope');
   const headers = asObject(envelope.headers, 'envelope.headers');
   const properties = asObject(envelope.properties ?? {}, 'envelope.properties');
 
@@ -112,7 +119,23 @@ export function decodeMessage(body: string): CeleryMessage {
       chord: null,
       ...(isObject(embed) ? embed : {}),
     },
+    envelope,
+    outerBase64,
   };
+}
+
+/**
+ * The same task with some headers changed, as Celery's own retry sends it: same id, arguments
+ * and encoding, a new delivery tag. Used for retries (`retries` + 1, a new `eta`).
+ */
+export function withHeaders(message: CeleryMessage, headers: Partial<CeleryHeaders>): string {
+  const properties = isObject(message.envelope.properties) ? message.envelope.properties : {};
+  const envelope = {
+    ...message.envelope,
+    headers: { ...message.headers, ...headers },
+    properties: { ...properties, delivery_tag: randomUUID() },
+  };
+  return checkSize(serialize(envelope, message.outerBase64), message.task);
 }
 
 export function encodeMessage(options: EncodeOptions): string {
@@ -155,21 +178,22 @@ export function encodeMessage(options: EncodeOptions): string {
       delivery_tag: randomUUID(),
     },
   };
+  return checkSize(serialize(envelope, options.outerBase64 !== false), options.task);
+}
+
+function serialize(envelope: object, outerBase64: boolean): string {
   const json = JSON.stringify(envelope);
-  const body = options.outerBase64 === false ? json : toBase64(json);
+  return outerBase64 ? toBase64(json) : json;
+}
+
+function checkSize(body: string, task: string): string {
   const bytes = Buffer.byteLength(body);
   if (bytes > SQS_MAX_BODY_BYTES) {
     throw new PayloadTooLargeError(
-      `task ${options.task}: the encoded message is ${bytes} bytes, over the SQS limit of ${SQS_MAX_BODY_BYTES} (the base64 layers make it about 1.8 × the JSON of the arguments); send a reference to the data instead`,
+      `task ${task}: the encoded message is ${bytes} bytes, over the SQS limit of ${SQS_MAX_BODY_BYTES} (the base64 layers make it about 1.8 × the JSON of the arguments); send a reference to the data instead`,
     );
   }
   return body;
-}
-
-function unwrapOuter(body: string): string {
-  const trimmed = body.trim();
-  if (trimmed.startsWith('{')) return trimmed;
-  return fromBase64(trimmed, 'the message body');
 }
 
 function decodeInnerBody(body: string, encoding: unknown): string {
@@ -218,7 +242,9 @@ function parseTime(value: unknown, what: string): Date | null {
 }
 
 /** ISO-8601 with an explicit +00:00, which every Python version's parser accepts. */
-function isoTime(date: Date | null | undefined): string | null {
+export function isoTime(date: Date): string;
+export function isoTime(date: Date | null | undefined): string | null;
+export function isoTime(date: Date | null | undefined): string | null {
   return date ? date.toISOString().replace('Z', '+00:00') : null;
 }
 

@@ -12,6 +12,7 @@ export function coreEnvSchema({ region }: { region: string }) {
     AWS_REGION: z.string().min(1).default(region),
     SQS_ENDPOINT: z.url().optional(),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+    WORKER_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
     HTTP_PORT: port.default(8080),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),

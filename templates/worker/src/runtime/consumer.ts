@@ -1,9 +1,16 @@
 // One long-polling loop over one queue. It receives at most as many messages as it has free
-// slots, and refills each slot the moment its task ends, so a slow message never holds up others.
+// slots, and refills each slot the moment its message is done, so a slow message never holds up
+// the others. Each message in flight has a lease: releasing it (on shutdown) aborts the lease
+// and makes the message visible again at once.
 import { EventEmitter } from 'node:events';
-import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 
-/** SQS returns at most 10 messages per receive. */
+/** SQS returns at most 10 messages per receive, and takes at most 10 entries per batch. */
 const MAX_BATCH = 10;
 
 export interface ConsumerOptions {
@@ -11,8 +18,11 @@ export interface ConsumerOptions {
   queueUrl: string;
   /** Messages in flight at once. */
   concurrency: number;
-  /** Runs one message to its end; the consumer only frees its slot afterwards. */
-  handle(message: Message): Promise<void>;
+  /**
+   * Runs one message to its end; its slot is freed afterwards. `lease` aborts when the message is
+   * released: from then on it belongs to the queue again and must not be deleted or extended.
+   */
+  handle(message: Message, lease: AbortSignal): Promise<void>;
   waitTimeSeconds?: number;
 }
 
@@ -23,10 +33,18 @@ interface ConsumerEvents {
   recovered: [];
   /** `handle` threw: a bug in the processor, since it handles task errors itself. */
   handler_error: [error: Error, message: Message];
+  /** Messages made visible again by `release`. */
+  released: [count: number];
+  release_error: [error: Error];
+}
+
+interface InFlight {
+  message: Message;
+  lease: AbortController;
 }
 
 export class QueueConsumer extends EventEmitter<ConsumerEvents> {
-  #inFlight = new Set<Promise<void>>();
+  #inFlight = new Map<Promise<void>, InFlight>();
   #slotFreed: (() => void) | undefined;
   #polling = new AbortController();
   #loop: Promise<void> | undefined;
@@ -55,8 +73,8 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   /**
-   * Stops receiving at once (the long poll is aborted) and waits up to `graceMs` for the tasks in
-   * flight. Returns how many were still running.
+   * Stops receiving at once (the long poll is aborted) and waits up to `graceMs` for the messages
+   * in flight. Returns how many are still running.
    */
   async stop(graceMs: number): Promise<number> {
     this.#stopping = true;
@@ -67,9 +85,33 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
-    await Promise.race([Promise.allSettled([...this.#inFlight]), timeout]);
+    await Promise.race([Promise.allSettled([...this.#inFlight.keys()]), timeout]);
     clearTimeout(timer);
     return this.#inFlight.size;
+  }
+
+  /** Gives every message still in flight back to the queue (visibility 0), for another worker. */
+  async release(): Promise<void> {
+    const leases = [...this.#inFlight.values()].filter(({ lease }) => !lease.signal.aborted);
+    for (const { lease } of leases) lease.abort();
+    for (let start = 0; start < leases.length; start += MAX_BATCH) {
+      const batch = leases.slice(start, start + MAX_BATCH);
+      try {
+        const output = await this.options.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.options.queueUrl,
+            Entries: batch.map(({ message }, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        );
+        this.emit('released', output.Successful?.length ?? 0);
+      } catch (error) {
+        this.emit('release_error', error as Error);
+      }
+    }
   }
 
   async #poll(): Promise<void> {
@@ -90,7 +132,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
             QueueUrl: queueUrl,
             MaxNumberOfMessages: Math.min(MAX_BATCH, free),
             WaitTimeSeconds: waitTimeSeconds,
-            MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+            MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount', 'MessageGroupId'],
             MessageAttributeNames: ['All'],
           }),
           { abortSignal: this.#polling.signal },
@@ -104,7 +146,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
         await sleep(backoffMs(failures), this.#polling.signal);
         continue;
       }
-      if (!this.#healthy && failures > 0) this.emit('recovered');
+      if (failures > 0) this.emit('recovered');
       this.#healthy = true;
       failures = 0;
       for (const message of messages) this.#run(message);
@@ -112,8 +154,9 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   #run(message: Message): void {
+    const lease = new AbortController();
     const task: Promise<void> = this.options
-      .handle(message)
+      .handle(message, lease.signal)
       .catch((error: Error) => {
         this.emit('handler_error', error, message);
       })
@@ -123,13 +166,13 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
         this.#slotFreed = undefined;
         wake?.();
       });
-    this.#inFlight.add(task);
+    this.#inFlight.set(task, { message, lease });
   }
 }
 
-/** Exponential back-off with full jitter, from 0.5 s up to 30 s. */
+/** Exponential back-off with jitter, from 0.5 s up to 30 s. */
 function backoffMs(attempt: number): number {
-  const cap = Math.min(30_000, 500 * 2 ** Math.min(attempt, 10));
+  const cap = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 10));
   return cap / 2 + Math.random() * (cap / 2);
 }
 

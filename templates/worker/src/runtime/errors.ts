@@ -24,3 +24,23 @@ export class PayloadTooLargeError extends Error {
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
+
+/** Thrown by a task: this failure will not go away by trying again; dead-letter it now. */
+export class NonRetryableError extends Error {
+  override name = 'NonRetryableError';
+}
+
+/** Thrown by a task: try again after `delaySeconds` (counts as a retry; `maxRetries` still applies). */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError';
+  readonly delaySeconds: number;
+  constructor(delaySeconds: number, message = `retry in ${delaySeconds} s`) {
+    super(message);
+    this.delaySeconds = delaySeconds;
+  }
+}
+
+/** The task ran past its `timeLimitSeconds`. */
+export class TimeLimitExceededError extends Error {
+  override name = 'TimeLimitExceededError';
+}

@@ -1,5 +1,5 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { deadLetterQueueName, fullQueueName, type NamingContext } from './naming.ts';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { deadLetterQueueName, fullQueueName, isFifo, type NamingContext } from './naming.ts';
 import { resolveQueueUrl } from './sqs.ts';
 
 /** One entry of `src/config/queues.ts`: a queue and the one task type it carries. */
@@ -14,10 +14,15 @@ export interface QueueBinding {
 
 export interface ResolvedQueue extends QueueBinding {
   fullName: string;
-  deadLetterName: string;
   url: string;
+  deadLetterName: string;
+  deadLetterUrl: string;
+  fifo: boolean;
+  /** The queue's own visibility timeout: how long a received message stays hidden. */
+  visibilityTimeoutSeconds: number;
 }
 
+/** Finds each queue and its dead-letter queue; a missing one stops start-up with its name. */
 export async function resolveQueues(
   sqs: SQSClient,
   bindings: readonly QueueBinding[],
@@ -26,11 +31,22 @@ export async function resolveQueues(
   return Promise.all(
     bindings.map(async (binding) => {
       const fullName = fullQueueName(binding.queue, naming);
+      const deadLetterName = deadLetterQueueName(fullName);
+      const [url, deadLetterUrl] = await Promise.all([
+        resolveQueueUrl(sqs, fullName),
+        resolveQueueUrl(sqs, deadLetterName),
+      ]);
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['VisibilityTimeout'] }),
+      );
       return {
         ...binding,
         fullName,
-        deadLetterName: deadLetterQueueName(fullName),
-        url: await resolveQueueUrl(sqs, fullName),
+        url,
+        deadLetterName,
+        deadLetterUrl,
+        fifo: isFifo(fullName),
+        visibilityTimeoutSeconds: Number(Attributes?.VisibilityTimeout ?? 30),
       };
     }),
   );

@@ -1,16 +1,18 @@
-// The worker process: config → HTTP server → worker, and a clean stop on SIGTERM/SIGINT.
-// This is the only runtime code that touches process-level state (signals, exit code).
-import type { Server } from 'node:http';
+// The worker process: config → HTTP server → worker, and a clean stop on SIGTERM/SIGINT. With
+// WORKER_PROCESSES > 1 the work is forked (prefork.ts). The only runtime code that touches
+// process-level state: signals and the exit code.
 import type { CoreConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { startHttpServer } from './http.ts';
-import { createLogger } from './logger.ts';
-import { createMetrics } from './metrics.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { metricPrefix } from './naming.ts';
+import { isPrimary, runChild, runPrimary } from './prefork.ts';
 import type { QueueBinding } from './queues.ts';
+import { onStopSignals } from './signals.ts';
 import { createSqsClient } from './sqs.ts';
 import type { TaskDefinition } from './task.ts';
-import { startWorker } from './worker.ts';
+import { startWorker, type Worker } from './worker.ts';
 
 export interface RunOptions {
   name: string;
@@ -19,34 +21,33 @@ export interface RunOptions {
   tasks: readonly TaskDefinition[];
 }
 
-export async function runWorker({ name, loadConfig, queues, tasks }: RunOptions): Promise<void> {
+export async function runWorker(options: RunOptions): Promise<void> {
   let config: CoreConfig;
   try {
-    config = loadConfig();
+    config = options.loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${name}: ${error.message}\n`);
+    process.stderr.write(`${options.name}: ${error.message}\n`);
     process.exitCode = 1;
     return;
   }
-  const log = createLogger(name, config.LOG_LEVEL);
-  const metrics = createMetrics(metricPrefix(name));
-  let ready = (): boolean => false;
-  const server: Server = await startHttpServer({
-    port: config.HTTP_PORT,
-    registry: metrics.registry,
-    isReady: () => ready(),
-  });
-  const address = server.address();
-  log.info(
-    { port: typeof address === 'object' ? address?.port : address },
-    'http server listening: /healthz /readyz /metrics',
-  );
+  const log = createLogger(options.name, config.LOG_LEVEL);
+  if (config.WORKER_PROCESSES === 1) return runSingle(options, config, log);
+  if (isPrimary()) return runPrimary(config, log);
+  const metrics = createMetrics(metricPrefix(options.name));
+  return runChild(metrics, () => startFromConfig(options, config, metrics, log), config);
+}
 
+/** Starts the worker, or says why it cannot and sets exit code 1. */
+export async function startFromConfig(
+  { name, queues, tasks }: RunOptions,
+  config: CoreConfig,
+  metrics: Metrics,
+  log: Logger,
+): Promise<{ worker: Worker; close(): void } | undefined> {
   const sqs = createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT });
-  let worker: Awaited<ReturnType<typeof startWorker>>;
   try {
-    worker = await startWorker({
+    const worker = await startWorker({
       sqs,
       queues,
       tasks,
@@ -55,26 +56,42 @@ export async function runWorker({ name, loadConfig, queues, tasks }: RunOptions)
       metrics,
       log,
     });
+    return { worker, close: () => sqs.destroy() };
   } catch (error) {
-    log.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
-    server.close();
+    log.fatal({ err: error }, `${name} cannot start: ${(error as Error).message}`);
     sqs.destroy();
     process.exitCode = 1;
+    return undefined;
+  }
+}
+
+async function runSingle(options: RunOptions, config: CoreConfig, log: Logger): Promise<void> {
+  const metrics = createMetrics(metricPrefix(options.name));
+  let ready = (): boolean => false;
+  const server = await startHttpServer({
+    port: config.HTTP_PORT,
+    metrics: () => metrics.registry.metrics(),
+    metricsContentType: metrics.registry.contentType,
+    isReady: () => ready(),
+  });
+  log.info({ port: config.HTTP_PORT }, 'http server listening: /healthz /readyz /metrics');
+  const started = await startFromConfig(options, config, metrics, log);
+  if (!started) {
+    server.close();
     return;
   }
+  const { worker, close } = started;
   ready = worker.isReady;
-
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    ready = () => false;
-    await worker.stop(config.SHUTDOWN_GRACE_SECONDS);
-    sqs.destroy();
-    server.close();
-    server.closeAllConnections();
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  onStopSignals(log, {
+    async stop() {
+      ready = () => false;
+      await worker.stop(config.SHUTDOWN_GRACE_SECONDS);
+      close();
+      server.close();
+      server.closeAllConnections();
+      // Released tasks that ignore their signal may still hold timers: do not wait for them.
+      process.exit();
+    },
+    force: () => worker.releaseAll(),
+  });
 }

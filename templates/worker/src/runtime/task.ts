@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { InvalidArgumentsError } from './errors.ts';
 import { taskNameSchema } from './naming.ts';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 
 export interface TaskContext {
   /** The Celery task id (stable across retries). */
@@ -32,8 +33,13 @@ export interface TaskDefinition<Args extends ArgsSchema = ArgsSchema> {
    * (`send_task('add', kwargs={'x': 1, 'y': 2})`) bind to them as Python would.
    */
   argNames?: readonly string[];
-  /** Aborts `ctx.signal` after this many seconds. */
+  /**
+   * Aborts `ctx.signal` after this many seconds; a run still going then counts as failed and is
+   * retried by its policy.
+   */
   timeLimitSeconds?: number;
+  /** How failures are retried; unset fields take `DEFAULT_RETRY`'s (3 retries, exponential from 2 s). */
+  retry?: Partial<RetryPolicy>;
   run(args: z.output<Args>, ctx: TaskContext): unknown;
 }
 
@@ -42,7 +48,21 @@ export function defineTask<Args extends ArgsSchema>(definition: TaskDefinition<A
   if (!name.success) {
     throw new TypeError(`defineTask: invalid task name "${definition.name}": ${name.error.issues[0]?.message}`);
   }
+  const { maxRetries, baseSeconds, maxSeconds } = retryPolicy(definition);
+  if (!(Number.isInteger(maxRetries) && maxRetries >= 0 && baseSeconds >= 0 && maxSeconds >= baseSeconds)) {
+    throw new TypeError(
+      `defineTask ${definition.name}: retry needs an integer maxRetries ≥ 0 and 0 ≤ baseSeconds ≤ maxSeconds`,
+    );
+  }
+  if (definition.timeLimitSeconds !== undefined && !(definition.timeLimitSeconds > 0)) {
+    throw new TypeError(`defineTask ${definition.name}: timeLimitSeconds must be > 0`);
+  }
   return Object.freeze({ ...definition });
+}
+
+/** The task's retry policy, its unset fields filled from `DEFAULT_RETRY`. */
+export function retryPolicy(task: Pick<TaskDefinition, 'retry'>): RetryPolicy {
+  return { ...DEFAULT_RETRY, ...task.retry };
 }
 
 /**

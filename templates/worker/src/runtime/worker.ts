@@ -1,11 +1,12 @@
-// The worker: one consumer per queue, one processor, one deleter per queue.
+// The worker: per queue, one consumer (receiving), one client (deleting, retrying,
+// dead-lettering); one processor for all.
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { QueueConsumer } from './consumer.ts';
-import { BatchDeleter } from './deleter.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { NamingContext } from './naming.ts';
 import { MessageProcessor } from './processor.ts';
+import { QueueClient } from './queue-client.ts';
 import { type QueueBinding, type ResolvedQueue, resolveQueues } from './queues.ts';
 import type { TaskDefinition } from './task.ts';
 
@@ -26,34 +27,50 @@ export interface Worker {
   queues: readonly ResolvedQueue[];
   /** Every queue's poller is receiving. */
   isReady(): boolean;
-  /** Stops receiving, waits up to `graceSeconds` for tasks in flight, flushes deletes. */
+  /**
+   * Stops receiving at once, lets tasks in flight finish for up to `graceSeconds`, gives the
+   * rest back to the queue (visibility 0) and flushes the deletes.
+   */
   stop(graceSeconds: number): Promise<void>;
+  /** Gives everything in flight back to the queue now: a forced exit's last step. */
+  releaseAll(): Promise<void>;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  const { sqs, log } = options;
+  const { sqs, log, metrics } = options;
   const tasks = taskRegistry(options.tasks, options.queues);
   const queues = await resolveQueues(sqs, options.queues, options.naming);
-  const processor = new MessageProcessor({ sqs, tasks, metrics: options.metrics, log });
+  const processor = new MessageProcessor({ tasks, metrics, log });
 
   const running = queues.map((queue) => {
-    const deleter = new BatchDeleter(sqs, queue.url);
+    const client = new QueueClient(sqs, queue);
     const consumer = new QueueConsumer({
       sqs,
       queueUrl: queue.url,
       concurrency: options.concurrency,
       waitTimeSeconds: options.waitTimeSeconds,
-      handle: (message) => processor.process(queue, deleter, message),
+      handle: (message, lease) => processor.process(client, message, lease),
     });
+    const where = { queue: queue.fullName };
     consumer.on('receive_error', (error, attempt) =>
-      log.error({ queue: queue.fullName, attempt, err: error }, 'receiving from SQS failed; retrying'),
+      log.error({ ...where, attempt, err: error }, 'receiving from SQS failed; retrying with back-off'),
     );
-    consumer.on('recovered', () => log.info({ queue: queue.fullName }, 'receiving from SQS again'));
+    consumer.on('recovered', () => log.info(where, 'receiving from SQS again'));
     consumer.on('handler_error', (error, message) =>
-      log.error({ queue: queue.fullName, messageId: message.MessageId, err: error }, 'message handling failed'),
+      log.error({ ...where, messageId: message.MessageId, err: error }, 'message handling failed'),
+    );
+    consumer.on('released', (count) => {
+      metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'released' }, count);
+      log.info({ ...where, count }, 'released messages still in flight back to the queue');
+    });
+    consumer.on('release_error', (error) =>
+      log.error(
+        { ...where, err: error },
+        'could not release messages; SQS delivers them after their visibility timeout',
+      ),
     );
     consumer.start();
-    return { queue, consumer, deleter };
+    return { consumer, client };
   });
   log.info({ queues: queues.map((queue) => queue.fullName), concurrency: options.concurrency }, 'worker started');
 
@@ -62,12 +79,22 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     isReady: () => running.every(({ consumer }) => consumer.healthy),
     async stop(graceSeconds) {
       log.info({ graceSeconds }, 'stopping: no new messages, waiting for tasks in flight');
-      const unfinished = await Promise.all(running.map(({ consumer }) => consumer.stop(graceSeconds * 1000)));
-      await Promise.all(running.map(({ deleter }) => deleter.flush()));
-      const left = unfinished.reduce((sum, count) => sum + count, 0);
-      if (left > 0)
-        log.warn({ left }, 'tasks still running at the end of the grace period; SQS will deliver them again');
+      await Promise.all(
+        running.map(async ({ consumer, client }) => {
+          const left = await consumer.stop(graceSeconds * 1000);
+          if (left > 0) await consumer.release();
+          await client.flush();
+        }),
+      );
       log.info('worker stopped');
+    },
+    async releaseAll() {
+      await Promise.all(
+        running.map(async ({ consumer, client }) => {
+          await consumer.release();
+          await client.flush();
+        }),
+      );
     },
   };
 }

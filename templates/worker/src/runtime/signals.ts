@@ -1,0 +1,28 @@
+import { constants } from 'node:os';
+import type { Logger } from './logger.ts';
+
+/**
+ * The first SIGTERM or SIGINT stops gracefully; a second one releases what is in flight and
+ * exits at once, with the signal's conventional code (130, 143). Returns the handler, to stop
+ * the same way without a signal.
+ */
+export function onStopSignals(
+  log: Logger,
+  { stop, force }: { stop(): Promise<void>; force(): Promise<void> },
+): (signal: NodeJS.Signals) => Promise<void> {
+  let stopping = false;
+  const handle = async (signal: NodeJS.Signals) => {
+    if (!stopping) {
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      await stop();
+      return;
+    }
+    log.warn({ signal }, 'second signal: releasing what is in flight and exiting now');
+    await force();
+    process.exit(128 + (constants.signals[signal] ?? 0));
+  };
+  process.on('SIGTERM', handle);
+  process.on('SIGINT', handle);
+  return handle;
+}

@@ -1,0 +1,109 @@
+// A local SQS (fauxqs) in its own process, as the reliability tests need: it can be stopped and
+// started again on the same port, with its messages kept on disk.
+import { join } from 'node:path';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { execa, type ResultPromise } from 'execa';
+import { createQueuesWithDeadLetters } from '../../templates/worker/src/runtime/local.ts';
+import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
+import { freePort, REPO, tempDir, waitFor } from './process.ts';
+
+export interface SqsProcess {
+  endpoint: string;
+  client: SQSClient;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** Starts fauxqs on a free port; with `persistent`, messages survive `stop()` + `start()`. */
+export async function startSqsProcess({ persistent = false } = {}): Promise<SqsProcess> {
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const env: Record<string, string> = { FAUXQS_PORT: String(port), FAUXQS_LOGGER: 'false' };
+  if (persistent) Object.assign(env, { FAUXQS_DATA_DIR: await tempDir('cbw-sqs-'), FAUXQS_PERSISTENCE: 'true' });
+  let child: ResultPromise | undefined;
+  const sqs: SqsProcess = {
+    endpoint,
+    client: createSqsClient({ region: 'us-east-1', endpoint }),
+    async start() {
+      child = execa(join(REPO, 'node_modules', '.bin', 'fauxqs'), [], { env, reject: false });
+      await waitFor('fauxqs to answer', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
+    },
+    async stop() {
+      child?.kill('SIGTERM');
+      await child;
+    },
+  };
+  await sqs.start();
+  return sqs;
+}
+
+/** Creates queues with their `err-` DLQs and returns their URLs by name. */
+export async function createQueues(
+  sqs: SqsProcess,
+  names: string[],
+  options: Parameters<typeof createQueuesWithDeadLetters>[2] = {},
+): Promise<void> {
+  await createQueuesWithDeadLetters(sqs.client, names, options);
+}
+
+export async function send(sqs: SqsProcess, queue: string, body: string): Promise<void> {
+  await sqs.client.send(
+    new SendMessageCommand({ QueueUrl: await resolveQueueUrl(sqs.client, queue), MessageBody: body }),
+  );
+}
+
+/** Visible + in flight + delayed messages of a queue. */
+export async function depth(sqs: SqsProcess, queue: string): Promise<number> {
+  const { Attributes = {} } = await sqs.client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: await resolveQueueUrl(sqs.client, queue),
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  return (
+    Number(Attributes.ApproximateNumberOfMessages) +
+    Number(Attributes.ApproximateNumberOfMessagesNotVisible) +
+    Number(Attributes.ApproximateNumberOfMessagesDelayed)
+  );
+}
+
+/** Receives (and leaves in place) up to `count` messages with all their attributes. */
+export async function receiveAll(sqs: SqsProcess, queue: string, count: number): Promise<Message[]> {
+  const url = await resolveQueueUrl(sqs.client, queue);
+  const messages: Message[] = [];
+  await waitFor(`${count} message(s) on ${queue}`, async () => {
+    const { Messages = [] } = await sqs.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    messages.push(...Messages);
+    return messages.length >= count ? true : undefined;
+  });
+  return messages;
+}
+
+export async function remove(sqs: SqsProcess, queue: string, messages: Message[]): Promise<void> {
+  if (messages.length === 0) return;
+  await sqs.client.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: await resolveQueueUrl(sqs.client, queue),
+      Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+    }),
+  );
+}

@@ -1,0 +1,48 @@
+// Tasks for the reliability tests, each with a behaviour to provoke: failing, sleeping, recording
+// every run to a file that outlives the process.
+import { appendFileSync } from 'node:fs';
+import { z } from 'zod';
+import { defineTask } from '../../templates/worker/src/runtime/task.ts';
+
+const runs = new Map<string, number>();
+
+/** Appends `<id>\n` to $RUN_LOG, if set: the record of what ran, across processes. */
+function record(id: string): void {
+  if (process.env.RUN_LOG) appendFileSync(process.env.RUN_LOG, `${id}\n`);
+}
+
+/** Fails its first `failures` runs (per key, in this process), then succeeds. */
+export const flaky = defineTask({
+  name: 'flaky',
+  args: z.tuple([z.string(), z.number().int()]),
+  retry: { maxRetries: 3, backoff: 'fixed', baseSeconds: 1, jitter: false },
+  run([key, failures]) {
+    const run = (runs.get(key) ?? 0) + 1;
+    runs.set(key, run);
+    if (run <= failures) throw new Error(`flaky run ${run} of ${key} fails`);
+    return run;
+  },
+});
+
+/** Always fails: ends in the dead-letter queue after maxRetries + 1 runs. */
+export const doomed = defineTask({
+  name: 'doomed',
+  args: z.tuple([z.string()]),
+  retry: { maxRetries: 2, backoff: 'fixed', baseSeconds: 1, jitter: false },
+  run([why]) {
+    throw new Error(`doomed: ${why}`);
+  },
+});
+
+/** Sleeps (stopping early if aborted), then records its id. */
+export const nap = defineTask({
+  name: 'nap',
+  args: z.tuple([z.number().int().min(0)]),
+  async run([ms], ctx) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    record(ctx.id);
+    return ms;
+  },
+});
+
+export const testTasks = [flaky, doomed, nap];
