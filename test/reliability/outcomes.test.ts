@@ -33,16 +33,17 @@ let sqs: SqsProcess;
 let worker: Worker;
 let metrics: Metrics;
 
-const count = async (series: 'workerTasks' | 'consumerTasks', name: string, state: string) => {
+const count = async (series: 'workerTasks' | 'consumerTasks', name: string, state: string, queue?: string) => {
   const { values } = await metrics[series].get();
   return values
-    .filter(({ labels }) => labels.name === name && labels.state === state)
+    .filter(({ labels }) => labels.name === name && labels.state === state && (!queue || labels.queue === queue))
     .reduce((sum, { value }) => sum + value, 0);
 };
 
 beforeAll(async () => {
   sqs = await startSqsProcess();
-  await createQueues(sqs, ['flaky', 'doomed', 'naps'].map(full), { visibilityTimeoutSeconds: 30 });
+  await createQueues(sqs, ['flaky', 'doomed', 'naps', 'stubborn'].map(full), { visibilityTimeoutSeconds: 30 });
+  await createQueues(sqs, [full('slow')], { visibilityTimeoutSeconds: 2 });
   // A long poll aborted at stop can still take a message on the server: keep that short here.
   await createQueues(sqs, [full('py-add')], { visibilityTimeoutSeconds: 2 });
   metrics = createMetrics('outcomes', { defaultMetrics: false });
@@ -52,6 +53,8 @@ beforeAll(async () => {
       { queue: 'flaky', task: 'flaky' },
       { queue: 'doomed', task: 'doomed' },
       { queue: 'naps', task: 'nap' },
+      { queue: 'slow', task: 'nap' },
+      { queue: 'stubborn', task: 'stubborn' },
     ],
     tasks: testTasks,
     naming,
@@ -101,6 +104,30 @@ describe('retries', () => {
     expect(Number(attributes.receive_count)).toBeGreaterThanOrEqual(1);
     expect(new Date(attributes.dead_lettered_at ?? '').getTime()).toBeGreaterThan(0);
     await waitFor('doomed to be gone', async () => ((await depth(sqs, full('doomed'))) === 0 ? true : undefined));
+  });
+});
+
+describe('long and stuck tasks', () => {
+  it('keeps a task running past its visibility timeout hidden, so it runs once, and deletes it', async () => {
+    await send(sqs, full('slow'), encodeMessage({ task: 'nap', args: [5000], queue: full('slow') }));
+    await waitFor('the slow task', async () =>
+      (await count('workerTasks', 'nap', 'succeeded', 'slow')) === 1 ? true : undefined,
+    );
+    await waitFor('its delete', async () =>
+      (await count('consumerTasks', 'nap', 'deleted', 'slow')) === 1 ? true : undefined,
+    );
+    expect(await count('workerTasks', 'nap', 'started', 'slow')).toBe(1);
+    expect(await count('consumerTasks', 'nap', 'received', 'slow')).toBe(1);
+    expect(await depth(sqs, full('slow'))).toBe(0);
+  });
+
+  it('fails a task that ignores its time limit, retries it by its policy, then dead-letters it', async () => {
+    await send(sqs, full('stubborn'), encodeMessage({ task: 'stubborn', queue: full('stubborn') }));
+    const [dead] = await receiveAll(sqs, `err-${full('stubborn')}`, 1);
+    expect(dead?.MessageAttributes?.error_type?.StringValue).toBe('TimeLimitExceededError');
+    expect(await count('workerTasks', 'stubborn', 'failed')).toBe(2);
+    expect(await count('workerTasks', 'stubborn', 'retried')).toBe(1);
+    expect(await count('workerTasks', 'stubborn', 'succeeded')).toBe(0);
   });
 });
 

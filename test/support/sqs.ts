@@ -25,14 +25,14 @@ export interface SqsProcess {
 export async function startSqsProcess({ persistent = false } = {}): Promise<SqsProcess> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const env: Record<string, string> = { FAUXQS_PORT: String(port), FAUXQS_LOGGER: 'false' };
-  if (persistent) Object.assign(env, { FAUXQS_DATA_DIR: await tempDir('cbw-sqs-'), FAUXQS_PERSISTENCE: 'true' });
+  const args = [join(REPO, 'test', 'support', 'sqs-server.ts'), String(port)];
+  if (persistent) args.push(await tempDir('cbw-sqs-'));
   let child: ResultPromise | undefined;
   const sqs: SqsProcess = {
     endpoint,
     client: createSqsClient({ region: 'us-east-1', endpoint }),
     async start() {
-      child = execa(join(REPO, 'node_modules', '.bin', 'fauxqs'), [], { env, reject: false });
+      child = execa('node', args, { reject: false });
       await waitFor('fauxqs to answer', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
     },
     async stop() {

@@ -34,15 +34,26 @@ export const doomed = defineTask({
   },
 });
 
-/** Sleeps (stopping early if aborted), then records its id. */
+/** Sleeps `ms` (at most $NAP_MAX_MS, so a second worker can run long naps quickly), then records its id. */
 export const nap = defineTask({
   name: 'nap',
   args: z.tuple([z.number().int().min(0)]),
   async run([ms], ctx) {
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(ms, Number(process.env.NAP_MAX_MS ?? ms))));
     record(ctx.id);
     return ms;
   },
 });
 
-export const testTasks = [flaky, doomed, nap];
+/** Ignores its signal and overruns its time limit of 1 s. */
+export const stubborn = defineTask({
+  name: 'stubborn',
+  args: z.tuple([]),
+  timeLimitSeconds: 1,
+  retry: { maxRetries: 1, backoff: 'fixed', baseSeconds: 0, jitter: false },
+  async run() {
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+  },
+});
+
+export const testTasks = [flaky, doomed, nap, stubborn];

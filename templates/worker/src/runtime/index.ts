@@ -8,6 +8,7 @@ export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';
 export { Producer, type SendOptions, type SentTask } from './producer.ts';
 export type { QueueBinding, ResolvedQueue } from './queues.ts';
+export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export { runWorker } from './run.ts';
 export { createSqsClient } from './sqs.ts';
 export { type ArgsSchema, defineTask, parseArguments, type TaskContext, type TaskDefinition } from './task.ts';

@@ -83,6 +83,8 @@ export async function runChild(
   start: () => Promise<{ worker: Worker; close(): void } | undefined>,
   config: CoreConfig,
 ): Promise<void> {
+  // Constructing one installs prom-client's answer to the primary's metric requests.
+  new AggregatorRegistry();
   AggregatorRegistry.setRegistries([metrics.registry]);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => {});
   const started = await start();

@@ -1,0 +1,202 @@
+// The worker as its own process, against SQS (fauxqs) in another: killed, stopped, cut off from
+// SQS, forked. Every test waits for states (a metric, the run log, an exit), never on a clock.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
+import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
+import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
+import { freePort, REPO, sample, tempDir, waitFor } from '../support/process.ts';
+import { createQueues, depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
+
+const MINUTE = 60_000;
+const running = new Set<ResultPromise>();
+
+interface WorkerProcess {
+  process: ResultPromise;
+  metric(state: string, series?: 'worker' | 'consumer'): Promise<number>;
+  ready(): Promise<boolean>;
+}
+
+async function startWorkerProcess(sqs: SqsProcess, user: string, env: Record<string, string>): Promise<WorkerProcess> {
+  const port = await freePort();
+  const child = execa('node', [join(REPO, 'test', 'support', 'worker-process.ts')], {
+    env: {
+      APP_ENV: 'local',
+      BE_WORKER_USER: user,
+      SQS_ENDPOINT: sqs.endpoint,
+      HTTP_PORT: String(port),
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    reject: false,
+    all: true,
+  });
+  running.add(child);
+  const base = `http://127.0.0.1:${port}`;
+  const worker: WorkerProcess = {
+    process: child,
+    async metric(state, series = 'worker') {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return sample(text, `test_worker_${series}_tasks_count{name="nap",queue="naps",state="${state}"}`) ?? 0;
+    },
+    async ready() {
+      return (await fetch(`${base}/readyz`)).ok;
+    },
+  };
+  await waitFor('the worker to be ready', async () => ((await worker.ready()) ? true : undefined));
+  return worker;
+}
+
+/** Sends nap tasks of the given lengths; returns their task ids. */
+async function sendNaps(sqs: SqsProcess, user: string, lengths: number[]): Promise<string[]> {
+  const queue = fullQueueName('naps', { env: 'local', user });
+  const url = await resolveQueueUrl(sqs.client, queue);
+  const ids = lengths.map((_, index) => `${user}-${index}-${crypto.randomUUID()}`);
+  for (let start = 0; start < ids.length; start += 10) {
+    await sqs.client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: ids.slice(start, start + 10).map((id, offset) => ({
+          Id: String(offset),
+          MessageBody: encodeMessage({ task: 'nap', args: [lengths[start + offset] ?? 0], queue, id }),
+        })),
+      }),
+    );
+  }
+  return ids;
+}
+
+const ran = async (log: string) => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+
+async function setUp(sqs: SqsProcess, user: string, visibilityTimeoutSeconds: number) {
+  await createQueues(sqs, [fullQueueName('naps', { env: 'local', user })], { visibilityTimeoutSeconds });
+  return join(await tempDir('cbw-runlog-'), 'ran.log');
+}
+
+afterEach(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await Promise.allSettled([...running]);
+  running.clear();
+});
+
+describe('a worker process', () => {
+  let sqs: SqsProcess;
+  beforeAll(async () => {
+    sqs = await startSqsProcess();
+  });
+  afterAll(async () => {
+    await sqs?.stop();
+  });
+
+  it(
+    'loses nothing when killed with tasks in flight: the next worker runs them all',
+    async () => {
+      const RUN_LOG = await setUp(sqs, 'kill', 2);
+      const first = await startWorkerProcess(sqs, 'kill', { RUN_LOG, WORKER_CONCURRENCY: '10' });
+      const ids = await sendNaps(sqs, 'kill', Array(10).fill(60_000));
+      await waitFor('all ten in flight', async () => ((await first.metric('started')) === 10 ? true : undefined));
+      first.process.kill('SIGKILL');
+      await first.process;
+      expect(await ran(RUN_LOG)).toEqual([]);
+
+      await startWorkerProcess(sqs, 'kill', { RUN_LOG, WORKER_CONCURRENCY: '10', NAP_MAX_MS: '50' });
+      await waitFor('every task to run', async () => (new Set(await ran(RUN_LOG)).size === 10 ? true : undefined));
+      expect(new Set(await ran(RUN_LOG))).toEqual(new Set(ids));
+      await waitFor('an empty queue', async () => ((await depth(sqs, 'kill-local-naps')) === 0 ? true : undefined));
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'on SIGTERM finishes what it can within the grace period, releases the rest at once, exits 0',
+    async () => {
+      // A visibility timeout far beyond the test's time: only a release lets the next worker run them.
+      const RUN_LOG = await setUp(sqs, 'term', 600);
+      const first = await startWorkerProcess(sqs, 'term', {
+        RUN_LOG,
+        WORKER_CONCURRENCY: '4',
+        SHUTDOWN_GRACE_SECONDS: '3',
+      });
+      const [quick1, quick2, slow1, slow2] = await sendNaps(sqs, 'term', [500, 500, 60_000, 60_000]);
+      await waitFor('all four in flight', async () => ((await first.metric('started')) === 4 ? true : undefined));
+      first.process.kill('SIGTERM');
+      const stopped = await first.process;
+      expect(stopped.exitCode, String(stopped.all)).toBe(0);
+      expect(new Set(await ran(RUN_LOG))).toEqual(new Set([quick1, quick2]));
+      expect(stopped.all).toContain('released messages still in flight back to the queue');
+
+      await startWorkerProcess(sqs, 'term', { RUN_LOG, NAP_MAX_MS: '50' });
+      await waitFor('the released tasks to run', async () => ((await ran(RUN_LOG)).length === 4 ? true : undefined));
+      expect((await ran(RUN_LOG)).slice(2).sort()).toEqual([slow1, slow2].sort());
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'runs 2,000 tasks in 2 processes × 20 slots, and its counters add up exactly',
+    async () => {
+      const RUN_LOG = await setUp(sqs, 'load', 30);
+      const primary = await startWorkerProcess(sqs, 'load', {
+        RUN_LOG,
+        WORKER_PROCESSES: '2',
+        WORKER_CONCURRENCY: '20',
+      });
+      const ids = await sendNaps(sqs, 'load', Array(2000).fill(0));
+      await waitFor(
+        '2,000 successes',
+        async () => ((await primary.metric('succeeded')) === 2000 ? true : undefined),
+        3 * MINUTE,
+      );
+      expect(await primary.metric('started')).toBe(2000);
+      expect(await primary.metric('failed')).toBe(0);
+      expect(await primary.metric('received', 'consumer')).toBe(2000);
+      await waitFor('2,000 deletes', async () =>
+        (await primary.metric('deleted', 'consumer')) === 2000 ? true : undefined,
+      );
+      const log = await ran(RUN_LOG);
+      expect(log).toHaveLength(2000);
+      expect(new Set(log)).toEqual(new Set(ids));
+      primary.process.kill('SIGTERM');
+      expect((await primary.process).exitCode).toBe(0);
+    },
+    5 * MINUTE,
+  );
+});
+
+describe('a worker process whose SQS goes away', () => {
+  it(
+    'turns not-ready, recovers by itself when SQS is back, and processes every message',
+    async () => {
+      const sqs = await startSqsProcess({ persistent: true });
+      try {
+        const RUN_LOG = await setUp(sqs, 'outage', 5);
+        const worker = await startWorkerProcess(sqs, 'outage', { RUN_LOG, WORKER_CONCURRENCY: '5' });
+        const before = await sendNaps(sqs, 'outage', Array(10).fill(300));
+        await waitFor('some tasks to run', async () => ((await ran(RUN_LOG)).length >= 3 ? true : undefined));
+        await sqs.stop();
+        await waitFor('/readyz to say not ready', async () => ((await worker.ready()) ? undefined : true));
+        // Down for a few seconds while the worker keeps trying.
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        expect(await worker.ready()).toBe(false);
+        await sqs.start();
+        await waitFor('/readyz to say ready again', async () => ((await worker.ready()) ? true : undefined), MINUTE);
+        const after = await sendNaps(sqs, 'outage', Array(10).fill(0));
+        await waitFor(
+          'every task to run',
+          async () => {
+            const done = new Set(await ran(RUN_LOG));
+            return [...before, ...after].every((id) => done.has(id)) ? true : undefined;
+          },
+          MINUTE,
+        );
+        expect(await worker.ready()).toBe(true);
+      } finally {
+        await sqs.stop();
+      }
+    },
+    3 * MINUTE,
+  );
+});
