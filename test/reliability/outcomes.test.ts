@@ -107,6 +107,25 @@ describe('retries', () => {
   });
 });
 
+describe('tasks for later', () => {
+  it('sends a task whose eta is ahead back to SQS, delayed, instead of holding it; runs it when due', async () => {
+    const started = await count('workerTasks', 'nap', 'started', 'naps');
+    const received = await count('consumerTasks', 'nap', 'received', 'naps');
+    const eta = new Date(Date.now() + 4000);
+    await send(sqs, full('naps'), encodeMessage({ task: 'nap', args: [0], queue: full('naps'), eta, id: 'later' }));
+    await waitFor('the first receive', async () =>
+      (await count('consumerTasks', 'nap', 'received', 'naps')) > received ? true : undefined,
+    );
+    // Received, not run, not held: the delayed copy is back in SQS.
+    await waitFor('the delayed copy', async () => ((await depth(sqs, full('naps'))) === 1 ? true : undefined));
+    expect(await count('workerTasks', 'nap', 'started', 'naps')).toBe(started);
+    await waitFor('the task to run', async () =>
+      (await count('workerTasks', 'nap', 'succeeded', 'naps')) > started ? true : undefined,
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(eta.getTime() - 1000);
+  });
+});
+
 describe('long and stuck tasks', () => {
   it('keeps a task running past its visibility timeout hidden, so it runs once, and deletes it', async () => {
     await send(sqs, full('slow'), encodeMessage({ task: 'nap', args: [5000], queue: full('slow') }));

@@ -159,6 +159,25 @@ describe('a worker process', () => {
       const log = await ran(RUN_LOG);
       expect(log).toHaveLength(2000);
       expect(new Set(log)).toEqual(new Set(ids));
+
+      // A worker process that dies is replaced, and the pool goes on.
+      const children = async () =>
+        (await execa('pgrep', ['-P', String(primary.process.pid)], { reject: false })).stdout
+          .split('\n')
+          .filter(Boolean);
+      const [victim = ''] = await children();
+      process.kill(Number(victim), 'SIGKILL');
+      await waitFor('a new worker process', async () => {
+        const now = await children();
+        return now.length === 2 && !now.includes(victim) ? true : undefined;
+      });
+      await waitFor('the pool to be ready again', async () => ((await primary.ready()) ? true : undefined));
+      const more = await sendNaps(sqs, 'load', Array(20).fill(0));
+      await waitFor('20 more tasks', async () => {
+        const done = new Set(await ran(RUN_LOG));
+        return more.every((id) => done.has(id)) ? true : undefined;
+      });
+
       primary.process.kill('SIGTERM');
       expect((await primary.process).exitCode).toBe(0);
     },
