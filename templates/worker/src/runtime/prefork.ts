@@ -90,10 +90,9 @@ export async function runChild(
   const started = await start();
   if (!started) process.exit();
   const { worker, close } = started;
-  const report = setInterval(
-    () => process.send?.({ beWorker: 'ready', ready: worker.isReady() } satisfies Report),
-    500,
-  );
+  const sendReport = () => process.send?.({ beWorker: 'ready', ready: worker.isReady() } satisfies Report);
+  sendReport();
+  const report = setInterval(sendReport, 500);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -1,6 +1,6 @@
 // The worker process: config → HTTP server → worker, and a clean stop on SIGTERM/SIGINT. With
-// WORKER_PROCESSES > 1 the work is forked (prefork.ts). The only runtime code that touches
-// process-level state: signals and the exit code.
+// WORKER_PROCESSES > 1 the work is forked (prefork.ts). These two files and signals.ts are the
+// only runtime code that touches process-level state: signals, forks and the exit code.
 import type { CoreConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { startHttpServer } from './http.ts';
@@ -39,7 +39,7 @@ export async function runWorker(options: RunOptions): Promise<void> {
 }
 
 /** Starts the worker, or says why it cannot and sets exit code 1. */
-export async function startFromConfig(
+async function startFromConfig(
   { name, queues, tasks }: RunOptions,
   config: CoreConfig,
   metrics: Metrics,
