@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueuesWithDeadLetters } from '../../templates/worker/src/runtime/local.ts';
+import { provisionQueues } from '../../templates/worker/src/runtime/provision.ts';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { freePort, REPO, sample, tempDir, waitFor } from '../support/process.ts';
 
@@ -87,7 +87,7 @@ describe('a generated worker', () => {
       const endpoint = `http://127.0.0.1:${sqsPort}`;
       await waitFor('fauxqs', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
       const sqs = createSqsClient({ region: 'us-west-1', endpoint });
-      await createQueuesWithDeadLetters(sqs, ['e2e-local-my-worker-add', 'e2e-local-emails']);
+      await provisionQueues(sqs, ['e2e-local-my-worker-add', 'e2e-local-emails']);
 
       const httpPort = await freePort();
       metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;

@@ -10,7 +10,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { execa, type ResultPromise } from 'execa';
-import { createQueuesWithDeadLetters } from '../../templates/worker/src/runtime/local.ts';
+import { provisionQueues, type QueueSettings } from '../../templates/worker/src/runtime/provision.ts';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { freePort, REPO, tempDir, waitFor } from './process.ts';
 
@@ -48,9 +48,9 @@ export async function startSqsProcess({ persistent = false } = {}): Promise<SqsP
 export async function createQueues(
   sqs: SqsProcess,
   names: string[],
-  options: Parameters<typeof createQueuesWithDeadLetters>[2] = {},
+  settings: Partial<QueueSettings> = {},
 ): Promise<void> {
-  await createQueuesWithDeadLetters(sqs.client, names, options);
+  await provisionQueues(sqs.client, names, settings);
 }
 
 export async function send(sqs: SqsProcess, queue: string, body: string): Promise<void> {

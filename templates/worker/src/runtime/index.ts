@@ -2,11 +2,20 @@
 export { type CeleryMessage, decodeMessage, encodeMessage, SQS_MAX_BODY_BYTES } from './codec.ts';
 export { type CoreConfig, coreEnvSchema, parseEnv } from './config.ts';
 export * from './errors.ts';
-export { createQueuesWithDeadLetters } from './local.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';
 export { Producer, type SendOptions, type SentTask } from './producer.ts';
+export {
+  type ApplyEntry,
+  applyPlan,
+  DEFAULT_QUEUE_SETTINGS,
+  desiredQueues,
+  type PlanEntry,
+  planQueues,
+  provisionQueues,
+  type QueueSettings,
+} from './provision.ts';
 export type { QueueBinding, ResolvedQueue } from './queues.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export { runWorker } from './run.ts';

@@ -1,0 +1,190 @@
+// The queues a worker needs, made to exist: each dead-letter queue first, then its queue with a
+// redrive policy pointing at it. Idempotent: an existing queue with the right attributes is left
+// alone, one whose attributes differ is reported field by field (and fixed on request). Used by
+// `npm run dev` on the local SQS and by `be-worker provision` on real AWS.
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { deadLetterQueueName, isFifo } from './naming.ts';
+
+export interface QueueSettings {
+  /** Receives before SQS moves a message to the dead-letter queue. */
+  maxReceiveCount: number;
+  visibilityTimeoutSeconds: number;
+  /** Tags of every queue created (worker, env, owner). */
+  tags: Record<string, string>;
+}
+
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = { maxReceiveCount: 5, visibilityTimeoutSeconds: 30, tags: {} };
+
+/** Dead letters are kept as long as SQS allows: 14 days. */
+const DEAD_LETTER_RETENTION = String(14 * 24 * 3600);
+
+export interface DesiredQueue {
+  name: string;
+  role: 'queue' | 'dead-letter';
+  /** The attributes it must have; a queue's RedrivePolicy is added once its DLQ's ARN is known. */
+  attributes: Record<string, string>;
+  /** For a queue: the name of its dead-letter queue. */
+  deadLetter?: string;
+  maxReceiveCount?: number;
+}
+
+export interface Drift {
+  attribute: string;
+  actual: string;
+  expected: string;
+}
+
+export interface PlanEntry {
+  name: string;
+  role: DesiredQueue['role'];
+  action: 'create' | 'exists' | 'drift';
+  drift: Drift[];
+}
+
+export interface ApplyEntry extends PlanEntry {
+  outcome: 'created' | 'unchanged' | 'fixed' | 'drift' | 'failed';
+  error?: string;
+}
+
+/** For each full queue name: its dead-letter queue, then the queue. */
+export function desiredQueues(fullNames: readonly string[], settings: QueueSettings): DesiredQueue[] {
+  return fullNames.flatMap((name) => {
+    const fifo: Record<string, string> = isFifo(name) ? { FifoQueue: 'true' } : {};
+    const deadLetter = deadLetterQueueName(name);
+    return [
+      { name: deadLetter, role: 'dead-letter', attributes: { ...fifo, MessageRetentionPeriod: DEAD_LETTER_RETENTION } },
+      {
+        name,
+        role: 'queue',
+        attributes: { ...fifo, VisibilityTimeout: String(settings.visibilityTimeoutSeconds) },
+        deadLetter,
+        maxReceiveCount: settings.maxReceiveCount,
+      },
+    ] satisfies DesiredQueue[];
+  });
+}
+
+/** What applying would do, queue by queue; reads only. */
+export async function planQueues(sqs: SQSClient, desired: readonly DesiredQueue[]): Promise<PlanEntry[]> {
+  return Promise.all(
+    desired.map(async (queue) => {
+      const url = await findQueue(sqs, queue.name);
+      if (!url) return { name: queue.name, role: queue.role, action: 'create', drift: [] } satisfies PlanEntry;
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }),
+      );
+      const drift = driftOf(queue, Attributes);
+      return {
+        name: queue.name,
+        role: queue.role,
+        action: drift.length ? 'drift' : 'exists',
+        drift,
+      } satisfies PlanEntry;
+    }),
+  );
+}
+
+/**
+ * Carries out a plan in order (dead-letter queues before their queues). A failure is recorded on
+ * its entry and the others go on; running again finishes the job.
+ */
+export async function applyPlan(
+  sqs: SQSClient,
+  desired: readonly DesiredQueue[],
+  plan: readonly PlanEntry[],
+  { fix = false, tags = {} }: { fix?: boolean; tags?: Record<string, string> } = {},
+): Promise<ApplyEntry[]> {
+  const results: ApplyEntry[] = [];
+  for (const [index, entry] of plan.entries()) {
+    const queue = desired[index];
+    if (!queue) continue;
+    try {
+      if (entry.action === 'exists' || (entry.action === 'drift' && !fix)) {
+        results.push({ ...entry, outcome: entry.action === 'exists' ? 'unchanged' : 'drift' });
+        continue;
+      }
+      const attributes = { ...queue.attributes, ...(await redrivePolicy(sqs, queue)) };
+      if (entry.action === 'create') {
+        await sqs.send(new CreateQueueCommand({ QueueName: queue.name, Attributes: attributes, tags }));
+        results.push({ ...entry, outcome: 'created' });
+      } else {
+        const url = await findQueue(sqs, queue.name);
+        const changed = Object.fromEntries(
+          entry.drift.map(({ attribute }) => [attribute, attributes[attribute] ?? '']),
+        );
+        await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: changed }));
+        results.push({ ...entry, outcome: 'fixed' });
+      }
+    } catch (error) {
+      results.push({ ...entry, outcome: 'failed', error: `${(error as Error).name}: ${(error as Error).message}` });
+    }
+  }
+  return results;
+}
+
+/** Plan and apply in one go, fixing drift: what `npm run dev` and tests need. */
+export async function provisionQueues(
+  sqs: SQSClient,
+  fullNames: readonly string[],
+  settings: Partial<QueueSettings> = {},
+): Promise<ApplyEntry[]> {
+  const complete = { ...DEFAULT_QUEUE_SETTINGS, ...settings };
+  const desired = desiredQueues(fullNames, complete);
+  const results = await applyPlan(sqs, desired, await planQueues(sqs, desired), { fix: true, tags: complete.tags });
+  const failed = results.filter(({ outcome }) => outcome === 'failed');
+  if (failed.length) throw new Error(failed.map(({ name, error }) => `${name}: ${error}`).join('; '));
+  return results;
+}
+
+async function findQueue(sqs: SQSClient, name: string): Promise<string | undefined> {
+  try {
+    return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+  } catch (error) {
+    const code = (error as Error).name;
+    if (code === 'QueueDoesNotExist' || code === 'AWS.SimpleQueueService.NonExistentQueue') return undefined;
+    throw error;
+  }
+}
+
+async function redrivePolicy(sqs: SQSClient, queue: DesiredQueue): Promise<Record<string, string>> {
+  if (!queue.deadLetter) return {};
+  const url = await findQueue(sqs, queue.deadLetter);
+  if (!url) throw new Error(`its dead-letter queue ${queue.deadLetter} does not exist`);
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return {
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: Attributes?.QueueArn,
+      maxReceiveCount: queue.maxReceiveCount,
+    }),
+  };
+}
+
+/** Planned attributes that differ; the redrive policy is compared by its DLQ's name and count. */
+function driftOf(queue: DesiredQueue, actual: Record<string, string>): Drift[] {
+  const drift: Drift[] = [];
+  for (const [attribute, expected] of Object.entries(queue.attributes)) {
+    if (actual[attribute] !== expected) drift.push({ attribute, actual: actual[attribute] ?? '(unset)', expected });
+  }
+  if (queue.deadLetter) {
+    const expected = `${queue.deadLetter} after ${queue.maxReceiveCount} receives`;
+    let current = '(none)';
+    try {
+      const policy = JSON.parse(actual.RedrivePolicy ?? 'null') as {
+        deadLetterTargetArn?: string;
+        maxReceiveCount?: unknown;
+      } | null;
+      if (policy)
+        current = `${policy.deadLetterTargetArn?.split(':').at(-1)} after ${Number(policy.maxReceiveCount)} receives`;
+    } catch {
+      current = actual.RedrivePolicy ?? '(none)';
+    }
+    if (current !== expected) drift.push({ attribute: 'RedrivePolicy', actual: current, expected });
+  }
+  return drift;
+}
