@@ -28,16 +28,23 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
     tree.set(path, file.endsWith('.hbs') ? render(source, view, file) : source);
   }
   for (const task of view.tasks) {
-    for (const [template, path] of [
-      [`${task.kind}.ts.hbs`, `src/tasks/${task.file}.ts`],
-      [`${task.kind}.test.ts.hbs`, `test/tasks/${task.file}.test.ts`],
-    ] as const) {
-      const source = await readFile(join(TEMPLATES, 'task', template), 'utf8');
-      tree.set(path, render(source, { ...view, ...task }, `task/${template}`));
-    }
+    for (const [path, contents] of await renderTaskFiles(task.name)) tree.set(path, contents);
   }
   tree.set(ANSWERS_FILE, `${JSON.stringify(answersFile(spec), null, 2)}\n`);
   return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** A task's file and its unit test, from `templates/task/`: per queue here, and for add-queue. */
+export async function renderTaskFiles(name: string): Promise<VirtualTree> {
+  const task = taskView(name);
+  const files: VirtualTree = new Map();
+  for (const [template, path] of [
+    [`${task.kind}.ts.hbs`, `src/tasks/${task.file}.ts`],
+    [`${task.kind}.test.ts.hbs`, `test/tasks/${task.file}.test.ts`],
+  ] as const) {
+    files.set(path, render(await readFile(join(TEMPLATES, 'task', template), 'utf8'), task, `task/${template}`));
+  }
+  return files;
 }
 
 export function answersFile(spec: Spec) {
@@ -55,18 +62,7 @@ export function taskTemplate(task: string): { kind: 'add' | 'task'; example: rea
 function viewOf(spec: Spec) {
   // Sorted as Biome sorts the imports of src/tasks/index.ts, so the generated code passes its lint.
   const names = [...new Set(spec.queues.map((queue) => queue.task))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const tasks = names.map((name) => {
-    const { kind, example } = taskTemplate(name);
-    return {
-      name,
-      kind,
-      identifier: taskIdentifier(name),
-      file: name,
-      exampleArgs: jsLiteral(example),
-      exampleShellArgs: example.join(' '),
-      pythonArgs: `(${example.map(pythonLiteral).join(', ')}${example.length === 1 ? ',' : ''})`,
-    };
-  });
+  const tasks = names.map(taskView);
   const firstQueue = spec.queues[0];
   const first = { ...tasks.find((task) => task.name === firstQueue?.task), queue: firstQueue?.queue };
   return {
@@ -79,6 +75,19 @@ function viewOf(spec: Spec) {
     pm: commandsFor(spec.packageManager),
     cliVersion: CLI_VERSION,
     templateVersion: TEMPLATE_VERSION,
+  };
+}
+
+function taskView(name: string) {
+  const { kind, example } = taskTemplate(name);
+  return {
+    name,
+    kind,
+    identifier: taskIdentifier(name),
+    file: name,
+    exampleArgs: jsLiteral(example),
+    exampleShellArgs: example.join(' '),
+    pythonArgs: `(${example.map(pythonLiteral).join(', ')}${example.length === 1 ? ',' : ''})`,
   };
 }
 

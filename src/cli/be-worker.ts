@@ -1,13 +1,119 @@
 // The `be-worker` bin: commands run inside a generated worker.
-import { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import kleur from 'kleur';
 import { deadLetterQueueName, fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
-import { findWorkerRepo } from '../repo.ts';
+import type { QueueBinding } from '../../templates/worker/src/runtime/queues.ts';
+import { planAddQueue } from '../add-queue.ts';
+import { applyChanges, diffOf } from '../changes.ts';
+import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
+import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { CLI_VERSION } from '../version.ts';
+import { provisionAndReport } from './provision-output.ts';
 import { reportError } from './ui.ts';
 
 const program = new Command('be-worker')
-  .description('Work on a worker made by create-be-worker (add-queue and provision are coming)')
+  .description('Work on a worker made by create-be-worker')
   .version(CLI_VERSION, '-v, --version');
+
+interface AwsFlags {
+  env?: string;
+  user?: string;
+  region?: string;
+  profile?: string;
+  endpoint?: string;
+  yes?: boolean;
+  maxReceiveCount?: number;
+  visibilityTimeout?: number;
+}
+
+/** The AWS flags add-queue --provision and provision share. */
+function awsOptions(command: Command): Command {
+  return command
+    .option('--env <env>', 'environment of the queue names (default: the one the worker was created with)')
+    .option('--user <user>', 'the <user> of local queue names (default: the one the worker was created with)')
+    .option('--region <region>', 'AWS region (default: the one the worker was created with)')
+    .option('--profile <profile>', 'AWS profile to act as (default: the default credential chain)')
+    .option('--endpoint <url>', 'a local SQS instead of AWS, e.g. http://localhost:4566')
+    .option('--max-receive-count <n>', 'receives before SQS moves a message to the DLQ', positiveInteger, 5)
+    .option('--visibility-timeout <seconds>', 'visibility timeout of the queues', positiveInteger, 30)
+    .option('-y, --yes', 'do not ask before changing queues of a non-local env');
+}
+
+function provisionOptions(
+  repo: WorkerRepo,
+  queues: readonly QueueBinding[],
+  flags: AwsFlags & { dryRun?: boolean; fix?: boolean },
+) {
+  const spec = repo.answers.answers;
+  return {
+    worker: spec.name,
+    queues,
+    env: flags.env ?? spec.env,
+    user: flags.user ?? spec.user,
+    region: flags.region ?? spec.region,
+    profile: flags.profile,
+    endpoint: flags.endpoint,
+    dryRun: flags.dryRun,
+    fix: flags.fix,
+    maxReceiveCount: flags.maxReceiveCount,
+    visibilityTimeoutSeconds: flags.visibilityTimeout,
+  };
+}
+
+awsOptions(
+  program
+    .command('provision')
+    .description("create this worker's SQS queues and their err- dead-letter queues, or check them")
+    .option('--dry-run', 'print the plan (create / exists / drift per queue); change nothing')
+    .option('--fix', 'apply the planned attributes to queues that drifted')
+    .option('--json', 'print the result as JSON'),
+).action(async (flags: AwsFlags & { dryRun?: boolean; fix?: boolean; json?: boolean }) => {
+  const repo = await findWorkerRepo(process.cwd());
+  const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+  await provisionAndReport(provisionOptions(repo, queues, flags), flags);
+});
+
+awsOptions(
+  program
+    .command('add-queue')
+    .description('add a queue and a task to fill in: queues.ts, src/tasks/, its test, be-worker.json')
+    .argument('<queue>', 'the short queue name, e.g. images-resize')
+    .option('--task <name>', "the Celery task it runs (default: the queue's last word)")
+    .option('--ratelimit <name>', 'the ratelimit it is held to')
+    .option('--provision', 'create the new queue and its DLQ right away')
+    .option('--dry-run', 'print the diff; change nothing'),
+).action(
+  async (
+    queueName: string,
+    flags: AwsFlags & { task?: string; ratelimit?: string; provision?: boolean; dryRun?: boolean },
+  ) => {
+    const repo = await findWorkerRepo(process.cwd());
+    const { queue, changes } = await planAddQueue(repo, {
+      queue: queueName,
+      task: flags.task,
+      ratelimit: flags.ratelimit,
+    });
+    if (flags.dryRun) {
+      process.stdout.write(diffOf(changes));
+      console.log('Dry run: nothing was changed.');
+      return;
+    }
+    await applyChanges(repo.root, changes);
+    for (const [path, { before }] of changes) console.log(`${before === undefined ? 'created' : 'updated'} ${path}`);
+    if (flags.provision) await provisionAndReport(provisionOptions(repo, [queue], flags), flags);
+    console.log(
+      [
+        '',
+        kleur.bold('Next steps:'),
+        `  1. Fill in src/tasks/${queue.task}.ts (its argument schema and body) and test/tasks/${queue.task}.test.ts`,
+        '  2. npm test',
+        flags.provision ? '  3. Deploy' : '  3. be-worker provision  (creates the queue and its DLQ)',
+      ].join('\n'),
+    );
+  },
+);
 
 program
   .command('info')
@@ -21,13 +127,20 @@ program
     console.log(`${spec.name} at ${root}`);
     console.log(`created with create-be-worker ${answers.cliVersion}, template ${answers.templateVersion}`);
     console.log(`queues in env "${naming.env}":`);
-    for (const { queue, task, ratelimit } of spec.queues) {
+    for (const { queue, task, ratelimit } of readQueues(await readFile(join(root, QUEUES_FILE), 'utf8'))) {
       const full = fullQueueName(queue, naming);
       console.log(
         `  ${queue} → ${full} (DLQ ${deadLetterQueueName(full)}), task ${task}${ratelimit ? `, ratelimit ${ratelimit}` : ''}`,
       );
     }
   });
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1)
+    throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${value}"`);
+  return number;
+}
 
 program.parseAsync().catch((error: unknown) => {
   process.exitCode = reportError(error);

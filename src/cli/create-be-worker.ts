@@ -12,6 +12,7 @@ import { taskTemplate } from '../render.ts';
 import type { Spec } from '../spec.ts';
 import { checkTarget, describeTree } from '../tree.ts';
 import { CLI_VERSION } from '../version.ts';
+import { provisionAndReport } from './provision-output.ts';
 import { interactive, progress, reportError } from './ui.ts';
 
 const program = new Command('create-be-worker')
@@ -34,7 +35,10 @@ program
   .option('--no-git', 'do not create a git repository and initial commit')
   .option('--dry-run', 'print the files that would be written; write nothing')
   .option('--force', 'write into a non-empty directory (replaced files are kept in a backup)')
-  .option('-y, --yes', 'accept the defaults instead of asking');
+  .option('-y, --yes', 'accept the defaults instead of asking (and confirm provisioning)')
+  .option('--provision', 'create the <user>-<env>-<queue> SQS queues and their err- DLQs after generating')
+  .option('--profile <profile>', 'AWS profile for --provision (default: the default credential chain)')
+  .option('--endpoint <url>', 'a local SQS for --provision instead of AWS, e.g. http://localhost:4566');
 
 interface RunFlags {
   install: boolean;
@@ -42,6 +46,9 @@ interface RunFlags {
   dryRun?: boolean;
   force?: boolean;
   yes?: boolean;
+  provision?: boolean;
+  profile?: string;
+  endpoint?: string;
   [flag: string]: unknown;
 }
 
@@ -72,6 +79,13 @@ program.action(async (directoryArgument: string | undefined, flags: RunFlags) =>
     signal: aborted.signal,
     progress: progress(),
   });
+  if (flags.provision && !flags.dryRun) {
+    const { name: worker, queues, env, user, region } = result.spec;
+    await provisionAndReport(
+      { worker, queues, env, user, region, profile: flags.profile, endpoint: flags.endpoint },
+      { yes: flags.yes },
+    );
+  }
   printSummary(result, Boolean(flags.dryRun));
 });
 

@@ -4,20 +4,26 @@ export interface SqsSettings {
   region: string;
   /** A local emulator such as fauxqs; unset means real AWS. */
   endpoint?: string | undefined;
+  /** A profile of ~/.aws/config, instead of AWS_PROFILE. */
+  profile?: string | undefined;
 }
 
 /**
- * An SQS client for real AWS (default credential chain) or for a local emulator, which needs no
- * account: any credentials do, so placeholders are used when none are set.
+ * AWS client settings for real AWS (default credential chain) or for a local emulator, which
+ * needs no account: any credentials do, so placeholders are used when none are set.
  */
-export function createSqsClient({ region, endpoint }: SqsSettings): SQSClient {
-  if (!endpoint) return new SQSClient({ region });
-  const hasCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
-  return new SQSClient({
+export function awsClientConfig({ region, endpoint, profile }: SqsSettings) {
+  const hasCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE || profile);
+  return {
     region,
-    endpoint,
-    ...(hasCredentials ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-  });
+    ...(profile ? { profile } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(endpoint && !hasCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  };
+}
+
+export function createSqsClient(settings: SqsSettings): SQSClient {
+  return new SQSClient(awsClientConfig(settings));
 }
 
 /** The URL of a queue by its full name, with the fix in the error when it does not exist. */

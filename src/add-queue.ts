@@ -1,0 +1,58 @@
+// be-worker add-queue: a new queue, its task file, the task's unit test, its registration, and the
+// answers file, planned as one change set.
+import { type ChangeSet, readIfExists } from './changes.ts';
+import { UserError } from './errors.ts';
+import { ANSWERS_FILE, renderTaskFiles } from './render.ts';
+import type { WorkerRepo } from './repo.ts';
+import { appendQueue, QUEUES_FILE, readQueues } from './source/queues-file.ts';
+import { registeredTasks, registerTask, TASKS_FILE } from './source/tasks-file.ts';
+import { crossCheck, parseQueueSpec, type QueueSpec, taskIdentifier } from './spec.ts';
+
+export interface AddQueueInput {
+  queue: string;
+  task?: string;
+  ratelimit?: string;
+}
+
+export async function planAddQueue(
+  repo: WorkerRepo,
+  input: AddQueueInput,
+): Promise<{ queue: QueueSpec; changes: ChangeSet }> {
+  const queue = parseQueueSpec([input.queue, input.task ?? '', input.ratelimit ?? ''].join(':').replace(/:+$/, ''));
+  const { root, answers } = repo;
+  const [queuesSource, tasksSource] = await Promise.all([read(root, QUEUES_FILE), read(root, TASKS_FILE)]);
+
+  const existing = readQueues(queuesSource);
+  if (existing.some((binding) => binding.queue === queue.queue)) {
+    throw new UserError(`queue "${queue.queue}" is already in ${QUEUES_FILE}; pick another name`);
+  }
+  const identifier = taskIdentifier(queue.task);
+  const taskFiles = await renderTaskFiles(queue.task);
+  const taskTaken =
+    existing.some((binding) => binding.task === queue.task) || registeredTasks(tasksSource).includes(identifier);
+  if (taskTaken || (await anyExists(root, [...taskFiles.keys()]))) {
+    throw new UserError(
+      `task "${queue.task}" already exists in this worker; give the new queue its own task with --task <name>`,
+    );
+  }
+  crossCheck({ ...answers.answers, queues: [...existing, queue] });
+
+  const changes: ChangeSet = new Map();
+  changes.set(QUEUES_FILE, { before: queuesSource, after: appendQueue(queuesSource, queue) });
+  changes.set(TASKS_FILE, { before: tasksSource, after: registerTask(tasksSource, identifier, queue.task) });
+  for (const [path, after] of taskFiles) changes.set(path, { before: undefined, after });
+  const answersSource = await read(root, ANSWERS_FILE);
+  const updated = { ...answers, answers: { ...answers.answers, queues: [...answers.answers.queues, queue] } };
+  changes.set(ANSWERS_FILE, { before: answersSource, after: `${JSON.stringify(updated, null, 2)}\n` });
+  return { queue, changes };
+}
+
+async function read(root: string, path: string): Promise<string> {
+  const source = await readIfExists(root, path);
+  if (source === undefined) throw new UserError(`${path} is missing from ${root}; restore it from git`);
+  return source;
+}
+
+async function anyExists(root: string, paths: string[]): Promise<boolean> {
+  return (await Promise.all(paths.map((path) => readIfExists(root, path)))).some((contents) => contents !== undefined);
+}

@@ -1,0 +1,135 @@
+// `be-worker add-queue` on generated workers, fresh and hand-edited: the edits land on the syntax
+// tree and keep the team's own; a refusal changes no byte.
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { execa } from 'execa';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CLI, REPO, tempDir } from '../support/process.ts';
+
+const BE_WORKER = join(REPO, 'bin', 'be-worker.js');
+let worker: string;
+
+const addQueue = (...args: string[]) =>
+  execa('node', [BE_WORKER, 'add-queue', ...args], { cwd: worker, reject: false, all: true, stdin: 'ignore' });
+const read = (path: string) => readFile(join(worker, path), 'utf8');
+
+/** Every file of the worker, path → contents. */
+async function snapshot(): Promise<Map<string, string>> {
+  const entries = await readdir(worker, { recursive: true, withFileTypes: true });
+  const files = entries.filter((entry) => entry.isFile());
+  return new Map(
+    await Promise.all(
+      files.map(async (entry) => {
+        const path = relative(worker, join(entry.parentPath, entry.name));
+        return [path, await read(path)] as const;
+      }),
+    ),
+  );
+}
+
+beforeEach(async () => {
+  const cwd = await tempDir();
+  await execa('node', [CLI, 'shop', '--user', 'ann', '--queue', 'orders:ship', '--no-install', '--no-git'], { cwd });
+  worker = join(cwd, 'shop');
+});
+
+describe('be-worker add-queue', () => {
+  it('adds the queue, the task with its test, the registration and the answer', async () => {
+    const result = await addQueue('images-resize', '--task', 'resize', '--ratelimit', 'img');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(await read('src/config/queues.ts')).toContain(
+      "  {\n    queue: 'images-resize',\n    task: 'resize',\n    ratelimit: 'img',\n  },\n];",
+    );
+    expect(await read('src/tasks/index.ts')).toContain(
+      "import { resize } from './resize.ts';\nimport { ship } from './ship.ts';",
+    );
+    expect(await read('src/tasks/index.ts')).toContain('export const tasks: TaskDefinition[] = [ship, resize];');
+    expect(await read('src/tasks/resize.ts')).toContain("name: 'resize'");
+    expect(await read('test/tasks/resize.test.ts')).toContain("from '../../src/tasks/resize.ts'");
+    const answers = JSON.parse(await read('be-worker.json')).answers;
+    expect(answers.queues).toEqual([
+      { queue: 'orders', task: 'ship' },
+      { queue: 'images-resize', task: 'resize', ratelimit: 'img' },
+    ]);
+    expect(result.stdout).toContain('be-worker provision');
+  });
+
+  it('keeps hand edits: comments, order, quotes and layout', async () => {
+    const queues = `// Our queues. Do not reorder without telling #ops.
+import type { QueueBinding } from "../runtime/index.ts";
+
+export const queues: QueueBinding[] = [
+  // The money path.
+  { task: "ship", queue: "orders" } /* hot */,
+];
+`;
+    const tasks = `import type { TaskDefinition } from "../runtime/index.ts";
+import { ship } from "./ship.ts"; // ships parcels
+
+// Registry.
+export const tasks: TaskDefinition[] = [
+  ship,
+];
+`;
+    await writeFile(join(worker, 'src/config/queues.ts'), queues);
+    await writeFile(join(worker, 'src/tasks/index.ts'), tasks);
+    const result = await addQueue('refunds');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(await read('src/config/queues.ts')).toBe(`// Our queues. Do not reorder without telling #ops.
+import type { QueueBinding } from "../runtime/index.ts";
+
+export const queues: QueueBinding[] = [
+  // The money path.
+  { task: "ship", queue: "orders" } /* hot */,
+  {
+    queue: "refunds",
+    task: "refunds",
+  },
+];
+`);
+    expect(await read('src/tasks/index.ts')).toBe(`import type { TaskDefinition } from "../runtime/index.ts";
+import { refunds } from "./refunds.ts";
+import { ship } from "./ship.ts"; // ships parcels
+
+// Registry.
+export const tasks: TaskDefinition[] = [
+  ship,
+  refunds,
+];
+`);
+    // An import that sorts last goes below the commented line, leaving the comment with its import.
+    expect((await addQueue('zebras')).exitCode).toBe(0);
+    expect(await read('src/tasks/index.ts')).toContain(
+      'import { ship } from "./ship.ts"; // ships parcels\nimport { zebras } from "./zebras.ts";\n',
+    );
+  });
+
+  it('--dry-run prints the diff and changes nothing', async () => {
+    const before = await snapshot();
+    const result = await addQueue('refunds', '--dry-run');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.stdout).toContain("+    queue: 'refunds',");
+    expect(result.stdout).toContain('+++ b/src/tasks/refunds.ts');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each([
+    [['orders'], 'already in src/config/queues.ts'],
+    [['parcels', '--task', 'ship'], 'task "ship" already exists'],
+    [['bad name'], 'letters, digits'],
+    [['q'.repeat(70)], 'characters long; SQS allows 80'],
+    [['ok', '--task', 'not-a-task'], 'Celery-style identifier'],
+  ])('refuses %j with the rule, changing no byte', async (args, message) => {
+    const before = await snapshot();
+    const result = await addQueue(...args);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses to run outside a worker', async () => {
+    const result = await execa('node', [BE_WORKER, 'add-queue', 'x'], { cwd: await tempDir(), reject: false });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('no be-worker.json');
+  });
+});
