@@ -4,7 +4,7 @@
 // process, send tasks with `npm run send` and as Python Celery's raw bodies, read /metrics, and
 // stop it with SIGTERM.
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { execa, type ResultPromise } from 'execa';
@@ -206,4 +206,75 @@ describe('a generated worker', () => {
     },
     2 * MINUTES,
   );
+
+  describe('after be-worker add-queue, on hand-edited files', () => {
+    const beWorker = (...args: string[]) =>
+      execa(join(root, 'cli', 'node_modules', '.bin', 'be-worker'), args, { cwd: worker, all: true, reject: false });
+
+    beforeAll(async () => {
+      // The team's own edits: a comment, fields reordered.
+      const queuesPath = join(worker, 'src', 'config', 'queues.ts');
+      const queues = await readFile(queuesPath, 'utf8');
+      await writeFile(
+        queuesPath,
+        queues
+          .replace('export const queues', '// Owned by the payments team.\nexport const queues')
+          .replace("    queue: 'emails',\n    task: 'send_email',", "    task: 'send_email',\n    queue: 'emails',"),
+      );
+      const added = await beWorker('add-queue', 'refunds', '--ratelimit', 'money');
+      expect(added.exitCode, added.all).toBe(0);
+    }, MINUTES);
+
+    it(
+      'keeps the hand edits, and still passes typecheck, lint and tests',
+      async () => {
+        const queues = await readFile(join(worker, 'src', 'config', 'queues.ts'), 'utf8');
+        expect(queues).toContain('// Owned by the payments team.');
+        expect(queues).toContain("    task: 'send_email',\n    queue: 'emails',");
+        expect(queues).toContain("    queue: 'refunds',\n    task: 'refunds',\n    ratelimit: 'money',");
+        for (const script of ['typecheck', 'lint', 'test', 'build']) {
+          const result = await execa('npm', ['run', script], { cwd: worker, reject: false, all: true });
+          expect(result.exitCode, `npm run ${script}:\n${result.all}`).toBe(0);
+        }
+      },
+      5 * MINUTES,
+    );
+
+    it(
+      'provisions the new queue with be-worker and consumes from it',
+      async () => {
+        const sqsPort = await freePort();
+        const endpoint = `http://127.0.0.1:${sqsPort}`;
+        const sqsProcess = execa('node', [join(REPO, 'test', 'support', 'sqs-server.ts'), String(sqsPort)], {
+          reject: false,
+        });
+        const httpPort = await freePort();
+        const env = { APP_ENV: 'local', BE_WORKER_USER: 'added', SQS_ENDPOINT: endpoint, HTTP_PORT: String(httpPort) };
+        try {
+          await waitFor('fauxqs', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
+          const provisioned = await beWorker('provision', '--endpoint', endpoint, '--user', 'added');
+          expect(provisioned.exitCode, provisioned.all).toBe(0);
+          expect(provisioned.stdout).toMatch(/added-local-refunds\s+queue\s+created/);
+          const running = runScript('start', env);
+          try {
+            await waitFor('/readyz', async () =>
+              (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok ? true : undefined,
+            );
+            await execa('npm', ['run', 'send', '--', 'refunds', 'hello'], { cwd: worker, env });
+            const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+            expect(
+              await waitFor('refunds to succeed', async () => sample(await metrics(), succeeded('refunds', 'refunds'))),
+            ).toBe(1);
+          } finally {
+            running.kill('SIGTERM');
+            await running;
+          }
+        } finally {
+          sqsProcess.kill('SIGTERM');
+          await sqsProcess;
+        }
+      },
+      2 * MINUTES,
+    );
+  });
 });
