@@ -6,7 +6,7 @@ import { ANSWERS_FILE, renderTaskFiles } from './render.ts';
 import type { WorkerRepo } from './repo.ts';
 import { appendQueue, QUEUES_FILE, readQueues } from './source/queues-file.ts';
 import { registeredTasks, registerTask, TASKS_FILE } from './source/tasks-file.ts';
-import { crossCheck, parseQueueSpec, type QueueSpec, taskIdentifier } from './spec.ts';
+import { crossCheck, type QueueSpec, queueSpecOf, taskIdentifier } from './spec.ts';
 
 export interface AddQueueInput {
   queue: string;
@@ -18,7 +18,7 @@ export async function planAddQueue(
   repo: WorkerRepo,
   input: AddQueueInput,
 ): Promise<{ queue: QueueSpec; changes: ChangeSet }> {
-  const queue = parseQueueSpec([input.queue, input.task ?? '', input.ratelimit ?? ''].join(':').replace(/:+$/, ''));
+  const queue = queueSpecOf(input.queue, input.task, input.ratelimit);
   const { root, answers } = repo;
   const [queuesSource, tasksSource] = await Promise.all([read(root, QUEUES_FILE), read(root, TASKS_FILE)]);
 

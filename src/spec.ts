@@ -32,17 +32,19 @@ export const specSchema = z.object({
 });
 export type Spec = z.output<typeof specSchema>;
 
-/** `queue[:task[:ratelimit]]`; the task defaults to the queue's last word (`emails-send` → `send`). */
+/** `queue[:task[:ratelimit]]`, as --queue takes it. */
 export function parseQueueSpec(text: string): QueueSpec {
   const [queue = '', task, ratelimit, ...rest] = text.trim().split(':');
   if (rest.length > 0) {
     throw new UserError(`"${text}" has too many parts; the form is queue[:task[:ratelimit]]`);
   }
-  return checked(
-    queueSpecSchema,
-    { queue, task: task || defaultTaskName(queue), ratelimit: ratelimit || undefined },
-    `"${text}"`,
-  );
+  return queueSpecOf(queue, task, ratelimit);
+}
+
+/** A queue, its task (default: the queue's last word, `emails-send` → `send`) and its ratelimit. */
+export function queueSpecOf(queue: string, task?: string, ratelimit?: string): QueueSpec {
+  const value = { queue, task: task || defaultTaskName(queue), ratelimit: ratelimit || undefined };
+  return checked(queueSpecSchema, value, `"${[queue, task, ratelimit].filter(Boolean).join(':')}"`);
 }
 
 function defaultTaskName(queue: string): string {
