@@ -138,7 +138,9 @@ describe('a worker process', () => {
   it(
     'runs 2,000 tasks in 2 processes × 20 slots, and its counters add up exactly',
     async () => {
-      const RUN_LOG = await setUp(sqs, 'load', 30);
+      // A short visibility timeout: a long poll of the process killed below may still hold messages
+      // in the emulator; they come back after it.
+      const RUN_LOG = await setUp(sqs, 'load', 5);
       const primary = await startWorkerProcess(sqs, 'load', {
         RUN_LOG,
         WORKER_PROCESSES: '2',
@@ -173,10 +175,14 @@ describe('a worker process', () => {
       });
       await waitFor('the pool to be ready again', async () => ((await primary.ready()) ? true : undefined));
       const more = await sendNaps(sqs, 'load', Array(20).fill(0));
-      await waitFor('20 more tasks', async () => {
-        const done = new Set(await ran(RUN_LOG));
-        return more.every((id) => done.has(id)) ? true : undefined;
-      });
+      await waitFor(
+        '20 more tasks',
+        async () => {
+          const done = new Set(await ran(RUN_LOG));
+          return more.every((id) => done.has(id)) ? true : undefined;
+        },
+        MINUTE,
+      );
 
       primary.process.kill('SIGTERM');
       expect((await primary.process).exitCode).toBe(0);

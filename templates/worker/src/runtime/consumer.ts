@@ -9,6 +9,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { ReceiveLimiter } from './hooks.ts';
 
 /** SQS returns at most 10 messages per receive, and takes at most 10 entries per batch. */
 const MAX_BATCH = 10;
@@ -24,6 +25,8 @@ export interface ConsumerOptions {
    */
   handle(message: Message, lease: AbortSignal): Promise<void>;
   waitTimeSeconds?: number;
+  /** Asked before each receive how many messages may come (a ratelimit): never receive, then hold. */
+  limiter?: ReceiveLimiter;
 }
 
 interface ConsumerEvents {
@@ -126,11 +129,14 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
         continue;
       }
       let messages: Message[];
+      let allowed = Math.min(MAX_BATCH, free);
       try {
+        if (this.options.limiter) allowed = await this.options.limiter.acquire(allowed, this.#polling.signal);
+        if (this.#stopping) break;
         const output = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
-            MaxNumberOfMessages: Math.min(MAX_BATCH, free),
+            MaxNumberOfMessages: allowed,
             WaitTimeSeconds: waitTimeSeconds,
             MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount', 'MessageGroupId'],
             MessageAttributeNames: ['All'],
@@ -138,6 +144,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
           { abortSignal: this.#polling.signal },
         );
         messages = output.Messages ?? [];
+        this.options.limiter?.release?.(allowed - messages.length);
       } catch (error) {
         if (this.#stopping) break;
         this.#healthy = false;

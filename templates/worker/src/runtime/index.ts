@@ -2,6 +2,7 @@
 export { type CeleryMessage, decodeMessage, encodeMessage, SQS_MAX_BODY_BYTES } from './codec.ts';
 export { type CoreConfig, coreEnvSchema, parseEnv } from './config.ts';
 export * from './errors.ts';
+export { combineHooks, type ReceiveLimiter, type TaskEvent, type WorkerHooks } from './hooks.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';
@@ -18,7 +19,7 @@ export {
 } from './provision.ts';
 export type { QueueBinding, ResolvedQueue } from './queues.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
-export { runWorker } from './run.ts';
+export { type RunOptions, runWorker } from './run.ts';
 export { createSqsClient } from './sqs.ts';
 export { type ArgsSchema, defineTask, parseArguments, type TaskContext, type TaskDefinition } from './task.ts';
 export { startWorker, type Worker } from './worker.ts';

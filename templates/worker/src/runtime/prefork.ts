@@ -80,7 +80,7 @@ export async function runPrimary(config: CoreConfig, log: Logger): Promise<void>
 /** A forked worker process: runs the queues, reports readiness, obeys the primary. */
 export async function runChild(
   metrics: Metrics,
-  start: () => Promise<{ worker: Worker; close(): void } | undefined>,
+  start: () => Promise<{ worker: Worker; close(): Promise<void> } | undefined>,
   config: CoreConfig,
 ): Promise<void> {
   // Constructing one installs prom-client's answer to the primary's metric requests.
@@ -99,7 +99,7 @@ export async function runChild(
     stopping = true;
     clearInterval(report);
     await worker.stop(config.SHUTDOWN_GRACE_SECONDS);
-    close();
+    await close();
     process.exit();
   };
   process.on('message', async (command: Command) => {

@@ -11,6 +11,7 @@ import {
   TimeLimitExceededError,
   UnknownTaskError,
 } from './errors.ts';
+import { combineHooks, type TaskEvent, type WorkerHooks } from './hooks.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics, WorkerTaskState } from './metrics.ts';
 import { MAX_VISIBILITY_SECONDS, type QueueClient } from './queue-client.ts';
@@ -21,7 +22,10 @@ export interface ProcessorOptions {
   tasks: ReadonlyMap<string, TaskDefinition>;
   metrics: Metrics;
   log: Logger;
+  hooks?: WorkerHooks;
 }
+
+type Labels = { name: string; queue: string };
 
 /** A message not yet due is hidden again unless its eta is this close. */
 const ETA_SLACK_MS = 1000;
@@ -30,11 +34,13 @@ export class MessageProcessor {
   readonly #tasks: ReadonlyMap<string, TaskDefinition>;
   readonly #metrics: Metrics;
   readonly #log: Logger;
+  readonly #hooks: ReturnType<typeof combineHooks>;
 
-  constructor({ tasks, metrics, log }: ProcessorOptions) {
+  constructor({ tasks, metrics, log, hooks }: ProcessorOptions) {
     this.#tasks = tasks;
     this.#metrics = metrics;
     this.#log = log;
+    this.#hooks = combineHooks(hooks ? [hooks] : []);
   }
 
   async process(client: QueueClient, message: Message, lease: AbortSignal): Promise<void> {
@@ -64,7 +70,7 @@ export class MessageProcessor {
     const now = Date.now();
 
     if (celery.expires && celery.expires.getTime() <= now) {
-      this.#count(labels, 'expired');
+      this.#record('expired', labels, celery);
       taskLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
       await this.#delete(client, message, taskLog);
       return;
@@ -83,27 +89,30 @@ export class MessageProcessor {
     } catch (error) {
       taskLog.error({ err: error }, 'task cannot run; dead-lettering it');
       const reason = { error: error as Error, task: celery.task, taskId: celery.id, retries: celery.retries };
-      await this.#deadLetter(client, message, reason, labels, taskLog);
+      await this.#deadLetter(client, message, reason, labels, taskLog, celery);
       return;
     }
 
     const sentAt = Number(message.Attributes?.SentTimestamp);
     if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, now - sentAt) / 1000);
-    this.#count(labels, 'started');
+    this.#record('started', labels, celery);
     const heartbeat = keepHidden(client, message, lease, (error) =>
       taskLog.warn({ err: error }, 'could not extend the visibility timeout'),
     );
     const stopTimer = this.#metrics.runtime.startTimer(labels);
     let failure: Error | undefined;
     try {
-      const result = await runWithTimeLimit(task, args, {
+      const ctx = {
         id: celery.id,
         name: celery.task,
         queue: queue.queue,
         retries: celery.retries,
         signal: lease,
         log: taskLog,
-      });
+      };
+      const result = await this.#hooks.aroundTask(this.#event('started', labels, celery), () =>
+        runWithTimeLimit(task, args, ctx),
+      );
       taskLog.info({ result }, 'task succeeded');
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
@@ -118,11 +127,10 @@ export class MessageProcessor {
       return;
     }
     if (!failure) {
-      this.#count(labels, 'succeeded');
+      this.#record('succeeded', labels, celery);
       await this.#delete(client, message, taskLog);
       return;
     }
-    this.#count(labels, 'failed');
     await this.#afterFailure(client, message, celery, task, failure, taskLog);
   }
 
@@ -137,10 +145,12 @@ export class MessageProcessor {
     const labels = { name: celery.task, queue: client.queue.queue };
     const policy = retryPolicy(task);
     const reason = { error, task: celery.task, taskId: celery.id, retries: celery.retries };
-    if (error instanceof NonRetryableError || celery.retries >= policy.maxRetries) {
+    const final = error instanceof NonRetryableError || celery.retries >= policy.maxRetries;
+    this.#record('failed', labels, celery, { error, final });
+    if (final) {
       const why = error instanceof NonRetryableError ? 'not retryable' : `${celery.retries} retries used`;
       log.error({ err: error }, `task failed (${why}); dead-lettering it`);
-      await this.#deadLetter(client, message, reason, labels, log);
+      await this.#deadLetter(client, message, reason, labels, log, celery);
       return;
     }
     const delay = error instanceof RetryLaterError ? error.delaySeconds : retryDelaySeconds(policy, celery.retries);
@@ -152,7 +162,7 @@ export class MessageProcessor {
       });
     } catch (encodeError) {
       log.error({ err: encodeError }, 'the retry cannot be encoded; dead-lettering the task');
-      await this.#deadLetter(client, message, { ...reason, error: encodeError as Error }, labels, log);
+      await this.#deadLetter(client, message, { ...reason, error: encodeError as Error }, labels, log, celery);
       return;
     }
     log.warn({ err: error, delaySeconds: delay }, `task failed; retry ${celery.retries + 1} of ${policy.maxRetries}`);
@@ -162,7 +172,7 @@ export class MessageProcessor {
       log.error({ err: sendError }, 'could not send the retry; the message will be delivered again');
       return;
     }
-    this.#count(labels, 'retried');
+    this.#record('retried', labels, celery, { error });
     await this.#delete(client, message, log);
   }
 
@@ -188,8 +198,9 @@ export class MessageProcessor {
     client: QueueClient,
     message: Message,
     reason: Parameters<QueueClient['deadLetter']>[1],
-    labels: { name: string; queue: string },
+    labels: Labels,
     log: Logger,
+    celery?: CeleryMessage,
   ): Promise<void> {
     try {
       await client.deadLetter(message, reason);
@@ -197,7 +208,7 @@ export class MessageProcessor {
       log.error({ err: error }, 'could not dead-letter the message; it will be delivered again');
       return;
     }
-    this.#count(labels, 'dead_lettered');
+    this.#record('dead_lettered', labels, celery, { error: reason.error });
     await this.#delete(client, message, log);
   }
 
@@ -210,8 +221,20 @@ export class MessageProcessor {
     }
   }
 
-  #count(labels: { name: string; queue: string }, state: WorkerTaskState): void {
+  /** Counts a state change and tells the integrations. */
+  #record(state: WorkerTaskState, labels: Labels, celery?: CeleryMessage, extra: Partial<TaskEvent> = {}): void {
     this.#metrics.workerTasks.inc({ ...labels, state });
+    this.#hooks.onTaskEvent(this.#event(state, labels, celery, extra));
+  }
+
+  #event(state: WorkerTaskState, labels: Labels, celery?: CeleryMessage, extra: Partial<TaskEvent> = {}): TaskEvent {
+    return {
+      state,
+      task: labels.name,
+      queue: labels.queue,
+      ...(celery ? { id: celery.id, retries: celery.retries, headers: celery.headers } : {}),
+      ...extra,
+    };
   }
 
   #task(name: string): TaskDefinition {

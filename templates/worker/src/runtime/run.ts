@@ -3,6 +3,7 @@
 // only runtime code that touches process-level state: signals, forks and the exit code.
 import type { CoreConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
+import { combineHooks, type WorkerHooks } from './hooks.ts';
 import { startHttpServer } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -14,17 +15,20 @@ import { createSqsClient } from './sqs.ts';
 import type { TaskDefinition } from './task.ts';
 import { startWorker, type Worker } from './worker.ts';
 
-export interface RunOptions {
+export interface RunOptions<Config extends CoreConfig = CoreConfig> {
   name: string;
-  loadConfig(): CoreConfig;
+  /** Reads the configuration; may be async (secrets from Vault). */
+  loadConfig(): Config | Promise<Config>;
   queues: readonly QueueBinding[];
   tasks: readonly TaskDefinition[];
+  /** The chosen integrations' hooks, made from the configuration. */
+  integrations?(config: Config): WorkerHooks[];
 }
 
-export async function runWorker(options: RunOptions): Promise<void> {
-  let config: CoreConfig;
+export async function runWorker<Config extends CoreConfig>(options: RunOptions<Config>): Promise<void> {
+  let config: Config;
   try {
-    config = options.loadConfig();
+    config = await options.loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${options.name}: ${error.message}\n`);
@@ -39,13 +43,18 @@ export async function runWorker(options: RunOptions): Promise<void> {
 }
 
 /** Starts the worker, or says why it cannot and sets exit code 1. */
-async function startFromConfig(
-  { name, queues, tasks }: RunOptions,
-  config: CoreConfig,
+async function startFromConfig<Config extends CoreConfig>(
+  { name, queues, tasks, integrations }: RunOptions<Config>,
+  config: Config,
   metrics: Metrics,
   log: Logger,
-): Promise<{ worker: Worker; close(): void } | undefined> {
+): Promise<{ worker: Worker; close(): Promise<void> } | undefined> {
   const sqs = createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT });
+  const hooks = combineHooks(integrations?.(config) ?? []);
+  const close = async () => {
+    await hooks.close();
+    sqs.destroy();
+  };
   try {
     const worker = await startWorker({
       sqs,
@@ -55,17 +64,22 @@ async function startFromConfig(
       concurrency: config.WORKER_CONCURRENCY,
       metrics,
       log,
+      hooks,
     });
-    return { worker, close: () => sqs.destroy() };
+    return { worker, close };
   } catch (error) {
     log.fatal({ err: error }, `${name} cannot start: ${(error as Error).message}`);
-    sqs.destroy();
+    await close();
     process.exitCode = 1;
     return undefined;
   }
 }
 
-async function runSingle(options: RunOptions, config: CoreConfig, log: Logger): Promise<void> {
+async function runSingle<Config extends CoreConfig>(
+  options: RunOptions<Config>,
+  config: Config,
+  log: Logger,
+): Promise<void> {
   const metrics = createMetrics(metricPrefix(options.name));
   let ready = (): boolean => false;
   const server = await startHttpServer({
@@ -86,7 +100,7 @@ async function runSingle(options: RunOptions, config: CoreConfig, log: Logger): 
     async stop() {
       ready = () => false;
       await worker.stop(config.SHUTDOWN_GRACE_SECONDS);
-      close();
+      await close();
       server.close();
       server.closeAllConnections();
       // Released tasks that ignore their signal may still hold timers: do not wait for them.

@@ -2,6 +2,7 @@
 // dead-lettering); one processor for all.
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { QueueConsumer } from './consumer.ts';
+import type { WorkerHooks } from './hooks.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { NamingContext } from './naming.ts';
@@ -21,6 +22,8 @@ export interface WorkerOptions {
   log: Logger;
   /** Long-poll wait; tests shorten it. */
   waitTimeSeconds?: number;
+  /** The integrations' hooks (src/integrations/). */
+  hooks?: WorkerHooks;
 }
 
 export interface Worker {
@@ -40,7 +43,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { sqs, log, metrics } = options;
   const tasks = taskRegistry(options.tasks, options.queues);
   const queues = await resolveQueues(sqs, options.queues, options.naming);
-  const processor = new MessageProcessor({ tasks, metrics, log });
+  const processor = new MessageProcessor({ tasks, metrics, log, hooks: options.hooks });
 
   const running = queues.map((queue) => {
     const client = new QueueClient(sqs, queue);
@@ -49,6 +52,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       queueUrl: queue.url,
       concurrency: options.concurrency,
       waitTimeSeconds: options.waitTimeSeconds,
+      limiter: options.hooks?.limiterFor?.(queue),
       handle: (message, lease) => processor.process(client, message, lease),
     });
     const where = { queue: queue.fullName };

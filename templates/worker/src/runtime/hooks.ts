@@ -1,0 +1,68 @@
+// What an integration (src/integrations/) can plug into the worker. Every member is optional,
+// and the runtime works the same with none of them.
+import type { WorkerTaskState } from './metrics.ts';
+
+/** One state change of one task, as counted in the metrics. */
+export interface TaskEvent {
+  state: WorkerTaskState;
+  task: string;
+  /** The short queue name. */
+  queue: string;
+  id?: string;
+  retries?: number;
+  headers?: Readonly<Record<string, unknown>>;
+  error?: Error;
+  /** For `failed`: no retry follows; the message goes to the dead-letter queue. */
+  final?: boolean;
+}
+
+/** Decides how many messages a queue may receive now; the consumer asks before every receive. */
+export interface ReceiveLimiter {
+  /** Resolves with how many may be received (1 ≤ n ≤ wanted), waiting while none may. */
+  acquire(wanted: number, signal: AbortSignal): Promise<number>;
+  /** Gives back what was acquired but not received. */
+  release?(unused: number): void;
+}
+
+export interface WorkerHooks {
+  /** After each task state change: error reporting, event shipping. */
+  onTaskEvent?(event: TaskEvent): void;
+  /** Around each task run: tracing opens a span here, continuing the producer's trace. */
+  aroundTask?<T>(event: TaskEvent, run: () => Promise<T>): Promise<T>;
+  /** A limiter for a queue (by short name and ratelimit name), or none. */
+  limiterFor?(queue: { queue: string; ratelimit?: string }): ReceiveLimiter | undefined;
+  /** Headers added to every message this process sends (tracing's traceparent). */
+  sendHeaders?(): Record<string, unknown>;
+  /** Flushes and closes on shutdown. */
+  close?(): Promise<void>;
+}
+
+/** Many integrations' hooks as one. */
+export function combineHooks(
+  list: readonly WorkerHooks[],
+): Required<Omit<WorkerHooks, 'limiterFor'>> & Pick<WorkerHooks, 'limiterFor'> {
+  return {
+    onTaskEvent(event) {
+      for (const hooks of list) hooks.onTaskEvent?.(event);
+    },
+    aroundTask(event, run) {
+      return list.reduceRight<typeof run>((inner, hooks) => {
+        const around = hooks.aroundTask?.bind(hooks);
+        return around ? () => around(event, inner) : inner;
+      }, run)();
+    },
+    limiterFor(queue) {
+      for (const hooks of list) {
+        const limiter = hooks.limiterFor?.(queue);
+        if (limiter) return limiter;
+      }
+      return undefined;
+    },
+    sendHeaders() {
+      return Object.assign({}, ...list.map((hooks) => hooks.sendHeaders?.() ?? {}));
+    },
+    async close() {
+      await Promise.allSettled(list.map((hooks) => hooks.close?.()));
+    },
+  };
+}
