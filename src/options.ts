@@ -3,6 +3,8 @@
 import { basename, resolve } from 'node:path';
 import type { z } from 'zod';
 import { defaultUser } from '../templates/worker/src/runtime/naming.ts';
+import { UserError } from './errors.ts';
+import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { detectPackageManager, PACKAGE_MANAGERS } from './package-manager.ts';
 import { checked, crossCheck, parseQueueSpec, type QueueSpec, type Spec, specSchema } from './spec.ts';
 
@@ -14,6 +16,16 @@ export interface OptionContext {
 interface Prompt {
   message: string;
   placeholder?: string;
+  /** A multiselect over these (value, hint); the answer is the chosen values, comma-separated. */
+  choices?: readonly { value: string; hint: string }[];
+}
+
+/** More flags for the same answer, turned into its raw text (see `integrations`). */
+interface ExtraFlag {
+  flag: string;
+  description: string;
+  /** The raw text this flag contributes, from its value (`true` for a switch). */
+  raw(value: string | true): string;
 }
 
 export interface OptionDefinition<K extends keyof Spec = keyof Spec> {
@@ -23,6 +35,7 @@ export interface OptionDefinition<K extends keyof Spec = keyof Spec> {
   description: string;
   /** Collects repeated flags into a list. */
   repeatable?: boolean;
+  extraFlags?: readonly ExtraFlag[];
   /** Asked in a TTY when the flag is not given; flag-only otherwise. */
   prompt?: Prompt;
   /** The value used with `--yes`, without a TTY, and as the prompt's initial value. */
@@ -98,6 +111,40 @@ export const OPTIONS: readonly OptionDefinition[] = [
     },
     format: (queues: QueueSpec[]) =>
       queues.map(({ queue, task, ratelimit }) => [queue, task, ratelimit].filter(Boolean).join(':')).join(', '),
+  }),
+  define({
+    key: 'integrations',
+    flag: '--with <names>',
+    description: `integrations to add, comma-separated: ${INTEGRATION_NAMES.join(', ')} (default: none)`,
+    extraFlags: [
+      {
+        flag: '--without <names>',
+        description: 'integrations to leave out',
+        raw: (value) => `-${String(value).split(',').join(',-')}`,
+      },
+      { flag: '--all', description: 'every integration', raw: () => 'all' },
+      { flag: '--none', description: 'no integration', raw: () => 'none' },
+    ],
+    prompt: {
+      message: 'Integrations',
+      choices: INTEGRATIONS.map(({ name, hint }) => ({ value: name, hint })),
+    },
+    default: () => [],
+    parse: (raw) => {
+      // "all" or "none" sets the start; names add to it, "-name" takes away.
+      const words = (Array.isArray(raw) ? raw : [raw]).flatMap((text) => text.split(',')).map((word) => word.trim());
+      const chosen = new Set<string>(words.includes('all') ? INTEGRATION_NAMES : []);
+      for (const word of words.filter((candidate) => candidate && candidate !== 'all' && candidate !== 'none')) {
+        if (word.startsWith('-')) chosen.delete(word.slice(1));
+        else chosen.add(word);
+        const name = word.replace(/^-/, '');
+        if (!(INTEGRATION_NAMES as readonly string[]).includes(name)) {
+          throw new UserError(`--with/--without: no integration "${name}"; there are ${INTEGRATION_NAMES.join(', ')}`);
+        }
+      }
+      return INTEGRATION_NAMES.filter((name) => chosen.has(name));
+    },
+    format: (names: string[]) => names.join(','),
   }),
   define({
     key: 'packageManager',

@@ -5,6 +5,7 @@ import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
+import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
 import { type Spec, taskIdentifier } from './spec.ts';
 import type { VirtualTree } from './tree.ts';
@@ -19,19 +20,45 @@ const RENAMES: Record<string, string> = { _gitignore: '.gitignore', _env: '.env'
 export const ANSWERS_FILE = 'be-worker.json';
 
 export async function renderWorker(spec: Spec): Promise<VirtualTree> {
-  const view = viewOf(spec);
+  const chosen = INTEGRATIONS.filter(({ name }) => spec.integrations.includes(name));
+  // Each chosen integration brings its files, its README section and its .env.example lines.
+  const sections = { readme: '', env: '' };
+  for (const { name } of chosen) {
+    sections.readme += await readFile(join(TEMPLATES, 'integrations', name, 'README.md'), 'utf8');
+    sections.env += await readFile(join(TEMPLATES, 'integrations', name, 'env.example'), 'utf8');
+  }
+  const view = { ...viewOf(spec), integrationDocs: sections.readme, integrationEnv: sections.env };
   const tree: VirtualTree = new Map();
-  const root = join(TEMPLATES, 'worker');
-  for (const file of await listFiles(root)) {
-    const source = await readFile(join(root, file), 'utf8');
-    const path = renamed(file.endsWith('.hbs') ? file.slice(0, -'.hbs'.length) : file);
-    tree.set(path, file.endsWith('.hbs') ? render(source, view, file) : source);
+  const roots = [
+    join(TEMPLATES, 'worker'),
+    ...(chosen.length ? [join(TEMPLATES, 'integrations', '_any', 'files')] : []),
+    ...chosen.map(({ name }) => join(TEMPLATES, 'integrations', name, 'files')),
+  ];
+  for (const root of roots) {
+    for (const file of await listFiles(root)) {
+      const source = await readFile(join(root, file), 'utf8');
+      const path = renamed(file.endsWith('.hbs') ? file.slice(0, -'.hbs'.length) : file);
+      tree.set(path, file.endsWith('.hbs') ? render(source, view, file) : source);
+    }
   }
   for (const task of view.tasks) {
     for (const [path, contents] of await renderTaskFiles(task.name)) tree.set(path, contents);
   }
+  tree.set('package.json', withDependencies(tree.get('package.json') ?? '{}', chosen));
   tree.set(ANSWERS_FILE, `${JSON.stringify(answersFile(spec), null, 2)}\n`);
   return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** package.json with the chosen integrations' dependencies, in order, as npm writes them. */
+function withDependencies(source: string, chosen: readonly { dependencies: Record<string, string> }[]): string {
+  const pkg = JSON.parse(source) as { dependencies?: Record<string, string> };
+  const dependencies: Record<string, string> = Object.assign(
+    {},
+    pkg.dependencies,
+    ...chosen.map((each) => each.dependencies),
+  );
+  pkg.dependencies = Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b)));
+  return `${JSON.stringify(pkg, null, 2)}\n`;
 }
 
 /** A task's file and its unit test, from `templates/task/`: per queue here, and for add-queue. */
@@ -70,6 +97,9 @@ function viewOf(spec: Spec) {
     queues: spec.queues.map((queue) => ({ ratelimit: null, ...queue })),
     tasks,
     first,
+    integrations: Object.fromEntries(INTEGRATION_NAMES.map((name) => [name, spec.integrations.includes(name)])),
+    integrationList: spec.integrations,
+    integrationCalls: spec.integrations.map((name) => `${name}(config, context)`),
     local: spec.env === 'local',
     prefix: metricPrefix(spec.name),
     pm: commandsFor(spec.packageManager),

@@ -12,6 +12,7 @@ import {
   workerNameSchema,
 } from '../templates/worker/src/runtime/naming.ts';
 import { UserError } from './errors.ts';
+import { INTEGRATION_NAMES } from './integrations/index.ts';
 import { PACKAGE_MANAGERS } from './package-manager.ts';
 
 export const queueSpecSchema = z.object({
@@ -29,6 +30,7 @@ export const specSchema = z.object({
   user: userNameSchema,
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'an AWS region looks like "us-west-1"' }),
   packageManager: z.enum(PACKAGE_MANAGERS, { message: `one of ${PACKAGE_MANAGERS.join(', ')}` }),
+  integrations: z.array(z.enum(INTEGRATION_NAMES, { message: `one of ${INTEGRATION_NAMES.join(', ')}` })).default([]),
 });
 export type Spec = z.output<typeof specSchema>;
 

@@ -22,13 +22,32 @@ const program = new Command('create-be-worker')
   .helpOption('-h, --help', 'show this help')
   .showHelpAfterError('(create-be-worker --help lists every flag)');
 
-const specFlags = new Map<keyof Spec, Option>();
+/** Each answer's flags, as registered with commander, and how each turns into the answer's raw text. */
+const specFlags = new Map<keyof Spec, { option: Option; raw(value: unknown): string | string[] }[]>();
 for (const definition of OPTIONS) {
   const option = new Option(definition.flag, definition.description);
   if (definition.repeatable)
     option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-  specFlags.set(definition.key, option);
-  program.addOption(option);
+  const extras = (definition.extraFlags ?? []).map((extra) => ({
+    option: new Option(extra.flag, extra.description),
+    raw: (value: unknown) => extra.raw(value as string | true),
+  }));
+  specFlags.set(definition.key, [{ option, raw: (value) => value as string | string[] }, ...extras]);
+  for (const each of [option, ...extras.map((extra) => extra.option)]) program.addOption(each);
+}
+
+/** The raw text of every answer given as flags; an answer given by several flags gets a list. */
+function rawAnswers(flags: Record<string, unknown>): Partial<Record<keyof Spec, string | string[]>> {
+  const raw: Partial<Record<keyof Spec, string | string[]>> = {};
+  for (const [key, options] of specFlags) {
+    const given = options.flatMap(({ option, raw: toRaw }) => {
+      const value = flags[option.attributeName()];
+      return value === undefined ? [] : [toRaw(value)];
+    });
+    if (given.length === 1) raw[key] = given[0];
+    else if (given.length > 1) raw[key] = given.flat();
+  }
+  return raw;
 }
 program
   .option('--no-install', 'do not install dependencies')
@@ -64,9 +83,7 @@ program.action(async (directoryArgument: string | undefined, flags: RunFlags) =>
   const spec = await collectSpec({
     directory: directoryArgument,
     yes: Boolean(flags.yes),
-    flags: Object.fromEntries(
-      [...specFlags].map(([key, option]) => [key, flags[option.attributeName()] as string | string[] | undefined]),
-    ),
+    flags: rawAnswers(flags),
     ...(interactive ? { ask } : {}),
   });
   const directory = directoryArgument ?? spec.name;
@@ -92,6 +109,15 @@ program.action(async (directoryArgument: string | undefined, flags: RunFlags) =>
 const ask: Ask = async (option, initial, validate) => {
   const prompt = option.prompt;
   if (!prompt) return initial;
+  if (prompt.choices) {
+    const chosen = await clack.multiselect({
+      message: prompt.message,
+      options: prompt.choices.map(({ value, hint }) => ({ value, label: value, hint })),
+      initialValues: initial ? initial.split(',') : [],
+      required: false,
+    });
+    return clack.isCancel(chosen) ? null : chosen.join(',') || 'none';
+  }
   const answer = await clack.text({
     message: prompt.message,
     placeholder: initial || prompt.placeholder,

@@ -132,7 +132,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       let allowed = Math.min(MAX_BATCH, free);
       try {
         if (this.options.limiter) allowed = await this.options.limiter.acquire(allowed, this.#polling.signal);
-        if (this.#stopping) break;
+        if (this.#stopping || allowed < 1) continue;
         const output = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,

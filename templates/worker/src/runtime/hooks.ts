@@ -1,6 +1,17 @@
 // What an integration (src/integrations/) can plug into the worker. Every member is optional,
 // and the runtime works the same with none of them.
-import type { WorkerTaskState } from './metrics.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics, WorkerTaskState } from './metrics.ts';
+
+/** What an integration gets besides the configuration. */
+export interface IntegrationContext {
+  /** The worker's name (the metric prefix and service name come from it). */
+  name: string;
+  /** The worker's metric prefix, for metrics of its own. */
+  prefix: string;
+  log: Logger;
+  metrics: Metrics;
+}
 
 /** One state change of one task, as counted in the metrics. */
 export interface TaskEvent {

@@ -2,7 +2,13 @@
 export { type CeleryMessage, decodeMessage, encodeMessage, SQS_MAX_BODY_BYTES } from './codec.ts';
 export { type CoreConfig, coreEnvSchema, parseEnv } from './config.ts';
 export * from './errors.ts';
-export { combineHooks, type ReceiveLimiter, type TaskEvent, type WorkerHooks } from './hooks.ts';
+export {
+  combineHooks,
+  type IntegrationContext,
+  type ReceiveLimiter,
+  type TaskEvent,
+  type WorkerHooks,
+} from './hooks.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';

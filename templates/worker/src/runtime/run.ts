@@ -3,7 +3,7 @@
 // only runtime code that touches process-level state: signals, forks and the exit code.
 import type { CoreConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { combineHooks, type WorkerHooks } from './hooks.ts';
+import { combineHooks, type IntegrationContext, type WorkerHooks } from './hooks.ts';
 import { startHttpServer } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -22,7 +22,7 @@ export interface RunOptions<Config extends CoreConfig = CoreConfig> {
   queues: readonly QueueBinding[];
   tasks: readonly TaskDefinition[];
   /** The chosen integrations' hooks, made from the configuration. */
-  integrations?(config: Config): WorkerHooks[];
+  integrations?(config: Config, context: IntegrationContext): WorkerHooks[];
 }
 
 export async function runWorker<Config extends CoreConfig>(options: RunOptions<Config>): Promise<void> {
@@ -50,7 +50,7 @@ async function startFromConfig<Config extends CoreConfig>(
   log: Logger,
 ): Promise<{ worker: Worker; close(): Promise<void> } | undefined> {
   const sqs = createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT });
-  const hooks = combineHooks(integrations?.(config) ?? []);
+  const hooks = combineHooks(integrations?.(config, { name, prefix: metricPrefix(name), log, metrics }) ?? []);
   const close = async () => {
     await hooks.close();
     sqs.destroy();

@@ -1,0 +1,5 @@
+export const ratelimit = {
+  name: 'ratelimit',
+  hint: "per-queue rate limits checked before receiving: in-process, or Envoy's ratelimit service",
+  dependencies: {},
+} as const;

@@ -1,0 +1,158 @@
+// Queue-level rate limits, checked before receiving: a queue receives only as many messages as
+// its ratelimit allows now, and never holds messages it may not run yet. Backends:
+// - local: a token bucket in this process (RATELIMIT_LIMITS per second);
+// - http: Envoy's open-source ratelimit service (POST /json), one limit for every replica; when it
+//   cannot be reached the worker goes on at the local limit, and says so in logs and metrics.
+import { Counter } from 'prom-client';
+import { z } from 'zod';
+import type { IntegrationContext, ReceiveLimiter, WorkerHooks } from '../runtime/index.ts';
+
+export const ratelimitEnv = {
+  RATELIMIT_BACKEND: z.enum(['local', 'http']).default('local'),
+  /** Messages per second per ratelimit name, e.g. "images=5,emails=20"; others get the default. */
+  RATELIMIT_LIMITS: z
+    .string()
+    .regex(/^([A-Za-z0-9][A-Za-z0-9_.:-]*=\d+(\.\d+)?)(,[A-Za-z0-9][A-Za-z0-9_.:-]*=\d+(\.\d+)?)*$/, {
+      message: 'a list of name=per-second pairs, e.g. "images=5,emails=20"',
+    })
+    .optional(),
+  RATELIMIT_DEFAULT_PER_SECOND: z.coerce.number().positive().default(10),
+  /** The ratelimit service, e.g. http://ratelimit:8080 (backend http). */
+  RATELIMIT_URL: z.url().optional(),
+  RATELIMIT_DOMAIN: z.string().min(1).optional(),
+};
+
+type RatelimitConfig = z.output<z.ZodObject<typeof ratelimitEnv>>;
+
+export function ratelimit(config: RatelimitConfig, { name, log, metrics, prefix }: IntegrationContext): WorkerHooks {
+  if (config.RATELIMIT_BACKEND === 'http' && !config.RATELIMIT_URL) {
+    throw new Error('RATELIMIT_BACKEND=http needs RATELIMIT_URL (the ratelimit service, e.g. http://ratelimit:8080)');
+  }
+  const limits = new Map(
+    (config.RATELIMIT_LIMITS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => pair.split('=') as [string, string])
+      .map(([key, value]) => [key, Number(value)]),
+  );
+  const fallbacks = new Counter({
+    name: `${prefix}_ratelimit_fallback_total`,
+    help: 'Receives limited locally because the ratelimit service could not be reached',
+    labelNames: ['ratelimit'],
+    registers: [metrics.registry],
+  });
+  return {
+    limiterFor({ ratelimit: limitName }) {
+      if (!limitName) return undefined;
+      const local = new TokenBucket(limits.get(limitName) ?? config.RATELIMIT_DEFAULT_PER_SECOND);
+      if (config.RATELIMIT_BACKEND === 'local') return local;
+      return new RatelimitService({
+        url: config.RATELIMIT_URL ?? '',
+        domain: config.RATELIMIT_DOMAIN ?? name,
+        descriptor: limitName,
+        fallback: local,
+        onFallback: (error) => {
+          fallbacks.inc({ ratelimit: limitName });
+          log.warn({ ratelimit: limitName, err: error }, 'ratelimit service unreachable; using the local limit');
+        },
+      });
+    },
+  };
+}
+
+/** `perSecond` tokens a second, at most one second's worth saved up. */
+export class TokenBucket implements ReceiveLimiter {
+  #tokens: number;
+  #updated = performance.now();
+  readonly #perSecond: number;
+
+  constructor(perSecond: number) {
+    this.#perSecond = perSecond;
+    this.#tokens = perSecond;
+  }
+
+  async acquire(wanted: number, signal: AbortSignal): Promise<number> {
+    for (;;) {
+      this.#refill();
+      if (this.#tokens >= 1) {
+        const granted = Math.min(wanted, Math.floor(this.#tokens));
+        this.#tokens -= granted;
+        return granted;
+      }
+      await sleep(((1 - this.#tokens) / this.#perSecond) * 1000, signal);
+      if (signal.aborted) return 0;
+    }
+  }
+
+  release(unused: number): void {
+    this.#tokens = Math.min(this.#perSecond, this.#tokens + unused);
+  }
+
+  #refill(): void {
+    const now = performance.now();
+    this.#tokens = Math.min(this.#perSecond, this.#tokens + ((now - this.#updated) / 1000) * this.#perSecond);
+    this.#updated = now;
+  }
+}
+
+interface ServiceOptions {
+  url: string;
+  domain: string;
+  descriptor: string;
+  fallback: ReceiveLimiter;
+  onFallback(error: Error): void;
+}
+
+/** Envoy's ratelimit service: `POST /json` with the queue's ratelimit name as the descriptor. */
+export class RatelimitService implements ReceiveLimiter {
+  readonly #options: ServiceOptions;
+  #usingFallback = false;
+
+  constructor(options: ServiceOptions) {
+    this.#options = options;
+  }
+
+  async acquire(wanted: number, signal: AbortSignal): Promise<number> {
+    const { url, domain, descriptor, fallback, onFallback } = this.#options;
+    for (let hits = wanted; !signal.aborted; hits = 1) {
+      let answer: { overallCode?: string; statuses?: { durationUntilReset?: string }[] };
+      try {
+        const response = await fetch(new URL('/json', url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            domain,
+            descriptors: [{ entries: [{ key: 'queue', value: descriptor }] }],
+            hits_addend: hits,
+          }),
+          signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]),
+        });
+        if (!response.ok && response.status !== 429) throw new Error(`ratelimit service answered ${response.status}`);
+        answer = (await response.json()) as typeof answer;
+      } catch (error) {
+        if (signal.aborted) return 0;
+        if (!this.#usingFallback) onFallback(error as Error);
+        this.#usingFallback = true;
+        return fallback.acquire(wanted, signal);
+      }
+      this.#usingFallback = false;
+      if (answer.overallCode === 'OK') return hits;
+      // OVER_LIMIT: wait for the window to reset (or a second), then ask for one.
+      const reset = Number.parseFloat(answer.statuses?.[0]?.durationUntilReset ?? '1') || 1;
+      await sleep(Math.min(reset, 60) * 1000, signal);
+    }
+    return 0;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}

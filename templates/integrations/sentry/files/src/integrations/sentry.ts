@@ -1,0 +1,43 @@
+// Task failures to Sentry: each failed run is captured once, tagged with the task, queue, task id
+// and retries; the failure that sends a task to the dead-letter queue is tagged dead_lettered.
+// Off while SENTRY_DSN is unset.
+import * as Sentry from '@sentry/node';
+import { z } from 'zod';
+import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
+
+export const sentryEnv = {
+  SENTRY_DSN: z.url().optional(),
+  /** Sentry's environment; APP_ENV by default. */
+  SENTRY_ENVIRONMENT: z.string().min(1).optional(),
+};
+
+type SentryConfig = z.output<z.ZodObject<typeof sentryEnv>> & { APP_ENV: string };
+
+export function sentry(config: SentryConfig, { name }: IntegrationContext): WorkerHooks {
+  if (!config.SENTRY_DSN) return {};
+  Sentry.init({
+    dsn: config.SENTRY_DSN,
+    environment: config.SENTRY_ENVIRONMENT ?? config.APP_ENV,
+    serverName: name,
+    // Errors only: tracing is the tracing integration's job.
+    tracesSampleRate: 0,
+  });
+  return {
+    onTaskEvent(event) {
+      if (event.state !== 'failed' || !event.error) return;
+      Sentry.withScope((scope) => {
+        scope.setTags({
+          task: event.task,
+          queue: event.queue,
+          task_id: event.id ?? 'unknown',
+          retries: String(event.retries ?? 0),
+          dead_lettered: String(Boolean(event.final)),
+        });
+        Sentry.captureException(event.error);
+      });
+    },
+    async close() {
+      await Sentry.close(2000);
+    },
+  };
+}
