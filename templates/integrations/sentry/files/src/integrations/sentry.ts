@@ -21,6 +21,8 @@ export function sentry(config: SentryConfig, { name }: IntegrationContext): Work
     serverName: name,
     // Errors only: tracing is the tracing integration's job.
     tracesSampleRate: 0,
+    // Every failed run is an event, even when the task fails the same way again.
+    integrations: (defaults) => defaults.filter((integration) => integration.name !== 'Dedupe'),
   });
   return {
     onTaskEvent(event) {

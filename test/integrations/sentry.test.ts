@@ -1,0 +1,100 @@
+// The sentry integration against a local endpoint standing in for the DSN's host: exactly one
+// event per failed run, with the tags, the dead-lettering one marked.
+import { createServer, type Server } from 'node:http';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
+import { waitFor } from '../support/process.ts';
+import { count, generated, runtime } from './support.ts';
+
+/** templates/integrations/sentry/files/src/integrations/sentry.ts, as generated. */
+type SentryModule = { sentry(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks };
+
+const events: { tags: Record<string, string>; exception?: { values: { value: string }[] } }[] = [];
+let ingest: Server;
+let dsn: string;
+let sqsServer: FauxqsServer;
+
+beforeAll(async () => {
+  ingest = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      // An envelope: a header line, then item header and payload lines.
+      const lines = body.split('\n').filter(Boolean);
+      for (let index = 1; index + 1 < lines.length; index += 2) {
+        if (JSON.parse(lines[index] ?? '{}').type === 'event') events.push(JSON.parse(lines[index + 1] ?? '{}'));
+      }
+      response.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => ingest.listen(0, '127.0.0.1', resolve));
+  const address = ingest.address();
+  dsn = `http://publickey@127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/42`;
+  sqsServer = await startFauxqs({ port: 0, logger: false });
+});
+
+afterAll(async () => {
+  ingest?.close();
+  await sqsServer?.stop();
+});
+
+describe('sentry', () => {
+  it('captures each failed run once, tagged, and marks the one that dead-letters the task', async () => {
+    const rt = await runtime();
+    const { sentry } = await generated<SentryModule>('src/integrations/sentry.ts');
+    const sqs = rt.createSqsClient({ region: 'us-east-1', endpoint: sqsServer.address });
+    const naming = { env: 'local', user: 'sentry' };
+    const queues = [
+      { queue: 'payments', task: 'charge' },
+      { queue: 'fine', task: 'fine' },
+    ];
+    await rt.provisionQueues(
+      sqs,
+      queues.map(({ queue }) => rt.fullQueueName(queue, naming)),
+    );
+    const metrics = rt.createMetrics('errors', { defaultMetrics: false });
+    const log = rt.createLogger('errors', 'silent');
+    const hooks = sentry({ SENTRY_DSN: dsn, APP_ENV: 'test' }, { name: 'errors', prefix: 'errors', log, metrics });
+    const charge = rt.defineTask({
+      name: 'charge',
+      args: z.tuple([]),
+      retry: { maxRetries: 1, backoff: 'fixed', baseSeconds: 0, jitter: false },
+      run: () => {
+        throw new Error('card declined');
+      },
+    });
+    const fine = rt.defineTask({ name: 'fine', args: z.tuple([]), run: () => 'ok' });
+    const worker = await rt.startWorker({
+      sqs,
+      queues,
+      tasks: [charge, fine],
+      naming,
+      concurrency: 2,
+      metrics,
+      log,
+      hooks,
+      waitTimeSeconds: 1,
+    });
+    try {
+      const producer = new rt.Producer(sqs, queues, naming);
+      await producer.send(fine, []);
+      const { id } = await producer.send(charge, []);
+      await waitFor('the dead letter', async () =>
+        (await count(metrics, { name: 'charge', state: 'dead_lettered' })) === 1 ? true : undefined,
+      );
+      await hooks.close?.();
+      expect(events).toHaveLength(2);
+      expect(events.map((event) => event.tags)).toEqual([
+        { task: 'charge', queue: 'payments', task_id: id, retries: '0', dead_lettered: 'false' },
+        { task: 'charge', queue: 'payments', task_id: id, retries: '1', dead_lettered: 'true' },
+      ]);
+      expect(events[0]?.exception?.values[0]?.value).toBe('card declined');
+    } finally {
+      await worker.stop(5);
+    }
+  }, 60_000);
+});
