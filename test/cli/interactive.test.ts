@@ -17,12 +17,15 @@ const PROMPTS = {
   name: 'Worker name',
   description: 'Description',
   queues: 'Queues, comma-separated',
+  integrations: 'Integrations',
 } as const;
 /** The rule in `workerNameSchema` (templates/worker/src/runtime/naming.ts). */
 const NAME_RULE = 'lower-case letters, digits and single hyphens';
 const ENTER = '\r';
 const CTRL_C = '\x03';
 const BACKSPACE = '\x7f';
+const DOWN = '\x1b[B';
+const SPACE = ' ';
 
 interface Cli {
   /** Everything printed so far, without ANSI escapes. */
@@ -110,6 +113,7 @@ interface Manifest {
     name: string;
     description: string;
     queues: { queue: string; task: string; ratelimit?: string }[];
+    integrations: string[];
   };
 }
 
@@ -134,6 +138,9 @@ describe('create-be-worker in a terminal', () => {
     cli.write(`Resizes images from a terminal${ENTER}`);
     await cli.waitFor(PROMPTS.queues);
     cli.write(`pty-worker-add:add, images:resize:img-limit${ENTER}`);
+    // The multiselect lists ratelimit, then sentry: pick the second.
+    await cli.waitFor(PROMPTS.integrations);
+    cli.write(`${DOWN}${SPACE}${ENTER}`);
 
     expect(await cli.exited, cli.screen()).toBe(0);
     const worker = join(cwd, 'pty-worker');
@@ -148,6 +155,9 @@ describe('create-be-worker in a terminal', () => {
     expect(existsSync(task)).toBe(true);
     expect(await readFile(task, 'utf8')).toContain("name: 'resize'");
     expect(await readFile(join(worker, 'src', 'config', 'queues.ts'), 'utf8')).toContain("ratelimit: 'img-limit'");
+    expect(answers.integrations).toEqual(['sentry']);
+    expect(existsSync(join(worker, 'src', 'integrations', 'sentry.ts'))).toBe(true);
+    expect(existsSync(join(worker, 'src', 'integrations', 'ratelimit.ts'))).toBe(false);
   });
 
   it('shows the naming rule for a bad name and keeps asking', async () => {
@@ -166,6 +176,8 @@ describe('create-be-worker in a terminal', () => {
     cli.write(ENTER);
     await cli.waitFor(PROMPTS.queues);
     cli.write(ENTER);
+    await cli.waitFor(PROMPTS.integrations);
+    cli.write(ENTER);
 
     expect(await cli.exited, cli.screen()).toBe(0);
     const { answers } = await readManifest(join(cwd, 'good-name'));
@@ -181,6 +193,8 @@ describe('create-be-worker in a terminal', () => {
     await cli.waitFor(PROMPTS.description);
     cli.write(`Given by flag${ENTER}`);
     await cli.waitFor(PROMPTS.queues);
+    cli.write(ENTER);
+    await cli.waitFor(PROMPTS.integrations);
     cli.write(ENTER);
 
     expect(await cli.exited, cli.screen()).toBe(0);
