@@ -1,6 +1,7 @@
 // The integrations a worker can be generated with: one file each, listed here. An integration is
 // whole files (templates/integrations/<name>/files/), its dependencies, and its sections of the
 // README and .env.example; src/integrations/index.ts of the worker wires the chosen ones in.
+import { fluent } from './fluent.ts';
 import { ratelimit } from './ratelimit.ts';
 import { sentry } from './sentry.ts';
 
@@ -12,6 +13,6 @@ export interface IntegrationDefinition {
   dependencies: Record<string, string>;
 }
 
-export const INTEGRATIONS = [ratelimit, sentry] as const satisfies readonly IntegrationDefinition[];
+export const INTEGRATIONS = [fluent, ratelimit, sentry] as const satisfies readonly IntegrationDefinition[];
 export type IntegrationName = (typeof INTEGRATIONS)[number]['name'];
 export const INTEGRATION_NAMES = INTEGRATIONS.map(({ name }) => name) as [IntegrationName, ...IntegrationName[]];

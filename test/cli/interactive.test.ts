@@ -138,9 +138,9 @@ describe('create-be-worker in a terminal', () => {
     cli.write(`Resizes images from a terminal${ENTER}`);
     await cli.waitFor(PROMPTS.queues);
     cli.write(`pty-worker-add:add, images:resize:img-limit${ENTER}`);
-    // The multiselect lists ratelimit, then sentry: pick the second.
+    // The multiselect lists fluent, ratelimit, sentry: pick the third.
     await cli.waitFor(PROMPTS.integrations);
-    cli.write(`${DOWN}${SPACE}${ENTER}`);
+    cli.write(`${DOWN}${DOWN}${SPACE}${ENTER}`);
 
     expect(await cli.exited, cli.screen()).toBe(0);
     const worker = join(cwd, 'pty-worker');

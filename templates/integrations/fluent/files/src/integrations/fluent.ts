@@ -1,0 +1,53 @@
+// Task events to fluentd's forward protocol (for Treasure Data and the like), tagged
+// `<FLUENT_TAG>.task`. A fluentd that is down never blocks or crashes the worker: events wait in a
+// bounded queue while the logger reconnects, and the oldest are dropped past the bound.
+import { createFluentSender } from 'fluent-logger';
+import { z } from 'zod';
+import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
+
+export const fluentEnv = {
+  /** fluentd's host; unset turns the integration off. */
+  FLUENT_HOST: z.string().min(1).optional(),
+  FLUENT_PORT: z.coerce.number().int().min(1).max(65535).default(24224),
+  /** Tag prefix; events go out as `<tag>.task`. The worker's name by default. */
+  FLUENT_TAG: z.string().min(1).optional(),
+};
+
+type FluentConfig = z.output<z.ZodObject<typeof fluentEnv>>;
+
+export function fluent(config: FluentConfig, { name, log }: IntegrationContext): WorkerHooks {
+  if (!config.FLUENT_HOST) return {};
+  const sender = createFluentSender<Record<string, unknown>>(config.FLUENT_TAG ?? name, {
+    host: config.FLUENT_HOST,
+    port: config.FLUENT_PORT,
+    timeout: 3.0,
+    reconnectInterval: 5000,
+    messageQueueSizeLimit: 10_000,
+    // Its own console output would bypass our JSON logs; errors come through 'error' below.
+    internalLogger: { info: () => {}, error: () => {} } as unknown as Console,
+  });
+  let down = false;
+  sender.on('error', (error: Error) => {
+    if (!down) log.warn({ err: error }, 'fluentd unreachable; task events wait in a bounded queue');
+    down = true;
+  });
+  sender.on('connect', () => {
+    down = false;
+  });
+  return {
+    onTaskEvent(event) {
+      sender.emit('task', {
+        worker: name,
+        state: event.state,
+        task: event.task,
+        queue: event.queue,
+        task_id: event.id,
+        retries: event.retries,
+        ...(event.error ? { error_type: event.error.name, error_message: event.error.message } : {}),
+      });
+    },
+    close() {
+      return new Promise((resolve) => sender.end(undefined, undefined, () => resolve()));
+    },
+  };
+}

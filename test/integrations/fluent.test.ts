@@ -1,0 +1,100 @@
+// The fluent integration against a local receiver of fluentd's forward protocol (msgpack over
+// TCP), and with nothing listening at all.
+import { createServer, type Server } from 'node:net';
+import { decodeMultiStream } from '@msgpack/msgpack';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
+import { freePort, waitFor } from '../support/process.ts';
+import { count, generated, runtime } from './support.ts';
+
+/** templates/integrations/fluent/files/src/integrations/fluent.ts, as generated. */
+type FluentModule = { fluent(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks };
+
+const received: { tag: string; record: Record<string, unknown> }[] = [];
+let receiver: Server;
+let receiverPort: number;
+let sqsServer: FauxqsServer;
+
+beforeAll(async () => {
+  receiver = createServer(async (socket) => {
+    // Message mode: [tag, time, record] per event.
+    for await (const message of decodeMultiStream(socket)) {
+      const [tag, , record] = message as [string, unknown, Record<string, unknown>];
+      received.push({ tag, record });
+    }
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const address = receiver.address();
+  receiverPort = typeof address === 'object' && address ? address.port : 0;
+  sqsServer = await startFauxqs({ port: 0, logger: false });
+});
+
+afterAll(async () => {
+  receiver?.close();
+  await sqsServer?.stop();
+});
+
+async function runWith(config: Record<string, unknown>, user: string) {
+  const rt = await runtime();
+  const { fluent } = await generated<FluentModule>('src/integrations/fluent.ts');
+  const sqs = rt.createSqsClient({ region: 'us-east-1', endpoint: sqsServer.address });
+  const naming = { env: 'local', user };
+  const queues = [{ queue: 'jobs', task: 'job' }];
+  await rt.provisionQueues(sqs, [rt.fullQueueName('jobs', naming)]);
+  const metrics = rt.createMetrics('shipped', { defaultMetrics: false });
+  const log = rt.createLogger('shipped', 'silent');
+  const hooks = fluent(config, { name: 'shipped', prefix: 'shipped', log, metrics });
+  const job = rt.defineTask({ name: 'job', args: z.tuple([z.number()]), run: ([n]) => n * 2 });
+  const worker = await rt.startWorker({
+    sqs,
+    queues,
+    tasks: [job],
+    naming,
+    concurrency: 2,
+    metrics,
+    log,
+    hooks,
+    waitTimeSeconds: 1,
+  });
+  const producer = new rt.Producer(sqs, queues, naming);
+  return { job, worker, hooks, metrics, producer };
+}
+
+describe('fluent', () => {
+  it('sends every task state change to fluentd, tagged', async () => {
+    const { job, worker, hooks, metrics, producer } = await runWith(
+      { FLUENT_HOST: '127.0.0.1', FLUENT_PORT: receiverPort, FLUENT_TAG: 'td.shop' },
+      'fl',
+    );
+    try {
+      const { id } = await producer.send(job, [21]);
+      await waitFor('the task', async () => ((await count(metrics, { state: 'succeeded' })) === 1 ? true : undefined));
+      await waitFor('two events', async () => (received.length >= 2 ? true : undefined));
+      expect(received.map(({ tag, record }) => [tag, record.state, record.task_id, record.worker])).toEqual([
+        ['td.shop.task', 'started', id, 'shipped'],
+        ['td.shop.task', 'succeeded', id, 'shipped'],
+      ]);
+    } finally {
+      await worker.stop(5);
+      await hooks.close?.();
+    }
+  });
+
+  it('goes on processing tasks when no fluentd listens', async () => {
+    const { job, worker, hooks, metrics, producer } = await runWith(
+      { FLUENT_HOST: '127.0.0.1', FLUENT_PORT: await freePort() },
+      'nofl',
+    );
+    try {
+      for (let n = 0; n < 5; n++) await producer.send(job, [n]);
+      await waitFor('five tasks', async () =>
+        (await count(metrics, { state: 'succeeded' })) === 5 ? true : undefined,
+      );
+    } finally {
+      await worker.stop(5);
+      await Promise.race([hooks.close?.(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    }
+  });
+});
