@@ -31,7 +31,7 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
   const tree: VirtualTree = new Map();
   const roots = [
     join(TEMPLATES, 'worker'),
-    ...(chosen.length ? [join(TEMPLATES, 'integrations', '_any', 'files')] : []),
+    ...(chosen.some(({ hooks }) => hooks) ? [join(TEMPLATES, 'integrations', '_any', 'files')] : []),
     ...chosen.map(({ name }) => join(TEMPLATES, 'integrations', name, 'files')),
   ];
   for (const root of roots) {
@@ -87,6 +87,9 @@ export function taskTemplate(task: string): { kind: 'add' | 'task'; example: rea
 }
 
 function viewOf(spec: Spec) {
+  const hooked = INTEGRATIONS.filter(({ name, hooks }) => hooks && spec.integrations.includes(name)).map(
+    ({ name }) => name,
+  );
   // Sorted as Biome sorts the imports of src/tasks/index.ts, so the generated code passes its lint.
   const names = [...new Set(spec.queues.map((queue) => queue.task))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const tasks = names.map(taskView);
@@ -99,7 +102,8 @@ function viewOf(spec: Spec) {
     first,
     integrations: Object.fromEntries(INTEGRATION_NAMES.map((name) => [name, spec.integrations.includes(name)])),
     integrationList: spec.integrations,
-    integrationCalls: spec.integrations.map((name) => `${name}(config, context)`),
+    hookedIntegrations: hooked,
+    integrationCalls: hooked.map((name) => `${name}(config, context)`),
     local: spec.env === 'local',
     prefix: metricPrefix(spec.name),
     pm: commandsFor(spec.packageManager),
@@ -123,6 +127,7 @@ function taskView(name: string) {
 
 const handlebars = Handlebars.create();
 handlebars.registerHelper('json', (value: unknown) => JSON.stringify(value));
+handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 handlebars.registerHelper('pluck', (items: Record<string, unknown>[], key: string) => items.map((item) => item[key]));
 /** An array literal laid out as Biome lays it out: on one line if it fits in 120 columns. */
 handlebars.registerHelper('inlineList', (prefix: string, items: string[], suffix: string) => {

@@ -4,6 +4,7 @@
 import { fluent } from './fluent.ts';
 import { ratelimit } from './ratelimit.ts';
 import { sentry } from './sentry.ts';
+import { vault } from './vault.ts';
 
 export interface IntegrationDefinition {
   name: string;
@@ -11,8 +12,10 @@ export interface IntegrationDefinition {
   hint: string;
   /** npm dependencies of the generated worker. */
   dependencies: Record<string, string>;
+  /** Whether it plugs into the running worker (src/integrations/index.ts lists it). */
+  hooks: boolean;
 }
 
-export const INTEGRATIONS = [fluent, ratelimit, sentry] as const satisfies readonly IntegrationDefinition[];
+export const INTEGRATIONS = [fluent, ratelimit, sentry, vault] as const satisfies readonly IntegrationDefinition[];
 export type IntegrationName = (typeof INTEGRATIONS)[number]['name'];
 export const INTEGRATION_NAMES = INTEGRATIONS.map(({ name }) => name) as [IntegrationName, ...IntegrationName[]];

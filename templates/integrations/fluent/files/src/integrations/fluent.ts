@@ -15,19 +15,27 @@ export const fluentEnv = {
 
 type FluentConfig = z.output<z.ZodObject<typeof fluentEnv>>;
 
+/** What we use of fluent-logger's sender: its bundled types miss the events and some options. */
+interface Sender {
+  emit(label: string, record: Record<string, unknown>): void;
+  on(event: 'error' | 'connect', listener: (error: Error) => void): void;
+  end(label: undefined, record: undefined, callback: () => void): void;
+}
+
 export function fluent(config: FluentConfig, { name, log }: IntegrationContext): WorkerHooks {
   if (!config.FLUENT_HOST) return {};
-  const sender = createFluentSender<Record<string, unknown>>(config.FLUENT_TAG ?? name, {
+  const options = {
     host: config.FLUENT_HOST,
     port: config.FLUENT_PORT,
     timeout: 3.0,
     reconnectInterval: 5000,
     messageQueueSizeLimit: 10_000,
     // Its own console output would bypass our JSON logs; errors come through 'error' below.
-    internalLogger: { info: () => {}, error: () => {} } as unknown as Console,
-  });
+    internalLogger: { info: () => {}, error: () => {} },
+  };
+  const sender = createFluentSender(config.FLUENT_TAG ?? name, options as never) as unknown as Sender;
   let down = false;
-  sender.on('error', (error: Error) => {
+  sender.on('error', (error) => {
     if (!down) log.warn({ err: error }, 'fluentd unreachable; task events wait in a bounded queue');
     down = true;
   });
