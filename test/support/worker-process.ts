@@ -3,12 +3,28 @@
 // It consumes `nap` from the queue "naps".
 import { z } from 'zod';
 import { coreEnvSchema, parseEnv } from '../../templates/worker/src/runtime/config.ts';
+import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/hooks.ts';
 import { runWorker } from '../../templates/worker/src/runtime/run.ts';
 import { testTasks } from './tasks.ts';
+
+// RATELIMIT_MODULE: the ratelimit integration of a generated worker, holding "naps" to its limit.
+const ratelimit = process.env.RATELIMIT_MODULE
+  ? ((await import(process.env.RATELIMIT_MODULE)) as {
+      ratelimitEnv: z.ZodRawShape;
+      ratelimit(config: object, context: IntegrationContext): WorkerHooks;
+    })
+  : undefined;
 
 await runWorker({
   name: 'test-worker',
   loadConfig: () => parseEnv(z.object(coreEnvSchema({ region: 'us-east-1' })), process.env),
-  queues: [{ queue: 'naps', task: 'nap' }],
+  queues: [{ queue: 'naps', task: 'nap', ...(ratelimit ? { ratelimit: 'naps' } : {}) }],
   tasks: testTasks,
+  ...(ratelimit
+    ? {
+        integrations: (_config, context) => [
+          ratelimit.ratelimit(parseEnv(z.object(ratelimit.ratelimitEnv), process.env), context),
+        ],
+      }
+    : {}),
 });

@@ -137,7 +137,8 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
             MaxNumberOfMessages: allowed,
-            WaitTimeSeconds: waitTimeSeconds,
+            // A limited queue polls briefly: a grant is spent within a second, not held for 20.
+            WaitTimeSeconds: this.options.limiter ? Math.min(1, waitTimeSeconds) : waitTimeSeconds,
             MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount', 'MessageGroupId'],
             MessageAttributeNames: ['All'],
           }),

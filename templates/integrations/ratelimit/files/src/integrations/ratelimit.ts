@@ -1,14 +1,20 @@
 // Queue-level rate limits, checked before receiving: a queue receives only as many messages as
 // its ratelimit allows now, and never holds messages it may not run yet. Backends:
 // - local: a token bucket in this process (RATELIMIT_LIMITS per second);
-// - http: Envoy's open-source ratelimit service (POST /json), one limit for every replica; when it
-//   cannot be reached the worker goes on at the local limit, and says so in logs and metrics.
+// - redis: the same limits shared by every replica, in Redis (rate-limiter-flexible);
+// - http: Envoy's open-source ratelimit service (POST /json), one limit for every replica.
+// When Redis or the service cannot be reached, the worker goes on at the local limit, and says so
+// in logs and metrics: it neither stops nor runs unlimited.
+import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { IntegrationContext, ReceiveLimiter, WorkerHooks } from '../runtime/index.ts';
 
 export const ratelimitEnv = {
-  RATELIMIT_BACKEND: z.enum(['local', 'http']).default('local'),
+  RATELIMIT_BACKEND: z.enum(['local', 'redis', 'http']).default('local'),
+  /** Redis for backend redis, e.g. redis://redis:6379. */
+  REDIS_URL: z.url().optional(),
   /** Messages per second per ratelimit name, e.g. "images=5,emails=20"; others get the default. */
   RATELIMIT_LIMITS: z
     .string()
@@ -28,6 +34,15 @@ export function ratelimit(config: RatelimitConfig, { name, log, metrics, prefix 
   if (config.RATELIMIT_BACKEND === 'http' && !config.RATELIMIT_URL) {
     throw new Error('RATELIMIT_BACKEND=http needs RATELIMIT_URL (the ratelimit service, e.g. http://ratelimit:8080)');
   }
+  if (config.RATELIMIT_BACKEND === 'redis' && !config.REDIS_URL) {
+    throw new Error('RATELIMIT_BACKEND=redis needs REDIS_URL (e.g. redis://redis:6379)');
+  }
+  // One connection for every queue; no offline queue, so a Redis that is down fails fast.
+  const redis =
+    config.RATELIMIT_BACKEND === 'redis'
+      ? new Redis(config.REDIS_URL ?? '', { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false })
+      : undefined;
+  redis?.on('error', () => {}); // reported per queue, through the fallback
   const limits = new Map(
     (config.RATELIMIT_LIMITS ?? '')
       .split(',')
@@ -44,18 +59,24 @@ export function ratelimit(config: RatelimitConfig, { name, log, metrics, prefix 
   return {
     limiterFor({ ratelimit: limitName }) {
       if (!limitName) return undefined;
-      const local = new TokenBucket(limits.get(limitName) ?? config.RATELIMIT_DEFAULT_PER_SECOND);
+      const perSecond = limits.get(limitName) ?? config.RATELIMIT_DEFAULT_PER_SECOND;
+      const local = new TokenBucket(perSecond);
+      const onFallback = (error: Error) => {
+        fallbacks.inc({ ratelimit: limitName });
+        log.warn({ ratelimit: limitName, err: error }, 'ratelimit backend unreachable; using the local limit');
+      };
       if (config.RATELIMIT_BACKEND === 'local') return local;
+      if (redis) return new RedisLimit({ redis, name: `${name}:${limitName}`, perSecond, fallback: local, onFallback });
       return new RatelimitService({
         url: config.RATELIMIT_URL ?? '',
         domain: config.RATELIMIT_DOMAIN ?? name,
         descriptor: limitName,
         fallback: local,
-        onFallback: (error) => {
-          fallbacks.inc({ ratelimit: limitName });
-          log.warn({ ratelimit: limitName, err: error }, 'ratelimit service unreachable; using the local limit');
-        },
+        onFallback,
       });
+    },
+    async close() {
+      redis?.disconnect();
     },
   };
 }
@@ -93,6 +114,76 @@ export class TokenBucket implements ReceiveLimiter {
     this.#tokens = Math.min(this.#perSecond, this.#tokens + ((now - this.#updated) / 1000) * this.#perSecond);
     this.#updated = now;
   }
+}
+
+interface RedisOptions {
+  redis: Redis;
+  /** The key: worker and ratelimit name, shared by every replica. */
+  name: string;
+  perSecond: number;
+  fallback: ReceiveLimiter;
+  onFallback(error: Error): void;
+}
+
+/** One limit for all replicas: a point per message in a one-second window in Redis. */
+export class RedisLimit implements ReceiveLimiter {
+  readonly #options: RedisOptions;
+  readonly #limiter: RateLimiterRedis;
+  #usingFallback = false;
+
+  constructor(options: RedisOptions) {
+    this.#options = options;
+    this.#limiter = new RateLimiterRedis({
+      storeClient: options.redis,
+      keyPrefix: 'be-worker-ratelimit',
+      points: options.perSecond,
+      duration: 1,
+    });
+  }
+
+  async acquire(wanted: number, signal: AbortSignal): Promise<number> {
+    await connected(this.#options.redis);
+    while (!signal.aborted) {
+      let granted = 0;
+      try {
+        // A point at a time, so a grant never goes past the limit.
+        for (; granted < wanted; granted++) await this.#limiter.consume(this.#options.name, 1);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) {
+          if (!this.#usingFallback) this.#options.onFallback(rejection as Error);
+          this.#usingFallback = true;
+          return granted || this.#options.fallback.acquire(wanted, signal);
+        }
+        this.#usingFallback = false;
+        if (granted === 0) {
+          await sleep(Math.max(10, rejection.msBeforeNext), signal);
+          continue;
+        }
+      }
+      this.#usingFallback = false;
+      return granted;
+    }
+    return 0;
+  }
+
+  /** Points not used by a receive go back, so an idle poll does not spend the shared limit. */
+  release(unused: number): void {
+    if (unused > 0) this.#limiter.reward(this.#options.name, unused).catch(() => {});
+  }
+}
+
+/** Waits (up to 2 s) for a Redis that is still connecting, so start-up does not count as an outage. */
+async function connected(redis: Redis): Promise<void> {
+  if (redis.status !== 'connecting' && redis.status !== 'connect' && redis.status !== 'wait') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, 2000);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+    redis.once('ready', done);
+  });
 }
 
 interface ServiceOptions {
