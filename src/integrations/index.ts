@@ -4,6 +4,7 @@
 import { fluent } from './fluent.ts';
 import { ratelimit } from './ratelimit.ts';
 import { sentry } from './sentry.ts';
+import { tracing } from './tracing.ts';
 import { vault } from './vault.ts';
 
 export interface IntegrationDefinition {
@@ -16,6 +17,12 @@ export interface IntegrationDefinition {
   hooks: boolean;
 }
 
-export const INTEGRATIONS = [fluent, ratelimit, sentry, vault] as const satisfies readonly IntegrationDefinition[];
+export const INTEGRATIONS = [
+  fluent,
+  ratelimit,
+  sentry,
+  tracing,
+  vault,
+] as const satisfies readonly IntegrationDefinition[];
 export type IntegrationName = (typeof INTEGRATIONS)[number]['name'];
 export const INTEGRATION_NAMES = INTEGRATIONS.map(({ name }) => name) as [IntegrationName, ...IntegrationName[]];

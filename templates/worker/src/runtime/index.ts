@@ -12,7 +12,7 @@ export {
 export { createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';
-export { Producer, type SendOptions, type SentTask } from './producer.ts';
+export { Producer, type ProducerOptions, type SendOptions, type SentTask } from './producer.ts';
 export {
   type ApplyEntry,
   applyPlan,

@@ -28,16 +28,23 @@ export interface SentTask {
   messageId: string;
 }
 
+export interface ProducerOptions {
+  /** Headers for each message (tracing's traceparent), from its task, SQS queue and id. */
+  headers?(message: { task: string; queue: string; id: string }): Record<string, unknown>;
+}
+
 export class Producer {
   #urls = new Map<string, Promise<string>>();
   private readonly sqs: SQSClient;
   private readonly queues: readonly QueueBinding[];
   private readonly naming: NamingContext;
+  private readonly options: ProducerOptions;
 
-  constructor(sqs: SQSClient, queues: readonly QueueBinding[], naming: NamingContext) {
+  constructor(sqs: SQSClient, queues: readonly QueueBinding[], naming: NamingContext, options: ProducerOptions = {}) {
     this.sqs = sqs;
     this.queues = queues;
     this.naming = naming;
+    this.options = options;
   }
 
   /** Checks the arguments against the task's schema, then sends it to its queue. */
@@ -58,7 +65,7 @@ export class Producer {
       id,
       eta,
       expires: options.expires ?? null,
-      headers: options.headers,
+      headers: { ...this.options.headers?.({ task: task.name, queue, id }), ...options.headers },
     });
     const output = await this.sqs.send(
       new SendMessageCommand({
