@@ -36,7 +36,7 @@ afterAll(async () => {
   await sqsServer?.stop();
 });
 
-async function runWith(config: Record<string, unknown>, user: string) {
+async function runWith(config: Record<string, unknown>, user: string, level = 'silent') {
   const rt = await runtime();
   const { fluent } = await generated<FluentModule>('src/integrations/fluent.ts');
   const sqs = rt.createSqsClient({ region: 'us-east-1', endpoint: sqsServer.address });
@@ -44,7 +44,7 @@ async function runWith(config: Record<string, unknown>, user: string) {
   const queues = [{ queue: 'jobs', task: 'job' }];
   await rt.provisionQueues(sqs, [rt.fullQueueName('jobs', naming)]);
   const metrics = rt.createMetrics('shipped', { defaultMetrics: false });
-  const log = rt.createLogger('shipped', 'silent');
+  const log = rt.createLogger('shipped', level);
   const hooks = fluent(config, { name: 'shipped', prefix: 'shipped', log, metrics });
   const job = rt.defineTask({ name: 'job', args: z.tuple([z.number()]), run: ([n]) => n * 2 });
   const worker = await rt.startWorker({
@@ -76,6 +76,19 @@ describe('fluent', () => {
         ['td.shop.task', 'started', id, 'shipped'],
         ['td.shop.task', 'succeeded', id, 'shipped'],
       ]);
+    } finally {
+      await worker.stop(5);
+      await hooks.close?.();
+    }
+  });
+
+  it('ships the log lines too with FLUENT_LOGS=true', async () => {
+    const config = { FLUENT_HOST: '127.0.0.1', FLUENT_PORT: receiverPort, FLUENT_TAG: 'td.logs', FLUENT_LOGS: 'true' };
+    const { worker, hooks } = await runWith(config, 'fllogs', 'info');
+    try {
+      await waitFor('the start-up log line', async () =>
+        received.some(({ tag, record }) => tag === 'td.logs.log' && record.msg === 'worker started') ? true : undefined,
+      );
     } finally {
       await worker.stop(5);
       await hooks.close?.();

@@ -9,7 +9,7 @@ export {
   type TaskEvent,
   type WorkerHooks,
 } from './hooks.ts';
-export { createLogger, type Logger } from './logger.ts';
+export { addLogSink, createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';
 export { Producer, type ProducerOptions, type SendOptions, type SentTask } from './producer.ts';

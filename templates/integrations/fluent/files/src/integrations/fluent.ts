@@ -1,9 +1,9 @@
 // Task events to fluentd's forward protocol (for Treasure Data and the like), tagged
-// `<FLUENT_TAG>.task`. A fluentd that is down never blocks or crashes the worker: events wait in a
+// `<FLUENT_TAG>.task`, and with FLUENT_LOGS=true the log lines too, as `<FLUENT_TAG>.log`. A fluentd that is down never blocks or crashes the worker: events wait in a
 // bounded queue while the logger reconnects, and the oldest are dropped past the bound.
 import { createFluentSender } from 'fluent-logger';
 import { z } from 'zod';
-import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
+import { addLogSink, type IntegrationContext, type WorkerHooks } from '../runtime/index.ts';
 
 export const fluentEnv = {
   /** fluentd's host; unset turns the integration off. */
@@ -11,6 +11,8 @@ export const fluentEnv = {
   FLUENT_PORT: z.coerce.number().int().min(1).max(65535).default(24224),
   /** Tag prefix; events go out as `<tag>.task`. The worker's name by default. */
   FLUENT_TAG: z.string().min(1).optional(),
+  /** Also ship the worker's log lines, as `<tag>.log`. */
+  FLUENT_LOGS: z.enum(['true', 'false']).default('false'),
 };
 
 type FluentConfig = z.output<z.ZodObject<typeof fluentEnv>>;
@@ -42,6 +44,16 @@ export function fluent(config: FluentConfig, { name, log }: IntegrationContext):
   sender.on('connect', () => {
     down = false;
   });
+  const removeLogSink =
+    config.FLUENT_LOGS === 'true'
+      ? addLogSink((line) => {
+          try {
+            sender.emit('log', JSON.parse(line) as Record<string, unknown>);
+          } catch {
+            // Not a JSON line: nothing to ship.
+          }
+        })
+      : undefined;
   return {
     onTaskEvent(event) {
       sender.emit('task', {
@@ -55,6 +67,7 @@ export function fluent(config: FluentConfig, { name, log }: IntegrationContext):
       });
     },
     close() {
+      removeLogSink?.();
       return new Promise((resolve) => sender.end(undefined, undefined, () => resolve()));
     },
   };
