@@ -88,10 +88,13 @@ describe('sentry', () => {
       );
       await hooks.close?.();
       expect(events).toHaveLength(2);
-      expect(events.map((event) => event.tags)).toEqual([
-        { task: 'charge', queue: 'payments', task_id: id, retries: '0', dead_lettered: 'false' },
-        { task: 'charge', queue: 'payments', task_id: id, retries: '1', dead_lettered: 'true' },
+      const tags = events.map(({ tags: { message_id, ...rest } }) => ({ ...rest, message_id: Boolean(message_id) }));
+      expect(tags).toEqual([
+        { task: 'charge', queue: 'payments', task_id: id, retries: '0', dead_lettered: 'false', message_id: true },
+        { task: 'charge', queue: 'payments', task_id: id, retries: '1', dead_lettered: 'true', message_id: true },
       ]);
+      // Each run is its own SQS message: the retry is a new one.
+      expect(events[0]?.tags.message_id).not.toBe(events[1]?.tags.message_id);
       expect(events[0]?.exception?.values[0]?.value).toBe('card declined');
     } finally {
       await worker.stop(5);

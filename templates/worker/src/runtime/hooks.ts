@@ -19,7 +19,10 @@ export interface TaskEvent {
   task: string;
   /** The short queue name. */
   queue: string;
+  /** The Celery task id. */
   id?: string;
+  /** The SQS message id. */
+  messageId?: string;
   retries?: number;
   headers?: Readonly<Record<string, unknown>>;
   error?: Error;

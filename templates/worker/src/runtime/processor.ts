@@ -70,7 +70,7 @@ export class MessageProcessor {
     const now = Date.now();
 
     if (celery.expires && celery.expires.getTime() <= now) {
-      this.#record('expired', labels, celery);
+      this.#record('expired', labels, message, celery);
       taskLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
       await this.#delete(client, message, taskLog);
       return;
@@ -95,7 +95,7 @@ export class MessageProcessor {
 
     const sentAt = Number(message.Attributes?.SentTimestamp);
     if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, now - sentAt) / 1000);
-    this.#record('started', labels, celery);
+    this.#record('started', labels, message, celery);
     const heartbeat = keepHidden(client, message, lease, (error) =>
       taskLog.warn({ err: error }, 'could not extend the visibility timeout'),
     );
@@ -110,7 +110,7 @@ export class MessageProcessor {
         signal: lease,
         log: taskLog,
       };
-      const result = await this.#hooks.aroundTask(this.#event('started', labels, celery), () =>
+      const result = await this.#hooks.aroundTask(this.#event('started', labels, message, celery), () =>
         runWithTimeLimit(task, args, ctx),
       );
       taskLog.info({ result }, 'task succeeded');
@@ -127,7 +127,7 @@ export class MessageProcessor {
       return;
     }
     if (!failure) {
-      this.#record('succeeded', labels, celery);
+      this.#record('succeeded', labels, message, celery);
       await this.#delete(client, message, taskLog);
       return;
     }
@@ -146,7 +146,7 @@ export class MessageProcessor {
     const policy = retryPolicy(task);
     const reason = { error, task: celery.task, taskId: celery.id, retries: celery.retries };
     const final = error instanceof NonRetryableError || celery.retries >= policy.maxRetries;
-    this.#record('failed', labels, celery, { error, final });
+    this.#record('failed', labels, message, celery, { error, final });
     if (final) {
       const why = error instanceof NonRetryableError ? 'not retryable' : `${celery.retries} retries used`;
       log.error({ err: error }, `task failed (${why}); dead-lettering it`);
@@ -172,7 +172,7 @@ export class MessageProcessor {
       log.error({ err: sendError }, 'could not send the retry; the message will be delivered again');
       return;
     }
-    this.#record('retried', labels, celery, { error });
+    this.#record('retried', labels, message, celery, { error });
     await this.#delete(client, message, log);
   }
 
@@ -208,7 +208,7 @@ export class MessageProcessor {
       log.error({ err: error }, 'could not dead-letter the message; it will be delivered again');
       return;
     }
-    this.#record('dead_lettered', labels, celery, { error: reason.error });
+    this.#record('dead_lettered', labels, message, celery, { error: reason.error });
     await this.#delete(client, message, log);
   }
 
@@ -222,16 +222,29 @@ export class MessageProcessor {
   }
 
   /** Counts a state change and tells the integrations. */
-  #record(state: WorkerTaskState, labels: Labels, celery?: CeleryMessage, extra: Partial<TaskEvent> = {}): void {
+  #record(
+    state: WorkerTaskState,
+    labels: Labels,
+    message: Message,
+    celery?: CeleryMessage,
+    extra: Partial<TaskEvent> = {},
+  ): void {
     this.#metrics.workerTasks.inc({ ...labels, state });
-    this.#hooks.onTaskEvent(this.#event(state, labels, celery, extra));
+    this.#hooks.onTaskEvent(this.#event(state, labels, message, celery, extra));
   }
 
-  #event(state: WorkerTaskState, labels: Labels, celery?: CeleryMessage, extra: Partial<TaskEvent> = {}): TaskEvent {
+  #event(
+    state: WorkerTaskState,
+    labels: Labels,
+    message: Message,
+    celery?: CeleryMessage,
+    extra: Partial<TaskEvent> = {},
+  ): TaskEvent {
     return {
       state,
       task: labels.name,
       queue: labels.queue,
+      ...(message.MessageId ? { messageId: message.MessageId } : {}),
       ...(celery ? { id: celery.id, retries: celery.retries, headers: celery.headers } : {}),
       ...extra,
     };

@@ -1,5 +1,5 @@
-// Task failures to Sentry: each failed run is captured once, tagged with the task, queue, task id
-// and retries; the failure that sends a task to the dead-letter queue is tagged dead_lettered.
+// Task failures to Sentry: each failed run is captured once, tagged with the task, queue, task
+// id, SQS message id and retries; the failure that sends a task to the dead-letter queue is tagged dead_lettered.
 // Off while SENTRY_DSN is unset.
 import * as Sentry from '@sentry/node';
 import { z } from 'zod';
@@ -32,6 +32,7 @@ export function sentry(config: SentryConfig, { name }: IntegrationContext): Work
           task: event.task,
           queue: event.queue,
           task_id: event.id ?? 'unknown',
+          message_id: event.messageId ?? 'unknown',
           retries: String(event.retries ?? 0),
           dead_lettered: String(Boolean(event.final)),
         });
