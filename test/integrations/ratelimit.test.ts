@@ -1,11 +1,11 @@
 // The ratelimit integration's HTTP backend against a small server speaking the JSON API of
 // Envoy's ratelimit service, with a real worker on fauxqs.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
-import { waitFor } from '../support/process.ts';
+import { startStub, waitFor } from '../support/process.ts';
 import { count, generated, runtime } from './support.ts';
 
 /** templates/integrations/ratelimit/files/src/integrations/ratelimit.ts, as generated. */
@@ -18,29 +18,20 @@ let serviceUrl: string;
 let sqsServer: FauxqsServer;
 
 beforeAll(async () => {
-  service = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      const { domain, descriptors, hits_addend } = JSON.parse(body);
-      const name = descriptors[0].entries[0].value as string;
-      expect(domain).toBe('limited');
-      expect(descriptors[0].entries[0].key).toBe('queue');
-      hits.set(name, (hits.get(name) ?? 0) + hits_addend);
-      const code = over.has(name) ? 'OVER_LIMIT' : 'OK';
-      response.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          overallCode: code,
-          statuses: [{ code, currentLimit: { requestsPerUnit: 100, unit: 'SECOND' }, durationUntilReset: '1s' }],
-        }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
-  const address = service.address();
-  serviceUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  ({ server: service, url: serviceUrl } = await startStub(({ body }) => {
+    const { domain, descriptors, hits_addend } = JSON.parse(body);
+    const name = descriptors[0].entries[0].value as string;
+    expect(domain).toBe('limited');
+    expect(descriptors[0].entries[0].key).toBe('queue');
+    hits.set(name, (hits.get(name) ?? 0) + hits_addend);
+    const code = over.has(name) ? 'OVER_LIMIT' : 'OK';
+    return {
+      json: {
+        overallCode: code,
+        statuses: [{ code, currentLimit: { requestsPerUnit: 100, unit: 'SECOND' }, durationUntilReset: '1s' }],
+      },
+    };
+  }));
   sqsServer = await startFauxqs({ port: 0, logger: false });
 });
 

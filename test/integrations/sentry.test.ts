@@ -1,11 +1,11 @@
 // The sentry integration against a local endpoint standing in for the DSN's host: exactly one
 // event per failed run, with the tags, the dead-lettering one marked.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
-import { waitFor } from '../support/process.ts';
+import { startStub, waitFor } from '../support/process.ts';
 import { count, generated, runtime } from './support.ts';
 
 /** templates/integrations/sentry/files/src/integrations/sentry.ts, as generated. */
@@ -17,23 +17,16 @@ let dsn: string;
 let sqsServer: FauxqsServer;
 
 beforeAll(async () => {
-  ingest = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      // An envelope: a header line, then item header and payload lines.
-      const lines = body.split('\n').filter(Boolean);
-      for (let index = 1; index + 1 < lines.length; index += 2) {
-        if (JSON.parse(lines[index] ?? '{}').type === 'event') events.push(JSON.parse(lines[index + 1] ?? '{}'));
-      }
-      response.writeHead(200).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => ingest.listen(0, '127.0.0.1', resolve));
-  const address = ingest.address();
-  dsn = `http://publickey@127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/42`;
+  let url: string;
+  ({ server: ingest, url } = await startStub(({ body }) => {
+    // An envelope: a header line, then item header and payload lines.
+    const lines = body.split('\n').filter(Boolean);
+    for (let index = 1; index + 1 < lines.length; index += 2) {
+      if (JSON.parse(lines[index] ?? '{}').type === 'event') events.push(JSON.parse(lines[index + 1] ?? '{}'));
+    }
+    return {};
+  }));
+  dsn = `${url.replace('http://', 'http://publickey@')}/42`;
   sqsServer = await startFauxqs({ port: 0, logger: false });
 });
 

@@ -1,11 +1,11 @@
 // The tracing integration against a local OTLP/HTTP receiver: the producer's send span and the
 // worker's process span arrive in one trace, the second a child of the first.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
-import { waitFor } from '../support/process.ts';
+import { startStub, waitFor } from '../support/process.ts';
 import { count, generated, runtime } from './support.ts';
 
 /** templates/integrations/tracing/files/src/integrations/tracing.ts, as generated. */
@@ -32,26 +32,18 @@ let endpoint: string;
 let sqsServer: FauxqsServer;
 
 beforeAll(async () => {
-  collector = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      expect(request.url).toBe('/v1/traces');
-      for (const resourceSpans of JSON.parse(body).resourceSpans ?? []) {
-        const service = resourceSpans.resource?.attributes?.find(
-          (attribute: { key: string }) => attribute.key === 'service.name',
-        )?.value?.stringValue;
-        for (const scope of resourceSpans.scopeSpans ?? [])
-          spans.push(...scope.spans.map((span: OtlpSpan) => ({ ...span, service })));
+  ({ server: collector, url: endpoint } = await startStub(({ url, body }) => {
+    expect(url).toBe('/v1/traces');
+    for (const resourceSpans of JSON.parse(body).resourceSpans ?? []) {
+      const service = resourceSpans.resource?.attributes?.find(
+        (attribute: { key: string }) => attribute.key === 'service.name',
+      )?.value?.stringValue;
+      for (const scope of resourceSpans.scopeSpans ?? []) {
+        spans.push(...scope.spans.map((span: OtlpSpan) => ({ ...span, service })));
       }
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-  const address = collector.address();
-  endpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    }
+    return {};
+  }));
   sqsServer = await startFauxqs({ port: 0, logger: false });
 });
 

@@ -1,10 +1,10 @@
 // The vault integration against a local server with the shapes of Vault's KV v2 and Kubernetes
 // login APIs.
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/process.ts';
+import { startStub, tempDir } from '../support/process.ts';
 import { generated } from './support.ts';
 
 /** templates/integrations/vault/files/src/integrations/vault.ts, as generated. */
@@ -20,32 +20,20 @@ let vault: Server;
 let address: string;
 
 beforeAll(async () => {
-  vault = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      const path = request.url ?? '';
-      requests.push({ method: request.method ?? '', path, token: request.headers['x-vault-token'] as string, body });
-      const reply = (status: number, json: object) =>
-        response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
-      if (path === '/v1/auth/kubernetes/login') {
-        const { role, jwt } = JSON.parse(body);
-        return role === 'shop' && jwt === 'pod-jwt'
-          ? reply(200, { auth: { client_token: 's.k8s' } })
-          : reply(403, { errors: ['denied'] });
-      }
-      const match = /^\/v1\/secret\/data\/(.+)$/.exec(path);
-      const token = request.headers['x-vault-token'];
-      if (token !== 's.root' && token !== 's.k8s') return reply(403, { errors: ['permission denied'] });
-      const data = match ? SECRETS[`secret/${match[1]}`] : undefined;
-      return data ? reply(200, { data: { data, metadata: { version: 1 } } }) : reply(404, { errors: [] });
-    });
-  });
-  await new Promise<void>((resolve) => vault.listen(0, '127.0.0.1', resolve));
-  const bound = vault.address();
-  address = `http://127.0.0.1:${typeof bound === 'object' && bound ? bound.port : 0}`;
+  ({ server: vault, url: address } = await startStub(({ method, url, headers, body }) => {
+    const token = headers['x-vault-token'] as string | undefined;
+    requests.push({ method, path: url, token, body });
+    if (url === '/v1/auth/kubernetes/login') {
+      const { role, jwt } = JSON.parse(body);
+      return role === 'shop' && jwt === 'pod-jwt'
+        ? { json: { auth: { client_token: 's.k8s' } } }
+        : { status: 403, json: { errors: ['denied'] } };
+    }
+    if (token !== 's.root' && token !== 's.k8s') return { status: 403, json: { errors: ['permission denied'] } };
+    const match = /^\/v1\/secret\/data\/(.+)$/.exec(url);
+    const data = match ? SECRETS[`secret/${match[1]}`] : undefined;
+    return data ? { json: { data: { data, metadata: { version: 1 } } } } : { status: 404, json: { errors: [] } };
+  }));
 });
 
 afterAll(() => {

@@ -1,5 +1,6 @@
 // Helpers for tests that run real processes: free ports, waiting on HTTP, temp dirs.
 import { mkdtemp } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,4 +45,31 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export function sample(metrics: string, series: string): number | undefined {
   const line = metrics.split('\n').find((candidate) => candidate.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** A local HTTP server standing in for a service: `reply` answers each request from its body. */
+export async function startStub(
+  reply: (request: { method: string; url: string; headers: IncomingHttpHeaders; body: string }) => {
+    status?: number;
+    json?: unknown;
+  },
+): Promise<{ url: string; server: Server }> {
+  const server = createHttpServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      const { status = 200, json = {} } = reply({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body,
+      });
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, server };
 }
