@@ -6,8 +6,9 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
+import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 import { freePort, waitFor } from '../support/process.ts';
-import { count, generated, runtime } from './support.ts';
+import { count, generated, startTestWorker } from './support.ts';
 
 /** templates/integrations/fluent/files/src/integrations/fluent.ts, as generated. */
 type FluentModule = { fluent(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks };
@@ -36,35 +37,24 @@ afterAll(async () => {
   await sqsServer?.stop();
 });
 
-async function runWith(config: Record<string, unknown>, user: string, level = 'silent') {
-  const rt = await runtime();
+const job = defineTask({ name: 'job', args: z.tuple([z.number()]), run: ([n]) => n * 2 });
+
+async function runWith(config: Record<string, unknown>, user: string, logLevel = 'silent') {
   const { fluent } = await generated<FluentModule>('src/integrations/fluent.ts');
-  const sqs = rt.createSqsClient({ region: 'us-east-1', endpoint: sqsServer.address });
-  const naming = { env: 'local', user };
-  const queues = [{ queue: 'jobs', task: 'job' }];
-  await rt.provisionQueues(sqs, [rt.fullQueueName('jobs', naming)]);
-  const metrics = rt.createMetrics('shipped', { defaultMetrics: false });
-  const log = rt.createLogger('shipped', level);
-  const hooks = fluent(config, { name: 'shipped', prefix: 'shipped', log, metrics });
-  const job = rt.defineTask({ name: 'job', args: z.tuple([z.number()]), run: ([n]) => n * 2 });
-  const worker = await rt.startWorker({
-    sqs,
-    queues,
+  return startTestWorker({
+    endpoint: sqsServer.address,
+    name: 'shipped',
+    user,
+    queues: [{ queue: 'jobs', task: 'job' }],
     tasks: [job],
-    naming,
-    concurrency: 2,
-    metrics,
-    log,
-    hooks,
-    waitTimeSeconds: 1,
+    integration: (context) => fluent(config, context),
+    logLevel,
   });
-  const producer = new rt.Producer(sqs, queues, naming);
-  return { job, worker, hooks, metrics, producer };
 }
 
 describe('fluent', () => {
   it('sends every task state change to fluentd, tagged', async () => {
-    const { job, worker, hooks, metrics, producer } = await runWith(
+    const { stop, metrics, producer } = await runWith(
       { FLUENT_HOST: '127.0.0.1', FLUENT_PORT: receiverPort, FLUENT_TAG: 'td.shop' },
       'fl',
     );
@@ -77,26 +67,24 @@ describe('fluent', () => {
         ['td.shop.task', 'succeeded', id, 'shipped'],
       ]);
     } finally {
-      await worker.stop(5);
-      await hooks.close?.();
+      await stop();
     }
   });
 
   it('ships the log lines too with FLUENT_LOGS=true', async () => {
     const config = { FLUENT_HOST: '127.0.0.1', FLUENT_PORT: receiverPort, FLUENT_TAG: 'td.logs', FLUENT_LOGS: 'true' };
-    const { worker, hooks } = await runWith(config, 'fllogs', 'info');
+    const { stop } = await runWith(config, 'fllogs', 'info');
     try {
       await waitFor('the start-up log line', async () =>
         received.some(({ tag, record }) => tag === 'td.logs.log' && record.msg === 'worker started') ? true : undefined,
       );
     } finally {
-      await worker.stop(5);
-      await hooks.close?.();
+      await stop();
     }
   });
 
   it('goes on processing tasks when no fluentd listens', async () => {
-    const { job, worker, hooks, metrics, producer } = await runWith(
+    const { stop, metrics, producer } = await runWith(
       { FLUENT_HOST: '127.0.0.1', FLUENT_PORT: await freePort() },
       'nofl',
     );
@@ -106,8 +94,8 @@ describe('fluent', () => {
         (await count(metrics, { state: 'succeeded' })) === 5 ? true : undefined,
       );
     } finally {
-      await worker.stop(5);
-      await Promise.race([hooks.close?.(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+      // Ending a sender that never connected waits on its timeout: do not wait for it.
+      await Promise.race([stop(), new Promise((resolve) => setTimeout(resolve, 1000))]);
     }
   });
 });

@@ -5,8 +5,9 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
+import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 import { startStub, waitFor } from '../support/process.ts';
-import { count, generated, runtime } from './support.ts';
+import { count, generated, startTestWorker } from './support.ts';
 
 /** templates/integrations/ratelimit/files/src/integrations/ratelimit.ts, as generated. */
 type RatelimitModule = { ratelimit(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks };
@@ -42,38 +43,24 @@ afterAll(async () => {
 
 describe('ratelimit over HTTP (Envoy ratelimit service API)', () => {
   it('pauses only the queue that is OVER_LIMIT, resumes it when allowed, and falls back locally when unreachable', async () => {
-    const rt = await runtime();
     const { ratelimit } = await generated<RatelimitModule>('src/integrations/ratelimit.ts');
-    const sqs = rt.createSqsClient({ region: 'us-east-1', endpoint: sqsServer.address });
-    const naming = { env: 'local', user: 'rl' };
-    const queues = [
-      { queue: 'fast', task: 'noop', ratelimit: 'fast' },
-      { queue: 'slow', task: 'noop', ratelimit: 'slow' },
-    ];
-    await rt.provisionQueues(
-      sqs,
-      queues.map(({ queue }) => rt.fullQueueName(queue, naming)),
-    );
-    const metrics = rt.createMetrics('limited', { defaultMetrics: false });
-    const log = rt.createLogger('limited', 'silent');
-    const hooks = ratelimit(
-      { RATELIMIT_BACKEND: 'http', RATELIMIT_URL: serviceUrl, RATELIMIT_DEFAULT_PER_SECOND: 1000 },
-      { name: 'limited', prefix: 'limited', log, metrics },
-    );
-    const noop = rt.defineTask({ name: 'noop', args: z.tuple([]), run: () => 'ok' });
+    const noop = defineTask({ name: 'noop', args: z.tuple([]), run: () => 'ok' });
     over.add('slow');
-    const worker = await rt.startWorker({
-      sqs,
-      queues,
+    const { metrics, producer, stop } = await startTestWorker({
+      endpoint: sqsServer.address,
+      name: 'limited',
+      user: 'rl',
+      queues: [
+        { queue: 'fast', task: 'noop', ratelimit: 'fast' },
+        { queue: 'slow', task: 'noop', ratelimit: 'slow' },
+      ],
       tasks: [noop],
-      naming,
-      concurrency: 5,
-      metrics,
-      log,
-      hooks,
-      waitTimeSeconds: 1,
+      integration: (context) =>
+        ratelimit(
+          { RATELIMIT_BACKEND: 'http', RATELIMIT_URL: serviceUrl, RATELIMIT_DEFAULT_PER_SECOND: 1000 },
+          context,
+        ),
     });
-    const producer = new rt.Producer(sqs, queues, naming);
     try {
       for (let i = 0; i < 5; i++) {
         await producer.send(noop, [], { queue: 'fast' });
@@ -99,7 +86,7 @@ describe('ratelimit over HTTP (Envoy ratelimit service API)', () => {
       const fallback = await metrics.registry.getSingleMetric('limited_ratelimit_fallback_total')?.get();
       expect(fallback?.values.find(({ labels }) => labels.ratelimit === 'slow')?.value).toBeGreaterThanOrEqual(1);
     } finally {
-      await worker.stop(5);
+      await stop();
     }
   }, 60_000);
 });

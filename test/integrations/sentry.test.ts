@@ -5,8 +5,9 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
+import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 import { startStub, waitFor } from '../support/process.ts';
-import { count, generated, runtime } from './support.ts';
+import { count, generated, startTestWorker } from './support.ts';
 
 /** templates/integrations/sentry/files/src/integrations/sentry.ts, as generated. */
 type SentryModule = { sentry(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks };
@@ -37,22 +38,8 @@ afterAll(async () => {
 
 describe('sentry', () => {
   it('captures each failed run once, tagged, and marks the one that dead-letters the task', async () => {
-    const rt = await runtime();
     const { sentry } = await generated<SentryModule>('src/integrations/sentry.ts');
-    const sqs = rt.createSqsClient({ region: 'us-east-1', endpoint: sqsServer.address });
-    const naming = { env: 'local', user: 'sentry' };
-    const queues = [
-      { queue: 'payments', task: 'charge' },
-      { queue: 'fine', task: 'fine' },
-    ];
-    await rt.provisionQueues(
-      sqs,
-      queues.map(({ queue }) => rt.fullQueueName(queue, naming)),
-    );
-    const metrics = rt.createMetrics('errors', { defaultMetrics: false });
-    const log = rt.createLogger('errors', 'silent');
-    const hooks = sentry({ SENTRY_DSN: dsn, APP_ENV: 'test' }, { name: 'errors', prefix: 'errors', log, metrics });
-    const charge = rt.defineTask({
+    const charge = defineTask({
       name: 'charge',
       args: z.tuple([]),
       retry: { maxRetries: 1, backoff: 'fixed', baseSeconds: 0, jitter: false },
@@ -60,20 +47,18 @@ describe('sentry', () => {
         throw new Error('card declined');
       },
     });
-    const fine = rt.defineTask({ name: 'fine', args: z.tuple([]), run: () => 'ok' });
-    const worker = await rt.startWorker({
-      sqs,
-      queues,
+    const fine = defineTask({ name: 'fine', args: z.tuple([]), run: () => 'ok' });
+    const { metrics, producer, hooks, stop } = await startTestWorker({
+      endpoint: sqsServer.address,
+      name: 'errors',
+      queues: [
+        { queue: 'payments', task: 'charge' },
+        { queue: 'fine', task: 'fine' },
+      ],
       tasks: [charge, fine],
-      naming,
-      concurrency: 2,
-      metrics,
-      log,
-      hooks,
-      waitTimeSeconds: 1,
+      integration: (context) => sentry({ SENTRY_DSN: dsn, APP_ENV: 'test' }, context),
     });
     try {
-      const producer = new rt.Producer(sqs, queues, naming);
       await producer.send(fine, []);
       const { id } = await producer.send(charge, []);
       await waitFor('the dead letter', async () =>
@@ -90,7 +75,7 @@ describe('sentry', () => {
       expect(events[0]?.tags.message_id).not.toBe(events[1]?.tags.message_id);
       expect(events[0]?.exception?.values[0]?.value).toBe('card declined');
     } finally {
-      await worker.stop(5);
+      await stop();
     }
   }, 60_000);
 });

@@ -3,6 +3,14 @@
 import { join } from 'node:path';
 import { inject } from 'vitest';
 
+import type {
+  IntegrationContext,
+  ProducerOptions,
+  QueueBinding,
+  TaskDefinition,
+  WorkerHooks,
+} from '../../templates/worker/src/runtime/index.ts';
+
 type Runtime = typeof import('../../templates/worker/src/runtime/index.ts');
 
 export async function generated<T>(path: string): Promise<T> {
@@ -20,4 +28,55 @@ export async function count(
   return values
     .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key as 'name'] === expected))
     .reduce((sum, { value }) => sum + value, 0);
+}
+
+export interface TestWorkerOptions {
+  /** The SQS endpoint (fauxqs). */
+  endpoint: string;
+  /** Worker name and metric prefix. */
+  name: string;
+  /** The `<user>` of the queue names; the name by default. */
+  user?: string;
+  queues: QueueBinding[];
+  tasks: TaskDefinition[];
+  /** The integration under test, made with the worker's context. */
+  integration(context: IntegrationContext): WorkerHooks;
+  logLevel?: string;
+  producer?: ProducerOptions;
+}
+
+/** Queues provisioned, a worker running the integration, and a producer for its queues. */
+export async function startTestWorker(options: TestWorkerOptions) {
+  const rt = await runtime();
+  const { name, queues, tasks } = options;
+  const sqs = rt.createSqsClient({ region: 'us-east-1', endpoint: options.endpoint });
+  const naming = { env: 'local', user: options.user ?? name };
+  await rt.provisionQueues(
+    sqs,
+    queues.map(({ queue }) => rt.fullQueueName(queue, naming)),
+  );
+  const metrics = rt.createMetrics(name, { defaultMetrics: false });
+  const log = rt.createLogger(name, options.logLevel ?? 'silent');
+  const hooks = options.integration({ name, prefix: name, log, metrics });
+  const worker = await rt.startWorker({
+    sqs,
+    queues,
+    tasks,
+    naming,
+    concurrency: 5,
+    metrics,
+    log,
+    hooks,
+    waitTimeSeconds: 1,
+  });
+  const producer = new rt.Producer(sqs, queues, naming, options.producer);
+  return {
+    metrics,
+    producer,
+    hooks,
+    async stop() {
+      await worker.stop(5);
+      await hooks.close?.();
+    },
+  };
 }

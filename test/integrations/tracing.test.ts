@@ -5,8 +5,9 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
+import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 import { startStub, waitFor } from '../support/process.ts';
-import { count, generated, runtime } from './support.ts';
+import { count, generated, startTestWorker } from './support.ts';
 
 /** templates/integrations/tracing/files/src/integrations/tracing.ts, as generated. */
 type TracingModule = {
@@ -54,36 +55,24 @@ afterAll(async () => {
 
 describe('tracing', () => {
   it('joins the producer’s and the worker’s spans in one trace', async () => {
-    const rt = await runtime();
     const { tracing, tracingHeaders } = await generated<TracingModule>('src/integrations/tracing.ts');
     const config = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint };
-    const sqs = rt.createSqsClient({ region: 'us-east-1', endpoint: sqsServer.address });
-    const naming = { env: 'local', user: 'otel' };
-    const queues = [{ queue: 'thumbs', task: 'thumb' }];
-    await rt.provisionQueues(sqs, [rt.fullQueueName('thumbs', naming)]);
-    const metrics = rt.createMetrics('traced', { defaultMetrics: false });
-    const log = rt.createLogger('traced', 'silent');
-    const hooks = tracing(config, { name: 'traced', prefix: 'traced', log, metrics });
-    const thumb = rt.defineTask({ name: 'thumb', args: z.tuple([]), run: () => 'ok' });
-    const worker = await rt.startWorker({
-      sqs,
-      queues,
+    const thumb = defineTask({ name: 'thumb', args: z.tuple([]), run: () => 'ok' });
+    const { metrics, producer, stop } = await startTestWorker({
+      endpoint: sqsServer.address,
+      name: 'traced',
+      user: 'otel',
+      queues: [{ queue: 'thumbs', task: 'thumb' }],
       tasks: [thumb],
-      naming,
-      concurrency: 1,
-      metrics,
-      log,
-      hooks,
-      waitTimeSeconds: 1,
+      integration: (context) => tracing(config, context),
+      producer: { headers: tracingHeaders(config, 'traced') },
     });
     let id = '';
     try {
-      const producer = new rt.Producer(sqs, queues, naming, { headers: tracingHeaders(config, 'traced') });
       ({ id } = await producer.send(thumb, []));
       await waitFor('the task', async () => ((await count(metrics, { state: 'succeeded' })) === 1 ? true : undefined));
     } finally {
-      await worker.stop(5);
-      await hooks.close?.();
+      await stop();
     }
     await waitFor('two spans', async () => (spans.length >= 2 ? true : undefined));
     const send = spans.find((span) => span.name === 'send otel-local-thumbs');
