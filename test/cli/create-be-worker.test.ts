@@ -37,6 +37,16 @@ describe('create-be-worker without a terminal', () => {
     expect(result.all).toContain('npm run dev');
   });
 
+  it('takes integrations as --all minus --without, and names an unknown one', async () => {
+    const result = await run('mixed', '--all', '--without', 'vault,fluent', ...offline);
+    expect(result.exitCode, result.all).toBe(0);
+    const answers = JSON.parse(await readFile(join(cwd, 'mixed', 'be-worker.json'), 'utf8')).answers;
+    expect(answers.integrations).toEqual(['ratelimit', 'sentry', 'tracing']);
+    const unknown = await run('other', '--with', 'kafka', ...offline);
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.all).toContain('no integration "kafka"');
+  });
+
   it('--dry-run lists the files and writes nothing', async () => {
     const result = await run('--yes', '--name', 'dry-worker', '--dry-run', ...offline);
     expect(result.exitCode, result.all).toBe(0);
