@@ -4,7 +4,7 @@
 // process, send tasks with `npm run send` and as Python Celery's raw bodies, read /metrics, and
 // stop it with SIGTERM.
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { execa, type ResultPromise } from 'execa';
@@ -205,6 +205,55 @@ describe('a generated worker', () => {
       expect(result.exitCode).toBe(0);
     },
     2 * MINUTES,
+  );
+
+  it(
+    'runs as the Dockerfile’s final stage does: production dependencies only, node dist/main.js',
+    async () => {
+      // The final stage copies package.json and the lockfile, runs `npm ci --omit=dev`, adds dist/.
+      const stage = await tempDir('cbw-final-stage-');
+      for (const file of ['package.json', 'package-lock.json']) await cp(join(worker, file), join(stage, file));
+      await cp(join(worker, 'dist'), join(stage, 'dist'), { recursive: true });
+      await execa('npm', ['ci', '--omit=dev', '--no-fund', '--no-audit'], { cwd: stage });
+      const dockerfile = await readFile(join(worker, 'Dockerfile'), 'utf8');
+      expect(dockerfile).toContain('RUN npm ci --omit=dev');
+      expect(dockerfile).toContain('CMD ["node", "dist/main.js"]');
+
+      const sqsPort = await freePort();
+      const endpoint = `http://127.0.0.1:${sqsPort}`;
+      const sqsProcess = execa('node', [join(REPO, 'test', 'support', 'sqs-server.ts'), String(sqsPort)], {
+        reject: false,
+      });
+      const httpPort = await freePort();
+      try {
+        await waitFor('fauxqs', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
+        const sqs = createSqsClient({ region: 'us-west-1', endpoint });
+        await provisionQueues(sqs, ['stage-local-my-worker-add', 'stage-local-emails']);
+        const running = execa('node', ['dist/main.js'], {
+          cwd: stage,
+          env: { BE_WORKER_USER: 'stage', SQS_ENDPOINT: endpoint, HTTP_PORT: String(httpPort), NODE_ENV: 'production' },
+          reject: false,
+          all: true,
+        });
+        try {
+          await waitFor('/healthz', async () =>
+            (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok ? true : undefined,
+          );
+          await sendFixture(endpoint, 'stage-local-my-worker-add', 'add_args');
+          const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+          expect(
+            await waitFor('the task', async () => sample(await metrics(), succeeded('add', 'my-worker-add'))),
+          ).toBe(1);
+        } finally {
+          running.kill('SIGTERM');
+          expect((await running).exitCode).toBe(0);
+        }
+      } finally {
+        sqsProcess.kill('SIGTERM');
+        await sqsProcess;
+      }
+    },
+    3 * MINUTES,
   );
 
   describe('after be-worker add-queue, on hand-edited files', () => {
