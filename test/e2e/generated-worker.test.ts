@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionQueues } from '../../templates/worker/src/runtime/provision.ts';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { freePort, REPO, sample, tempDir, waitFor } from '../support/process.ts';
+import { type SqsProcess, startSqsProcess } from '../support/sqs.ts';
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'celery-sqs');
 const MINUTES = 60_000;
@@ -73,21 +74,18 @@ describe('a generated worker', () => {
   );
 
   describe('its compiled worker, against SQS in another process', () => {
-    let sqsProcess: ResultPromise;
+    let sqsProcess: SqsProcess;
     let workerProcess: ResultPromise;
     let env: Record<string, string>;
     let metricsUrl: string;
 
     beforeAll(async () => {
-      const sqsPort = await freePort();
-      sqsProcess = execa(join(worker, 'node_modules', '.bin', 'fauxqs'), [], {
-        env: { FAUXQS_PORT: String(sqsPort), FAUXQS_LOGGER: 'false' },
-        reject: false,
-      });
-      const endpoint = `http://127.0.0.1:${sqsPort}`;
-      await waitFor('fauxqs', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
-      const sqs = createSqsClient({ region: 'us-west-1', endpoint });
-      await provisionQueues(sqs, ['e2e-local-my-worker-add', 'e2e-local-emails']);
+      sqsProcess = await startSqsProcess();
+      const { endpoint } = sqsProcess;
+      await provisionQueues(createSqsClient({ region: 'us-west-1', endpoint }), [
+        'e2e-local-my-worker-add',
+        'e2e-local-emails',
+      ]);
 
       const httpPort = await freePort();
       metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
@@ -108,8 +106,7 @@ describe('a generated worker', () => {
 
     afterAll(async () => {
       workerProcess?.kill('SIGKILL');
-      sqsProcess?.kill('SIGTERM');
-      await Promise.allSettled([workerProcess, sqsProcess]);
+      await Promise.allSettled([workerProcess, sqsProcess?.stop()]);
     });
 
     const metricValue = async (series: string) => sample(await (await fetch(metricsUrl)).text(), series);
@@ -219,16 +216,14 @@ describe('a generated worker', () => {
       expect(dockerfile).toContain('RUN npm ci --omit=dev');
       expect(dockerfile).toContain('CMD ["node", "dist/main.js"]');
 
-      const sqsPort = await freePort();
-      const endpoint = `http://127.0.0.1:${sqsPort}`;
-      const sqsProcess = execa('node', [join(REPO, 'test', 'support', 'sqs-server.ts'), String(sqsPort)], {
-        reject: false,
-      });
+      const sqsProcess = await startSqsProcess();
+      const { endpoint } = sqsProcess;
       const httpPort = await freePort();
       try {
-        await waitFor('fauxqs', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
-        const sqs = createSqsClient({ region: 'us-west-1', endpoint });
-        await provisionQueues(sqs, ['stage-local-my-worker-add', 'stage-local-emails']);
+        await provisionQueues(createSqsClient({ region: 'us-west-1', endpoint }), [
+          'stage-local-my-worker-add',
+          'stage-local-emails',
+        ]);
         const running = execa('node', ['dist/main.js'], {
           cwd: stage,
           env: { BE_WORKER_USER: 'stage', SQS_ENDPOINT: endpoint, HTTP_PORT: String(httpPort), NODE_ENV: 'production' },
@@ -249,8 +244,7 @@ describe('a generated worker', () => {
           expect((await running).exitCode).toBe(0);
         }
       } finally {
-        sqsProcess.kill('SIGTERM');
-        await sqsProcess;
+        await sqsProcess.stop();
       }
     },
     3 * MINUTES,
@@ -292,15 +286,11 @@ describe('a generated worker', () => {
     it(
       'provisions the new queue with be-worker and consumes from it',
       async () => {
-        const sqsPort = await freePort();
-        const endpoint = `http://127.0.0.1:${sqsPort}`;
-        const sqsProcess = execa('node', [join(REPO, 'test', 'support', 'sqs-server.ts'), String(sqsPort)], {
-          reject: false,
-        });
+        const sqsProcess = await startSqsProcess();
+        const { endpoint } = sqsProcess;
         const httpPort = await freePort();
         const env = { APP_ENV: 'local', BE_WORKER_USER: 'added', SQS_ENDPOINT: endpoint, HTTP_PORT: String(httpPort) };
         try {
-          await waitFor('fauxqs', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
           const provisioned = await beWorker('provision', '--endpoint', endpoint, '--user', 'added');
           expect(provisioned.exitCode, provisioned.all).toBe(0);
           expect(provisioned.stdout).toMatch(/added-local-refunds\s+queue\s+created/);
@@ -319,8 +309,7 @@ describe('a generated worker', () => {
             await running;
           }
         } finally {
-          sqsProcess.kill('SIGTERM');
-          await sqsProcess;
+          await sqsProcess.stop();
         }
       },
       2 * MINUTES,
