@@ -11,6 +11,9 @@ export interface PackageManagerCommands {
   /** A reproducible install from the lockfile, and its production-only form (Docker). */
   ci: string;
   ciProduction: string;
+  /** The CI install, with its download cache in `cacheDir` (kept between GitLab CI jobs). */
+  ciCached: string;
+  cacheDir: string;
   lockfile: string;
   /** Needs `corepack enable` in the node image. */
   corepack: boolean;
@@ -23,6 +26,8 @@ const COMMANDS: Record<PackageManager, PackageManagerCommands> = {
     run: 'npm run',
     ci: 'npm ci',
     ciProduction: 'npm ci --omit=dev && npm cache clean --force',
+    ciCached: 'npm ci --cache .npm --prefer-offline --no-fund --no-audit',
+    cacheDir: '.npm',
     lockfile: 'package-lock.json',
     corepack: false,
   },
@@ -32,6 +37,8 @@ const COMMANDS: Record<PackageManager, PackageManagerCommands> = {
     run: 'pnpm',
     ci: 'pnpm install --frozen-lockfile',
     ciProduction: 'pnpm install --prod --frozen-lockfile',
+    ciCached: 'pnpm install --frozen-lockfile --store-dir .pnpm-store',
+    cacheDir: '.pnpm-store',
     lockfile: 'pnpm-lock.yaml',
     corepack: true,
   },

@@ -73,7 +73,7 @@ describe('renderWorker', () => {
     expect(tree.get('src/tasks/app.tasks.resize.ts')).toContain("name: 'app.tasks.resize'");
     expect(tree.get('.env')).toContain('BE_WORKER_USER=alice');
     expect(tree.get('.env')).toContain('SQS_ENDPOINT=http://localhost:4566');
-    expect(tree.get('README.md')).toContain('image_resizer_worker_tasks_count');
+    expect(tree.get('README.md')).toContain('image_resizer_worker_tasks_count_total');
     expect(tree.get('Dockerfile')).toContain('npm ci --omit=dev');
     expect(tree.get('Dockerfile')).toMatch(/^USER node$/m);
   });

@@ -2,11 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { execa } from 'execa';
 import kleur from 'kleur';
 import { deadLetterQueueName, fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
 import type { QueueBinding } from '../../templates/worker/src/runtime/queues.ts';
 import { planAddQueue } from '../add-queue.ts';
 import { applyChanges, diffOf } from '../changes.ts';
+import { onboardingMessage } from '../onboarding.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { CLI_VERSION } from '../version.ts';
@@ -133,6 +135,17 @@ program
         `  ${queue} → ${full} (DLQ ${deadLetterQueueName(full)}), task ${task}${ratelimit ? `, ratelimit ${ratelimit}` : ''}`,
       );
     }
+  });
+
+program
+  .command('onboarding')
+  .description('print the message that asks for GitLab, Sentry and ratelimit set-up (docs/onboarding.md)')
+  .option('--repo <url>', "the repository's link (default: the git remote origin)")
+  .action(async (flags: { repo?: string }) => {
+    const { root, answers } = await findWorkerRepo(process.cwd());
+    const origin = await execa('git', ['remote', 'get-url', 'origin'], { cwd: root, reject: false, stdin: 'ignore' });
+    const repository = flags.repo ?? (origin.exitCode === 0 ? origin.stdout.trim() : undefined);
+    console.log(onboardingMessage(answers.answers, repository));
   });
 
 function positiveInteger(value: string): number {

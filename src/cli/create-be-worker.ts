@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import kleur from 'kleur';
 import { type Ask, collectSpec } from '../collect.ts';
 import { type CreateResult, createWorker } from '../create.ts';
+import { ONBOARDING_CHANNEL, onboardingMessage } from '../onboarding.ts';
 import { OPTIONS } from '../options.ts';
 import { commandsFor } from '../package-manager.ts';
 import { taskTemplate } from '../render.ts';
@@ -152,8 +153,11 @@ function printSummary(result: CreateResult, dryRun: boolean): void {
   const width = Math.max(...steps.map(([command]) => command.length));
   const lines = steps.map(([command, why]) => (why ? `${command.padEnd(width)}   # ${why}` : command));
   const message = `Next steps:\n${lines.map((line) => `  ${line}`).join('\n')}`;
-  if (interactive) clack.outro(message);
-  else console.log(`\n${message}`);
+  const onboarding = `To get it linked to GitLab, post in ${ONBOARDING_CHANNEL} (again any time: be-worker onboarding):\n\n${onboardingMessage(result.spec)}`;
+  if (interactive) {
+    clack.note(onboarding, 'Onboarding');
+    clack.outro(message);
+  } else console.log(`\n${onboarding}\n\n${message}`);
 }
 
 program.parseAsync().catch((error: unknown) => {

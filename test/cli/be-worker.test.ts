@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -38,5 +38,57 @@ describe('be-worker info', () => {
     const result = await run(join(cwd, 'w'), 'info');
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain('answers.name');
+  });
+});
+
+describe('be-worker onboarding', () => {
+  const create = async (...args: string[]) => {
+    const cwd = await tempDir();
+    await execa('node', [CREATE, ...args, '--no-install', '--no-git'], { cwd, env: { CI: 'true' } });
+    return cwd;
+  };
+
+  it('prints the message of docs/onboarding.md step 2, with the real names and the git remote', async () => {
+    const cwd = await create(
+      'image-resizer',
+      '--queue',
+      'image-resizer-resize:resize:images',
+      '--with',
+      'sentry,ratelimit,tracing',
+    );
+    const worker = join(cwd, 'image-resizer');
+    await execa('git', ['init', '--quiet'], { cwd: worker });
+    await execa('git', ['remote', 'add', 'origin', 'git@github.com:<your-org>/image-resizer.git'], { cwd: worker });
+    const result = await run(join(worker, 'src'), 'onboarding');
+    expect(result.exitCode, result.all).toBe(0);
+    // The guide shows this very message: it stays true as the message changes.
+    const guide = await readFile(join(REPO, 'docs', 'onboarding.md'), 'utf8');
+    const shown = guide.match(/```\n(Hi #gitlab![^`]*)```/)?.[1];
+    expect(result.stdout).toBe(shown?.trimEnd());
+  });
+
+  it('asks only for what the worker uses, and takes the link from --repo', async () => {
+    const cwd = await create('mailer', '--user', 'ann', '--queue', 'emails:send_email', '--none');
+    const result = await run(join(cwd, 'mailer'), 'onboarding', '--repo', 'https://github.com/acme/mailer');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.stdout).toContain('• link https://github.com/acme/mailer to GitLab');
+    expect(result.stdout).toContain('prod-emails (DLQ err-prod-emails)');
+    expect(result.stdout).not.toContain('Sentry');
+    expect(result.stdout).not.toContain('ratelimit');
+  });
+
+  it('is printed at the end of create-be-worker, with a placeholder for the link', async () => {
+    const cwd = await tempDir();
+    const created = await execa(
+      'node',
+      [CREATE, 'mailer', '--queue', 'emails:send_email', '--no-install', '--no-git'],
+      {
+        cwd,
+        env: { CI: 'true' },
+      },
+    );
+    expect(created.stdout).toContain('post in #gitlab (again any time: be-worker onboarding)');
+    expect(created.stdout).toContain('Hi #gitlab! We have a new worker, mailer: Runs mailer tasks from SQS');
+    expect(created.stdout).toContain('• link <link to the repository> to GitLab');
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { provisionQueues } from '../../templates/worker/src/runtime/provision.ts';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { freePort, REPO, sample, tempDir, waitFor } from '../support/process.ts';
@@ -17,7 +18,7 @@ import { type SqsProcess, startSqsProcess } from '../support/sqs.ts';
 const FIXTURES = join(REPO, 'test', 'fixtures', 'celery-sqs');
 const MINUTES = 60_000;
 const succeeded = (task: string, queue: string) =>
-  `my_worker_worker_tasks_count{name="${task}",queue="${queue}",state="succeeded"}`;
+  `my_worker_worker_tasks_count_total{name="${task}",queue="${queue}",state="succeeded"}`;
 
 let root: string;
 let worker: string;
@@ -205,9 +206,10 @@ describe('a generated worker', () => {
   );
 
   it(
-    'runs as the Dockerfile’s final stage does: production dependencies only, node dist/main.js',
+    'runs as the image does under docker compose: production dependencies only, queues created, then the worker',
     async () => {
-      // The final stage copies package.json and the lockfile, runs `npm ci --omit=dev`, adds dist/.
+      // The Dockerfile's final stage copies package.json and the lockfile, runs `npm ci --omit=dev`
+      // and adds dist/; compose's worker service runs its command in it with its environment.
       const stage = await tempDir('cbw-final-stage-');
       for (const file of ['package.json', 'package-lock.json']) await cp(join(worker, file), join(stage, file));
       await cp(join(worker, 'dist'), join(stage, 'dist'), { recursive: true });
@@ -215,18 +217,22 @@ describe('a generated worker', () => {
       const dockerfile = await readFile(join(worker, 'Dockerfile'), 'utf8');
       expect(dockerfile).toContain('RUN npm ci --omit=dev');
       expect(dockerfile).toContain('CMD ["node", "dist/main.js"]');
+      const { worker: service } = parse(await readFile(join(worker, 'docker-compose.yml'), 'utf8')).services;
 
       const sqsProcess = await startSqsProcess();
-      const { endpoint } = sqsProcess;
-      const httpPort = await freePort();
+      const httpPort = String(await freePort());
+      // Compose's environment, with the SQS and the port of this machine instead of the containers'.
+      const env = {
+        ...service.environment,
+        BE_WORKER_USER: 'stage',
+        SQS_ENDPOINT: sqsProcess.endpoint,
+        HTTP_PORT: httpPort,
+        NODE_ENV: 'production',
+      };
       try {
-        await provisionQueues(createSqsClient({ region: 'us-west-1', endpoint }), [
-          'stage-local-my-worker-add',
-          'stage-local-emails',
-        ]);
-        const running = execa('node', ['dist/main.js'], {
+        const running = execa(service.command[0], service.command.slice(1), {
           cwd: stage,
-          env: { BE_WORKER_USER: 'stage', SQS_ENDPOINT: endpoint, HTTP_PORT: String(httpPort), NODE_ENV: 'production' },
+          env,
           reject: false,
           all: true,
         });
@@ -234,14 +240,28 @@ describe('a generated worker', () => {
           await waitFor('/healthz', async () =>
             (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok ? true : undefined,
           );
-          await sendFixture(endpoint, 'stage-local-my-worker-add', 'add_args');
+          await sendFixture(sqsProcess.endpoint, 'stage-local-my-worker-add', 'add_args');
           const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
           expect(
             await waitFor('the task', async () => sample(await metrics(), succeeded('add', 'my-worker-add'))),
           ).toBe(1);
+          // Prometheus' own checker parses and lints what it scrapes. It exits 3 on lint findings
+          // alone; prom-client's default nodejs_active_*_total gauges are its only ones.
+          const checked = await execa('promtool', ['check', 'metrics'], {
+            input: await metrics(),
+            reject: false,
+            all: true,
+          });
+          const findings = checked.all
+            .split('\n')
+            .filter((line) => line && !/^nodejs_active_\w+_total non-counter/.test(line));
+          expect(findings).toEqual([]);
+          expect([0, 3]).toContain(checked.exitCode);
         } finally {
           running.kill('SIGTERM');
-          expect((await running).exitCode).toBe(0);
+          const { exitCode, all } = await running;
+          expect(exitCode, all).toBe(0);
+          expect(all).toContain('stage-local-emails');
         }
       } finally {
         await sqsProcess.stop();

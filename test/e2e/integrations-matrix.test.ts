@@ -1,12 +1,14 @@
 // Integrations are chosen at create time: every combination CI proves — none, all, each alone —
-// generates a worker that typechecks, lints and passes its own tests, and contains exactly the
-// chosen integrations. The workers share the node_modules of the all-on worker of the global set-up.
+// generates a worker that typechecks, lints and passes its own tests, contains exactly the chosen
+// integrations, and whose compiled JavaScript starts as the image starts it. The workers share the
+// node_modules of the all-on worker of the global set-up.
 import { readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { INTEGRATION_NAMES } from '../../src/integrations/index.ts';
-import { CLI, tempDir } from '../support/process.ts';
+import { CLI, freePort, tempDir, waitFor } from '../support/process.ts';
+import { type SqsProcess, startSqsProcess } from '../support/sqs.ts';
 
 const combinations: [string, string[], string[]][] = [
   ['none', ['--none'], []],
@@ -14,8 +16,14 @@ const combinations: [string, string[], string[]][] = [
   ...INTEGRATION_NAMES.map((name): [string, string[], string[]] => [name, ['--with', name], [name]]),
 ];
 
+let sqs: SqsProcess;
+beforeAll(async () => {
+  sqs = await startSqsProcess();
+});
+afterAll(() => sqs.stop());
+
 describe.each(combinations)('a worker with %s', (_label, flags, chosen) => {
-  it('contains exactly the chosen integrations, and passes typecheck, lint and its tests', async () => {
+  it('contains exactly the chosen integrations, passes typecheck, lint and its tests, and starts compiled', async () => {
     const cwd = await tempDir();
     await execa('node', [CLI, 'combo', ...flags, '--no-install', '--no-git', '--user', 'matrix'], { cwd });
     const worker = join(cwd, 'combo');
@@ -36,9 +44,29 @@ describe.each(combinations)('a worker with %s', (_label, flags, chosen) => {
     expect(Boolean(await read('src/integrations/index.ts'))).toBe(chosen.some((name) => name !== 'vault'));
     expect('@sentry/node' in pkg.dependencies).toBe(chosen.includes('sentry'));
 
-    for (const script of ['typecheck', 'lint', 'test']) {
+    for (const script of ['typecheck', 'lint', 'test', 'build']) {
       const result = await execa('npm', ['run', script], { cwd: worker, reject: false, all: true });
       expect(result.exitCode, `npm run ${script}:\n${result.all}`).toBe(0);
     }
+
+    // What docker compose runs in the image: every module of dist/ loads under plain node.
+    const port = await freePort();
+    const runEnv = { SQS_ENDPOINT: sqs.endpoint, HTTP_PORT: String(port), BE_WORKER_USER: 'matrix' };
+    const started = execa('sh', ['-c', 'node dist/local-queues.js && exec node dist/main.js'], {
+      cwd: worker,
+      env: runEnv,
+      reject: false,
+      all: true,
+    });
+    try {
+      await waitFor(
+        '/readyz',
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok || undefined,
+      );
+    } finally {
+      started.kill('SIGTERM');
+    }
+    const { exitCode, all } = await started;
+    expect(exitCode, all).toBe(0);
   }, 180_000);
 });

@@ -19,7 +19,7 @@ export async function generated<T>(path: string): Promise<T> {
 
 export const runtime = () => generated<Runtime>('src/runtime/index.ts');
 
-/** The sum of a worker_tasks_count series over the given labels. */
+/** The sum of a worker_tasks_count_total series over the given labels. */
 export async function count(
   metrics: Awaited<ReturnType<Runtime['createMetrics']>>,
   labels: Record<string, string>,

@@ -40,7 +40,7 @@ async function startWorkerProcess(sqs: SqsProcess, user: string, env: Record<str
     process: child,
     async metric(state, series = 'worker') {
       const text = await (await fetch(`${base}/metrics`)).text();
-      return sample(text, `test_worker_${series}_tasks_count{name="nap",queue="naps",state="${state}"}`) ?? 0;
+      return sample(text, `test_worker_${series}_tasks_count_total{name="nap",queue="naps",state="${state}"}`) ?? 0;
     },
     async ready() {
       return (await fetch(`${base}/readyz`)).ok;

@@ -3,8 +3,7 @@
 import { spawn } from 'node:child_process';
 import { startFauxqs } from 'fauxqs';
 import { loadConfig } from '../src/config/config.ts';
-import { queues } from '../src/config/queues.ts';
-import { createSqsClient, fullQueueName, provisionQueues } from '../src/runtime/index.ts';
+import { createLocalQueues } from '../src/local-queues.ts';
 
 const config = loadConfig();
 const port = config.SQS_ENDPOINT ? Number(new URL(config.SQS_ENDPOINT).port) || 4566 : 4566;
@@ -14,9 +13,7 @@ const sqsServer = await startFauxqs({ port, logger: false }).catch((error: Error
   process.exit(1);
 });
 
-const naming = { env: config.APP_ENV, user: config.BE_WORKER_USER };
-const names = queues.map((binding) => fullQueueName(binding.queue, naming));
-await provisionQueues(createSqsClient({ region: config.AWS_REGION, endpoint: sqsServer.address }), names);
+const names = await createLocalQueues(config, sqsServer.address);
 console.log(`Local SQS at ${sqsServer.address} with queues: ${names.join(', ')} (and their err- DLQs)`);
 console.log('Send a task from another terminal: npm run send -- <task> <args…>');
 

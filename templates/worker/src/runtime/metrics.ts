@@ -1,4 +1,5 @@
 // The four metrics of the Python template, same names and labels, so existing dashboards work.
+// Its Python client exposes a counter named `…_tasks_count` as `…_tasks_count_total`, and so do we.
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export type WorkerTaskState = 'started' | 'succeeded' | 'failed' | 'retried' | 'dead_lettered' | 'expired';
@@ -19,13 +20,13 @@ export function createMetrics(prefix: string, { defaultMetrics = true } = {}): M
   return {
     registry,
     workerTasks: new Counter({
-      name: `${prefix}_worker_tasks_count`,
+      name: `${prefix}_worker_tasks_count_total`,
       help: 'Tasks by state: started, succeeded, failed, retried, dead_lettered, expired',
       labelNames,
       registers: [registry],
     }),
     consumerTasks: new Counter({
-      name: `${prefix}_consumer_tasks_count`,
+      name: `${prefix}_consumer_tasks_count_total`,
       help: 'SQS messages by state: received, deleted, released, decode_error',
       labelNames,
       registers: [registry],

@@ -1,7 +1,7 @@
 // Task events to fluentd's forward protocol (for Treasure Data and the like), tagged
 // `<FLUENT_TAG>.task`, and with FLUENT_LOGS=true the log lines too, as `<FLUENT_TAG>.log`. A fluentd that is down never blocks or crashes the worker: events wait in a
 // bounded queue while the logger reconnects, and the oldest are dropped past the bound.
-import { createFluentSender } from 'fluent-logger';
+import fluentLogger from 'fluent-logger';
 import { z } from 'zod';
 import { addLogSink, type IntegrationContext, type WorkerHooks } from '../runtime/index.ts';
 
@@ -35,7 +35,8 @@ export function fluent(config: FluentConfig, { name, log }: IntegrationContext):
     // Its own console output would bypass our JSON logs; errors come through 'error' below.
     internalLogger: { info: () => {}, error: () => {} },
   };
-  const sender = createFluentSender(config.FLUENT_TAG ?? name, options as never) as unknown as Sender;
+  // A CommonJS package: Node gives its exports to ESM as the default export only.
+  const sender = fluentLogger.createFluentSender(config.FLUENT_TAG ?? name, options as never) as unknown as Sender;
   let down = false;
   sender.on('error', (error) => {
     if (!down) log.warn({ err: error }, 'fluentd unreachable; task events wait in a bounded queue');

@@ -1,0 +1,186 @@
+// The files that ship a generated worker, checked as far as possible without a Docker engine:
+// the Dockerfile with a Dockerfile linter, docker-compose.yml with the Compose specification's
+// schema, the Prometheus config with promtool, .gitlab-ci.yml with GitLab's schema and against
+// the worker's own package.json. (What the image runs is run for real in test/e2e.)
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { validate as lintDockerfile } from 'dockerfile-utils';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { renderWorker } from '../src/render.ts';
+import { type Spec, validateSpec } from '../src/spec.ts';
+import { tempDir } from './support/process.ts';
+import { ciCommands, composeSchema, gitlabCiSchema, scriptsRun } from './support/ship-checks.ts';
+
+const spec = (overrides: Partial<Spec> = {}): Spec =>
+  validateSpec({
+    name: 'image-resizer',
+    description: 'Resizes images',
+    queues: [
+      { queue: 'image-resizer-add', task: 'add' },
+      { queue: 'resize', task: 'resize', ratelimit: 'images' },
+    ],
+    env: 'local',
+    user: 'alice',
+    region: 'eu-west-1',
+    packageManager: 'npm',
+    integrations: [],
+    ...overrides,
+  });
+
+const variants = {
+  'no integrations, npm': spec(),
+  'every integration, npm': spec({ integrations: ['fluent', 'ratelimit', 'sentry', 'tracing', 'vault'] }),
+  'tracing, pnpm': spec({ integrations: ['tracing'], packageManager: 'pnpm' }),
+};
+
+describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
+  const files = renderWorker(workerSpec);
+  const file = async (path: string) => {
+    const contents = (await files).get(path);
+    if (contents === undefined) throw new Error(`${path} was not generated`);
+    return contents;
+  };
+  const packageJson = async () => JSON.parse(await file('package.json'));
+  const compose = async () => parse(await file('docker-compose.yml'));
+
+  describe('Dockerfile', () => {
+    it('passes the Dockerfile linter with no finding at all', async () => {
+      expect(lintDockerfile(await file('Dockerfile'))).toEqual([]);
+      // The linter can fail: a broken instruction is an error.
+      const broken = lintDockerfile(`${await file('Dockerfile')}\nCOPY dist\n`);
+      expect(broken.map(({ severity }) => severity)).toContain(1); // LSP's DiagnosticSeverity.Error
+    });
+
+    it('runs compiled JavaScript with production dependencies only, as a non-root user, checked on /healthz', async () => {
+      const dockerfile = await file('Dockerfile');
+      const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+      expect(final).toMatch(/^\nFROM node:24-slim\n/);
+      expect(final).toContain(workerSpec.packageManager === 'npm' ? 'RUN npm ci --omit=dev' : 'pnpm install --prod');
+      expect(final).toContain('COPY --from=build /app/dist ./dist');
+      expect(final).not.toMatch(/COPY (src|\.) /);
+      expect(final).toContain('USER node');
+      expect(final).toMatch(/HEALTHCHECK [^\n]*\\\n[^\n]*\/healthz/);
+      // Exec form: node is PID 1 and gets SIGTERM itself.
+      expect(final.trim().split('\n').at(-1)).toBe('CMD ["node", "dist/main.js"]');
+      expect((await packageJson()).scripts.start).toContain('dist/main.js');
+    });
+
+    it('keeps secrets, dependencies and git out of the build context', async () => {
+      const ignored = (await file('.dockerignore')).split('\n');
+      expect(ignored).toEqual(expect.arrayContaining(['.env', '.env.*', 'node_modules', '.git', 'dist']));
+    });
+  });
+
+  describe('docker-compose.yml', () => {
+    it('validates against the Compose specification', async () => {
+      const validate = await composeSchema();
+      const config = await compose();
+      expect(validate(config), JSON.stringify(validate.errors, null, 2)).toBe(true);
+      // The schema can fail: a service with an unknown keyword is rejected.
+      expect(validate({ ...config, services: { ...config.services, sqs: { imag: 'x' } } })).toBe(false);
+    });
+
+    it('runs the worker on a local SQS of the fauxqs version the worker tests with, its queues created first', async () => {
+      const { services } = await compose();
+      const fauxqs = (await packageJson()).devDependencies.fauxqs.replace(/^\^/, '');
+      expect(services.sqs.image).toBe(`kibertoad/fauxqs:${fauxqs}`);
+      expect(services.worker.build).toBe('.');
+      expect(services.worker.depends_on.sqs.condition).toBe('service_healthy');
+      expect(services.worker.environment.SQS_ENDPOINT).toBe(`http://sqs:${services.sqs.ports[0].split(':')[1]}`);
+      expect(services.worker.environment.APP_ENV).toBe('local');
+      // The command runs two compiled entry points: both exist as sources the build compiles.
+      const [shell, flag, command] = services.worker.command;
+      expect([shell, flag]).toEqual(['sh', '-c']);
+      expect(command).toBe('node dist/local-queues.js && exec node dist/main.js');
+      for (const entry of command.matchAll(/dist\/([\w-]+)\.js/g)) await file(`src/${entry[1]}.ts`);
+    });
+
+    it('has Prometheus behind a profile, scraping the port and path the worker serves its metrics on', async () => {
+      const { services } = await compose();
+      const { prometheus, worker } = services;
+      expect(prometheus.profiles).toEqual(['metrics']);
+      const [source, target] = prometheus.volumes[0].split(':');
+      expect(target).toBe('/etc/prometheus/prometheus.yml');
+      const config = parse(await file(source.replace(/^\.\//, '')));
+      const [job] = config.scrape_configs;
+      expect(job.metrics_path).toBe('/metrics');
+      const port = worker.environment.HTTP_PORT;
+      expect(job.static_configs[0].targets).toEqual([`worker:${port}`]);
+      expect(worker.ports).toContain(`${port}:${port}`);
+      // Prometheus itself accepts the file.
+      const dir = await tempDir('cbw-prometheus-');
+      await writeFile(join(dir, 'prometheus.yml'), await file(source.replace(/^\.\//, '')));
+      const checked = await execa('promtool', ['check', 'config', join(dir, 'prometheus.yml')], {
+        reject: false,
+        all: true,
+      });
+      expect(checked.exitCode, checked.all).toBe(0);
+    });
+
+    it('has Jaeger receiving the worker’s traces behind a profile exactly when tracing was chosen', async () => {
+      const { services } = await compose();
+      if (!workerSpec.integrations.includes('tracing')) {
+        expect(services.jaeger).toBeUndefined();
+        expect(services.worker.environment.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+        return;
+      }
+      expect(services.jaeger.profiles).toEqual(['tracing']);
+      const endpoint = new URL(services.worker.environment.OTEL_EXPORTER_OTLP_ENDPOINT);
+      expect(endpoint.hostname).toBe('jaeger');
+      expect(services.jaeger.ports).toContain(`${endpoint.port}:${endpoint.port}`);
+    });
+  });
+
+  describe('.gitlab-ci.yml', () => {
+    it("validates against GitLab's CI schema", async () => {
+      const validate = await gitlabCiSchema();
+      const config = parse(await file('.gitlab-ci.yml'));
+      expect(validate(config), JSON.stringify(validate.errors, null, 2)).toBe(true);
+      expect(validate({ ...config, test: { ...config.test, scripts: ['typo'] } })).toBe(false);
+    });
+
+    it('tests on Node 24 with the scripts the worker has, caching the package manager’s downloads', async () => {
+      const config = parse(await file('.gitlab-ci.yml'));
+      expect(config.stages).toEqual(['test', 'build', 'release']);
+      expect(config.test.image).toBe('node:24');
+      const used = scriptsRun(config.test.script);
+      expect(used).toEqual(['lint', 'typecheck', 'test', 'build']);
+      const scripts = Object.keys((await packageJson()).scripts);
+      for (const script of scriptsRun(ciCommands(config))) expect(scripts).toContain(script);
+      const { ci, lockfile, cacheDir } =
+        workerSpec.packageManager === 'npm'
+          ? { ci: 'npm ci --cache .npm', lockfile: 'package-lock.json', cacheDir: '.npm/' }
+          : {
+              ci: 'pnpm install --frozen-lockfile --store-dir .pnpm-store',
+              lockfile: 'pnpm-lock.yaml',
+              cacheDir: '.pnpm-store/',
+            };
+      expect(config.test.script.find((line: string) => line.startsWith(ci.split(' ')[0] as string))).toContain(ci);
+      expect(config.test.cache).toEqual({ key: { files: [lockfile] }, paths: [cacheDir] });
+      // The cache lives in the project: git and the image ignore it.
+      expect((await file('.gitignore')).split('\n')).toContain(cacheDir);
+    });
+
+    it('builds and pushes the image without a daemon on the default branch and tags only, tagged by SHA and tag', async () => {
+      const config = parse(await file('.gitlab-ci.yml'));
+      const { build } = config;
+      expect(build.extends).toBe('.buildah');
+      expect(build.rules).toEqual([{ if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' }, { if: '$CI_COMMIT_TAG' }]);
+      expect(config.variables.IMAGE).toBe('$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA');
+      const script = build.script.join('\n');
+      expect(script).toContain('buildah build --tag "$IMAGE" .');
+      expect(script).toContain('buildah push "$IMAGE"');
+      expect(script).toContain('buildah push "$CI_REGISTRY_IMAGE:$CI_COMMIT_TAG"');
+      expect(config['.buildah'].before_script.join('\n')).toContain('"$CI_REGISTRY"');
+    });
+
+    it('releases a tag to the registry named by RELEASE_IMAGE, only when it is set', async () => {
+      const { release } = parse(await file('.gitlab-ci.yml'));
+      expect(release.stage).toBe('release');
+      expect(release.rules).toEqual([{ if: '$CI_COMMIT_TAG && $RELEASE_IMAGE' }]);
+      expect(release.script.join('\n')).toContain('buildah push "$IMAGE" "docker://$RELEASE_IMAGE:$CI_COMMIT_TAG"');
+    });
+  });
+});
