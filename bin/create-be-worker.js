@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import module from 'node:module';
+
 // Checked before anything loads: older Node.js versions would fail on syntax, not with a reason.
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
@@ -7,4 +9,6 @@ if (major < 22) {
   );
   process.exit(1);
 }
+// V8 keeps the compiled bundle in a cache (os.tmpdir()), so later runs skip parsing it.
+module.enableCompileCache?.();
 await import('../dist/create-be-worker.js');

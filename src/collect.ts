@@ -1,7 +1,7 @@
 // Turns flags into a Spec: a given flag is used as is, a missing one is asked in a TTY, and
 // otherwise takes its default. Without a TTY nothing is ever asked.
 import { CancelledError, UserError } from './errors.ts';
-import { OPTIONS, type OptionContext, type OptionDefinition } from './options.ts';
+import { loadRules, OPTIONS, type OptionContext, type OptionDefinition } from './options.ts';
 import { type Spec, validateSpec } from './spec.ts';
 
 /** Asks one question; resolves to the text typed or chosen, or to `null` when cancelled. */
@@ -21,6 +21,7 @@ export interface CollectOptions extends OptionContext {
 }
 
 export async function collectSpec({ flags, yes, ask, directory }: CollectOptions): Promise<Spec> {
+  await loadRules();
   const answers: Partial<Spec> = {};
   for (const option of OPTIONS) {
     const key = option.key;

@@ -2,7 +2,7 @@
 // `create-be-worker`, usable as a library; it reports progress and throws typed errors.
 import { resolve } from 'node:path';
 import { CancelledError } from './errors.ts';
-import { type GitOutcome, initialCommit, installDependencies } from './post-steps.ts';
+import type { GitOutcome } from './post-steps.ts';
 import { renderWorker } from './render.ts';
 import { type Spec, validateSpec } from './spec.ts';
 import { applyTree, checkTarget, type VirtualTree } from './tree.ts';
@@ -51,7 +51,10 @@ export async function createWorker(input: Spec, options: CreateOptions): Promise
   if (backup) result.backup = backup;
   progress?.stop(`Wrote ${tree.size} files to ${directory}`);
 
+  // Loaded only when used: it brings the process runner (execa).
+  const postSteps = () => import('./post-steps.ts');
   if (options.install !== false) {
+    const { installDependencies } = await postSteps();
     progress?.start(`Installing dependencies with ${spec.packageManager}`);
     try {
       await installDependencies(directory, spec.packageManager, signal);
@@ -64,6 +67,7 @@ export async function createWorker(input: Spec, options: CreateOptions): Promise
     progress?.stop('Dependencies installed');
   }
   if (options.git !== false) {
+    const { initialCommit } = await postSteps();
     result.git = await initialCommit(directory, CLI_VERSION);
   }
   return result;

@@ -2,11 +2,27 @@
 // (DESIGN §3). `collect.ts` walks this table; nothing else knows the list of answers.
 import { basename, resolve } from 'node:path';
 import type { z } from 'zod';
-import { defaultUser } from '../templates/worker/src/runtime/naming.ts';
+import type * as Naming from '../templates/worker/src/runtime/naming.ts';
 import { UserError } from './errors.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { detectPackageManager, PACKAGE_MANAGERS } from './package-manager.ts';
-import { checked, crossCheck, parseQueueSpec, type QueueSpec, type Spec, specSchema } from './spec.ts';
+import type * as Rules from './spec.ts';
+import type { QueueSpec, Spec } from './spec.ts';
+
+/**
+ * The rules the answers are checked with (zod schemas), loaded by `loadRules()` before the first
+ * answer is parsed, so that `--help`, which needs only the flags, starts without them.
+ */
+let rules: (typeof Rules & typeof Naming) | undefined;
+
+export async function loadRules(): Promise<void> {
+  rules ??= { ...(await import('./spec.ts')), ...(await import('../templates/worker/src/runtime/naming.ts')) };
+}
+
+function loaded(): typeof Rules & typeof Naming {
+  if (!rules) throw new Error('options: call loadRules() before parsing answers');
+  return rules;
+}
 
 export interface OptionContext {
   /** The `[directory]` argument, if given. */
@@ -47,8 +63,10 @@ export interface OptionDefinition<K extends keyof Spec = keyof Spec> {
 }
 
 function field<K extends keyof Spec>(key: K, flag: string) {
-  const schema = specSchema.shape[key] as unknown as z.ZodType<Spec[K]>;
-  return (raw: string | string[]) => checked(schema, raw, flag);
+  return (raw: string | string[]) => {
+    const { checked, specSchema } = loaded();
+    return checked(specSchema.shape[key] as unknown as z.ZodType<Spec[K]>, raw, flag);
+  };
 }
 
 const define = <K extends keyof Spec>(definition: OptionDefinition<K>) => definition;
@@ -82,7 +100,7 @@ export const OPTIONS: readonly OptionDefinition[] = [
     key: 'user',
     flag: '--user <user>',
     description: 'the <user> of local queue names (default: your login name, SQS-safe)',
-    default: () => defaultUser(),
+    default: () => loaded().defaultUser(),
     parse: field('user', '--user'),
   }),
   define({
@@ -104,6 +122,7 @@ export const OPTIONS: readonly OptionDefinition[] = [
     default: (answers) => (answers.name ? [{ queue: `${answers.name}-add`, task: 'add' }] : undefined),
     parse: (raw, answers) => {
       const items = (Array.isArray(raw) ? raw : raw.split(',')).map((item) => item.trim()).filter(Boolean);
+      const { crossCheck, parseQueueSpec } = loaded();
       const queues = items.map((item) => prefixed(() => parseQueueSpec(item), '--queue'));
       // Check duplicates and the longest name now, so a prompt can say so at once.
       crossCheck({ ...(answers as Spec), queues });

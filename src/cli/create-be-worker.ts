@@ -1,20 +1,9 @@
-// The `create-be-worker` bin: flags and prompts in, a generated worker out. The only place that
-// decides what is printed and which exit code the process ends with.
-import { relative } from 'node:path';
-import * as clack from '@clack/prompts';
+// The `create-be-worker` bin: its flags. What a run does is in create-run.ts, loaded only when
+// it runs, so `--help` and `--version` start in the time node itself takes.
 import { Command, Option } from 'commander';
-import kleur from 'kleur';
-import { type Ask, collectSpec } from '../collect.ts';
-import { type CreateResult, createWorker } from '../create.ts';
-import { ONBOARDING_CHANNEL, onboardingMessage } from '../onboarding.ts';
 import { OPTIONS } from '../options.ts';
-import { commandsFor } from '../package-manager.ts';
-import { taskTemplate } from '../render.ts';
 import type { Spec } from '../spec.ts';
-import { checkTarget, describeTree } from '../tree.ts';
 import { CLI_VERSION } from '../version.ts';
-import { provisionAndReport } from './provision-output.ts';
-import { interactive, progress, reportError } from './ui.ts';
 
 const program = new Command('create-be-worker')
   .description('Create a TypeScript worker that runs Celery tasks from AWS SQS')
@@ -60,7 +49,7 @@ program
   .option('--profile <profile>', 'AWS profile for --provision (default: the default credential chain)')
   .option('--endpoint <url>', 'a local SQS for --provision instead of AWS, e.g. http://localhost:4566');
 
-interface RunFlags {
+export interface RunFlags {
   install: boolean;
   git: boolean;
   dryRun?: boolean;
@@ -72,94 +61,12 @@ interface RunFlags {
   [flag: string]: unknown;
 }
 
-program.action(async (directoryArgument: string | undefined, flags: RunFlags) => {
-  // Ctrl-C outside a prompt: stop at the next step and clean up; a second one exits at once.
-  const aborted = new AbortController();
-  process.on('SIGINT', () => (aborted.signal.aborted ? process.exit(130) : aborted.abort()));
-  if (interactive) clack.intro(kleur.bold(`create-be-worker ${CLI_VERSION}`));
-
-  // Refuse a non-empty target before asking anything.
-  if (directoryArgument && !flags.dryRun) await checkTarget(directoryArgument, flags);
-
-  const spec = await collectSpec({
-    directory: directoryArgument,
-    yes: Boolean(flags.yes),
-    flags: rawAnswers(flags),
-    ...(interactive ? { ask } : {}),
-  });
-  const directory = directoryArgument ?? spec.name;
-  const result = await createWorker(spec, {
-    directory,
-    force: flags.force,
-    dryRun: flags.dryRun,
-    install: flags.install,
-    git: flags.git,
-    signal: aborted.signal,
-    progress: progress(),
-  });
-  if (flags.provision && !flags.dryRun) {
-    const { name: worker, queues, env, user, region } = result.spec;
-    await provisionAndReport(
-      { worker, queues, env, user, region, profile: flags.profile, endpoint: flags.endpoint },
-      { yes: flags.yes },
-    );
-  }
-  printSummary(result, Boolean(flags.dryRun));
+program.action(async (directory: string | undefined, flags: RunFlags) => {
+  const { run } = await import('./create-run.ts');
+  await run(directory, flags, rawAnswers(flags));
 });
 
-const ask: Ask = async (option, initial, validate) => {
-  const prompt = option.prompt;
-  if (!prompt) return initial;
-  if (prompt.choices) {
-    const chosen = await clack.multiselect({
-      message: prompt.message,
-      options: prompt.choices.map(({ value, hint }) => ({ value, label: value, hint })),
-      initialValues: initial ? initial.split(',') : [],
-      required: false,
-    });
-    return clack.isCancel(chosen) ? null : chosen.join(',') || 'none';
-  }
-  const answer = await clack.text({
-    message: prompt.message,
-    placeholder: initial || prompt.placeholder,
-    defaultValue: initial,
-    validate: (value) => validate(value ?? ''),
-  });
-  return clack.isCancel(answer) ? null : String(answer);
-};
-
-function printSummary(result: CreateResult, dryRun: boolean): void {
-  if (dryRun) {
-    console.log(`Would write ${result.tree.size} files to ${result.directory}:\n${describeTree(result.tree)}`);
-    console.log('Dry run: nothing was written.');
-    return;
-  }
-  const run = commandsFor(result.spec.packageManager).run;
-  if (result.backup) console.log(kleur.yellow(`Replaced files were kept in ${result.backup}`));
-  if (result.git === 'inside-repository')
-    console.log('Inside an existing git repository: no new repository was created.');
-  if (result.git === 'no-git') console.log(kleur.yellow('git was not found: no repository was created.'));
-  const first = result.spec.queues[0];
-  const steps: [string, string?][] = [
-    [`cd ${relative(process.cwd(), result.directory) || '.'}`],
-    ...(result.installed ? [] : [[`${result.spec.packageManager} install`] as [string]]),
-    [`${run} dev`, 'local SQS + the worker, restarted on change'],
-    [
-      `${run} send -- ${first?.task} ${taskTemplate(first?.task ?? '').example.join(' ')}`,
-      'in another terminal: send a task',
-    ],
-    [`${run} test`],
-  ];
-  const width = Math.max(...steps.map(([command]) => command.length));
-  const lines = steps.map(([command, why]) => (why ? `${command.padEnd(width)}   # ${why}` : command));
-  const message = `Next steps:\n${lines.map((line) => `  ${line}`).join('\n')}`;
-  const onboarding = `To get it linked to GitLab, post in ${ONBOARDING_CHANNEL} (again any time: be-worker onboarding):\n\n${onboardingMessage(result.spec)}`;
-  if (interactive) {
-    clack.note(onboarding, 'Onboarding');
-    clack.outro(message);
-  } else console.log(`\n${onboarding}\n\n${message}`);
-}
-
-program.parseAsync().catch((error: unknown) => {
+program.parseAsync().catch(async (error: unknown) => {
+  const { reportError } = await import('./ui.ts');
   process.exitCode = reportError(error);
 });

@@ -1,7 +1,8 @@
-// One long-polling loop over one queue. It receives at most as many messages as it has free
-// slots, and refills each slot the moment its message is done, so a slow message never holds up
-// the others. Each message in flight has a lease: releasing it (on shutdown) aborts the lease
-// and makes the message visible again at once.
+// Long polling over one queue. It receives at most as many messages as it has free slots, and
+// refills each slot the moment its message is done, so a slow message never holds up the others.
+// One poller per 10 slots (SQS's most per receive), so a refill never waits for another
+// poller's round trip. Each message in flight has a lease: releasing it (on shutdown) aborts the
+// lease and makes the message visible again at once.
 import { EventEmitter } from 'node:events';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -48,7 +49,10 @@ interface InFlight {
 
 export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   #inFlight = new Map<Promise<void>, InFlight>();
-  #slotFreed: (() => void) | undefined;
+  /** Slots a poller has claimed for the receive it is making. */
+  #reserved = 0;
+  /** Pollers waiting for a slot. */
+  #waiting = new Set<() => void>();
   #polling = new AbortController();
   #loop: Promise<void> | undefined;
   #healthy = false;
@@ -72,7 +76,8 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   /** Starts polling; the caller has just reached the queue (its URL resolved), so it counts as healthy. */
   start(): void {
     this.#healthy = true;
-    this.#loop ??= this.#poll();
+    const pollers = Math.ceil(this.options.concurrency / MAX_BATCH);
+    this.#loop ??= Promise.all(Array.from({ length: pollers }, () => this.#poll())).then(() => undefined);
   }
 
   /**
@@ -82,7 +87,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   async stop(graceMs: number): Promise<number> {
     this.#stopping = true;
     this.#polling.abort();
-    this.#slotFreed?.();
+    this.#wakePollers();
     await this.#loop;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
@@ -121,17 +126,18 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     const { sqs, queueUrl, concurrency, waitTimeSeconds = 20 } = this.options;
     let failures = 0;
     while (!this.#stopping) {
-      const free = concurrency - this.#inFlight.size;
+      const free = concurrency - this.#inFlight.size - this.#reserved;
       if (free <= 0) {
-        await new Promise<void>((resolve) => {
-          this.#slotFreed = resolve;
-        });
+        await new Promise<void>((resolve) => this.#waiting.add(resolve));
         continue;
       }
       let messages: Message[];
-      let allowed = Math.min(MAX_BATCH, free);
+      const claimed = Math.min(MAX_BATCH, free);
+      this.#reserved += claimed;
       try {
-        if (this.options.limiter) allowed = await this.options.limiter.acquire(allowed, this.#polling.signal);
+        const allowed = this.options.limiter
+          ? await this.options.limiter.acquire(claimed, this.#polling.signal)
+          : claimed;
         if (this.#stopping || allowed < 1) continue;
         const output = await sqs.send(
           new ReceiveMessageCommand({
@@ -153,6 +159,10 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
         this.emit('receive_error', error as Error, failures);
         await sleep(backoffMs(failures), this.#polling.signal);
         continue;
+      } finally {
+        // Slots it claimed and got no message for are free again, for whichever poller waits.
+        this.#reserved -= claimed;
+        this.#wakePollers();
       }
       if (failures > 0) this.emit('recovered');
       this.#healthy = true;
@@ -170,11 +180,14 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       })
       .finally(() => {
         this.#inFlight.delete(task);
-        const wake = this.#slotFreed;
-        this.#slotFreed = undefined;
-        wake?.();
+        this.#wakePollers();
       });
     this.#inFlight.set(task, { message, lease });
+  }
+
+  #wakePollers(): void {
+    for (const wake of this.#waiting) wake();
+    this.#waiting.clear();
   }
 }
 

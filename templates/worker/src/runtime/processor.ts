@@ -128,7 +128,9 @@ export class MessageProcessor {
     }
     if (!failure) {
       this.#record('succeeded', labels, message, celery);
-      await this.#delete(client, message, taskLog);
+      // The slot is free once the task is done: the delete joins the next batch in the background
+      // (the worker flushes pending deletes when it stops), so a delete's round trip never idles a slot.
+      void this.#delete(client, message, taskLog);
       return;
     }
     await this.#afterFailure(client, message, celery, task, failure, taskLog);
