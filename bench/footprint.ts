@@ -1,0 +1,123 @@
+// The generated worker as it runs in production (`node dist/main.js`), all integrations off and
+// all on: its node_modules size, start-up time to ready (/readyz answering 200), resident memory
+// when idle after start-up and at steady load (5,000 `add` tasks draining at concurrency 20).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { encodeMessage } from '../templates/worker/src/runtime/codec.ts';
+import { resolveQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
+import { freePort } from '../test/support/process.ts';
+import { type SqsProcess, startSqsProcess } from '../test/support/sqs.ts';
+import { median, round, rssMb } from './stats.ts';
+
+const CREATE_BE_WORKER = fileURLToPath(new URL('../bin/create-be-worker.js', import.meta.url));
+const LOAD_TASKS = 5000;
+
+export async function benchFootprint(startups: number) {
+  const sqs = await startSqsProcess();
+  const parent = await mkdtemp(join(tmpdir(), 'cbw-bench-footprint-'));
+  try {
+    const results: Record<string, unknown> = {};
+    for (const [label, flags] of [
+      ['all off', ['--none']],
+      ['all on', ['--all']],
+    ] as const) {
+      const name = label === 'all off' ? 'off' : 'on';
+      execFileSync(
+        process.execPath,
+        [CREATE_BE_WORKER, name, ...flags, '--no-git', '--user', 'bench', '--package-manager', 'npm'],
+        {
+          cwd: parent,
+          stdio: 'ignore',
+          env: { ...process.env, CI: 'true' },
+        },
+      );
+      const worker = join(parent, name);
+      execFileSync('npm', ['run', 'build'], { cwd: worker, stdio: 'ignore' });
+      const env = { ...process.env, SQS_ENDPOINT: sqs.endpoint, BE_WORKER_USER: 'bench', WORKER_CONCURRENCY: '20' };
+      execFileSync(process.execPath, ['dist/local-queues.js'], { cwd: worker, env, stdio: 'ignore' });
+      results[label] = {
+        nodeModulesMb: round(
+          Number(
+            execFileSync('du', ['-sk', join(worker, 'node_modules')])
+              .toString()
+              .split('\t')[0],
+          ) / 1024,
+          1,
+        ),
+        ...(await measureRuns(worker, env, sqs, `bench-local-${name}-add`, startups)),
+      };
+    }
+    return results;
+  } finally {
+    await sqs.stop();
+  }
+}
+
+async function measureRuns(worker: string, env: NodeJS.ProcessEnv, sqs: SqsProcess, queue: string, startups: number) {
+  const startupMs: number[] = [];
+  let idleRssMb = 0;
+  let loadRssMb = 0;
+  for (let run = 0; run < startups; run++) {
+    const port = await freePort();
+    const started = performance.now();
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: worker,
+      env: { ...env, HTTP_PORT: String(port) },
+      stdio: 'ignore',
+    });
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (response) => response.ok,
+        () => false,
+      ))
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    startupMs.push(performance.now() - started);
+    if (run === startups - 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      idleRssMb = await rssMb(child.pid ?? 0);
+      loadRssMb = await rssUnderLoad(sqs, queue, child.pid ?? 0, port);
+    }
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  return { startupMs: round(median(startupMs), 0), idleRssMb: round(idleRssMb, 1), loadRssMb: round(loadRssMb, 1) };
+}
+
+/** The peak RSS while the worker drains LOAD_TASKS `add` tasks sent as fast as SQS takes them. */
+async function rssUnderLoad(sqs: SqsProcess, queue: string, pid: number, port: number): Promise<number> {
+  const url = await resolveQueueUrl(sqs.client, queue);
+  const sending = (async () => {
+    for (let sent = 0; sent < LOAD_TASKS; sent += 100) {
+      await Promise.all(
+        Array.from({ length: 10 }, () =>
+          sqs.client.send(
+            new SendMessageBatchCommand({
+              QueueUrl: url,
+              Entries: Array.from({ length: 10 }, (_, id) => ({
+                Id: String(id),
+                MessageBody: encodeMessage({ task: 'add', args: [2, 3], queue }),
+              })),
+            }),
+          ),
+        ),
+      );
+    }
+  })();
+  let peak = 0;
+  const succeeded = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return Number(text.match(/_worker_tasks_count_total\{[^}]*state="succeeded"\} (\d+)/)?.[1] ?? 0);
+  };
+  while ((await succeeded()) < LOAD_TASKS) {
+    peak = Math.max(peak, await rssMb(pid));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await sending;
+  return peak;
+}

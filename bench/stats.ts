@@ -1,0 +1,41 @@
+// Small statistics for the benchmarks: medians of alternated runs, percentiles, wall time.
+import { spawnSync } from 'node:child_process';
+
+export function percentile(values: readonly number[], p: number): number {
+  if (!values.length) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
+
+export const median = (values: readonly number[]) => percentile(values, 50);
+
+/** Wall time in ms of a command run to its end, output discarded; throws if it fails. */
+export function wallTime(command: string, args: readonly string[], cwd?: string): number {
+  const start = performance.now();
+  const result = spawnSync(command, args, { cwd, stdio: 'ignore' });
+  const elapsed = performance.now() - start;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}`);
+  return elapsed;
+}
+
+/**
+ * Runs each contender `runs` times, alternating (a b c a b c …), so the machine's drift hits them
+ * all alike; returns each one's median in ms.
+ */
+export function alternate(contenders: Record<string, (run: number) => number>, runs: number): Record<string, number> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
+  for (const measure of Object.values(contenders)) measure(runs); // one warm-up each (disk cache)
+  for (let run = 0; run < runs; run++) {
+    for (const [name, measure] of Object.entries(contenders)) times[name]?.push(measure(run));
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, values]) => [name, median(values)]));
+}
+
+/** Resident set size of a process in MB, from /proc (Linux). */
+export async function rssMb(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN) / 1024;
+}
+
+export const round = (value: number, digits = 2) => Number(value.toFixed(digits));
