@@ -37,7 +37,13 @@ export async function benchFootprint(startups: number) {
       );
       const worker = join(parent, name);
       execFileSync('npm', ['run', 'build'], { cwd: worker, stdio: 'ignore' });
-      const env = { ...process.env, SQS_ENDPOINT: sqs.endpoint, BE_WORKER_USER: 'bench', WORKER_CONCURRENCY: '20' };
+      const env = {
+        ...process.env,
+        SQS_ENDPOINT: sqs.endpoint,
+        AWS_REGION: 'us-east-1', // the region the bench's SQS client uses: fauxqs keeps queues per region
+        BE_WORKER_USER: 'bench',
+        WORKER_CONCURRENCY: '20',
+      };
       execFileSync(process.execPath, ['dist/local-queues.js'], { cwd: worker, env, stdio: 'ignore' });
       results[label] = {
         nodeModulesMb: round(
