@@ -136,6 +136,55 @@ describe('a worker process', () => {
   );
 
   it(
+    'receives ahead of its slots, runs at most WORKER_CONCURRENCY at once, keeps the waiting messages hidden',
+    async () => {
+      // Each message waits up to 5 s for the one slot, past its 2 s visibility timeout.
+      const RUN_LOG = await setUp(sqs, 'ahead', 2);
+      const ids = await sendNaps(sqs, 'ahead', [2500, 2500, 2500]);
+      const worker = await startWorkerProcess(sqs, 'ahead', { RUN_LOG, WORKER_CONCURRENCY: '1' });
+      await waitFor('all three received', async () =>
+        (await worker.metric('received', 'consumer')) === 3 ? true : undefined,
+      );
+      // A second worker on the queue would run any waiting message that became visible again.
+      const other = await startWorkerProcess(sqs, 'ahead', { RUN_LOG, WORKER_CONCURRENCY: '3' });
+      while ((await worker.metric('succeeded')) < 3) {
+        const running = (await worker.metric('started')) - (await worker.metric('succeeded'));
+        expect(running).toBeLessThanOrEqual(1);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // Each ran once, in the first worker, and none was received again.
+      expect(await ran(RUN_LOG)).toEqual(ids);
+      expect(await worker.metric('received', 'consumer')).toBe(3);
+      expect(await other.metric('received', 'consumer')).toBe(0);
+    },
+    MINUTE,
+  );
+
+  it(
+    'on SIGTERM gives the messages waiting for a slot back to the queue at once',
+    async () => {
+      const RUN_LOG = await setUp(sqs, 'waiting', 600);
+      const [slow, ...quick] = await sendNaps(sqs, 'waiting', [60_000, 50, 50]);
+      const first = await startWorkerProcess(sqs, 'waiting', {
+        RUN_LOG,
+        WORKER_CONCURRENCY: '1',
+        SHUTDOWN_GRACE_SECONDS: '1',
+      });
+      await waitFor('one running, two waiting', async () =>
+        (await first.metric('received', 'consumer')) === 3 && (await first.metric('started')) === 1 ? true : undefined,
+      );
+      first.process.kill('SIGTERM');
+      expect((await first.process).exitCode).toBe(0);
+      expect(await ran(RUN_LOG)).toEqual([]);
+
+      await startWorkerProcess(sqs, 'waiting', { RUN_LOG, NAP_MAX_MS: '50' });
+      await waitFor('all three to run', async () => ((await ran(RUN_LOG)).length === 3 ? true : undefined));
+      expect(new Set(await ran(RUN_LOG))).toEqual(new Set([slow, ...quick]));
+    },
+    MINUTE,
+  );
+
+  it(
     'runs 2,000 tasks in 2 processes × 20 slots, and its counters add up exactly',
     async () => {
       // A short visibility timeout: a long poll of the process killed below may still hold messages

@@ -1,8 +1,9 @@
-// Long polling over one queue. It receives at most as many messages as it has free slots, and
-// refills each slot the moment its message is done, so a slow message never holds up the others.
-// One poller per 10 slots (SQS's most per receive), so a refill never waits for another
-// poller's round trip. Each message in flight has a lease: releasing it (on shutdown) aborts the
-// lease and makes the message visible again at once.
+// Long polling over one queue. At most `concurrency` tasks run at once, and each slot is refilled
+// the moment its task ends, so a slow message never holds up the others. Like Celery's prefetch,
+// a receive for an idle slot takes up to `prefetch` more messages, which wait for the next slots
+// (kept hidden by the processor meanwhile): most refills cost no SQS round trip, and receives
+// carry full batches. One poller per 10 slots (SQS's most per receive). Each message in flight has a lease: releasing it
+// (on shutdown) aborts the lease and makes the message visible again at once.
 import { EventEmitter } from 'node:events';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -18,13 +19,17 @@ const MAX_BATCH = 10;
 export interface ConsumerOptions {
   sqs: SQSClient;
   queueUrl: string;
-  /** Messages in flight at once. */
+  /** Tasks running at once. */
   concurrency: number;
+  /** Messages received ahead of a free slot; 10 (one receive) by default, none with a `limiter`. */
+  prefetch?: number;
   /**
-   * Runs one message to its end; its slot is freed afterwards. `lease` aborts when the message is
-   * released: from then on it belongs to the queue again and must not be deleted or extended.
+   * Handles one message to its end. Before running its task it awaits `slot()`, which resolves
+   * true once the task may run, or false if the consumer stopped first (the message is released).
+   * `lease` aborts when the message is released: from then on it belongs to the queue again and
+   * must not be deleted or extended.
    */
-  handle(message: Message, lease: AbortSignal): Promise<void>;
+  handle(message: Message, lease: AbortSignal, slot: () => Promise<boolean>): Promise<void>;
   waitTimeSeconds?: number;
   /** Asked before each receive how many messages may come (a ratelimit): never receive, then hold. */
   limiter?: ReceiveLimiter;
@@ -45,13 +50,19 @@ interface ConsumerEvents {
 interface InFlight {
   message: Message;
   lease: AbortController;
+  /** Holds a running slot (its task may run or runs). */
+  running: boolean;
 }
 
 export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   #inFlight = new Map<Promise<void>, InFlight>();
-  /** Slots a poller has claimed for the receive it is making. */
+  /** Tasks holding a running slot. */
+  #running = 0;
+  /** Messages waiting for a running slot, first come first served. */
+  #queued: { entry: InFlight; grant(granted: boolean): void }[] = [];
+  /** Room a poller has claimed for the receive it is making. */
   #reserved = 0;
-  /** Pollers waiting for a slot. */
+  /** Pollers waiting for room. */
   #waiting = new Set<() => void>();
   #polling = new AbortController();
   #loop: Promise<void> | undefined;
@@ -89,6 +100,12 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     this.#polling.abort();
     this.#wakePollers();
     await this.#loop;
+    // Messages still waiting for a slot never started: back to the queue at once.
+    const queued = this.#queued.splice(0).map(({ entry, grant }) => {
+      grant(false);
+      return entry;
+    });
+    await this.#release(queued);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
@@ -100,7 +117,11 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
 
   /** Gives every message still in flight back to the queue (visibility 0), for another worker. */
   async release(): Promise<void> {
-    const leases = [...this.#inFlight.values()].filter(({ lease }) => !lease.signal.aborted);
+    await this.#release([...this.#inFlight.values()]);
+  }
+
+  async #release(entries: readonly InFlight[]): Promise<void> {
+    const leases = entries.filter(({ lease }) => !lease.signal.aborted);
     for (const { lease } of leases) lease.abort();
     for (let start = 0; start < leases.length; start += MAX_BATCH) {
       const batch = leases.slice(start, start + MAX_BATCH);
@@ -124,10 +145,14 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
 
   async #poll(): Promise<void> {
     const { sqs, queueUrl, concurrency, waitTimeSeconds = 20 } = this.options;
+    const prefetch = this.options.limiter ? 0 : (this.options.prefetch ?? MAX_BATCH);
     let failures = 0;
     while (!this.#stopping) {
-      const free = concurrency - this.#inFlight.size - this.#reserved;
-      if (free <= 0) {
+      const free = concurrency + prefetch - this.#inFlight.size - this.#reserved;
+      // Receive only while a slot is idle: then no receive is in flight when every slot is busy, so
+      // a stop that aborts the long poll cannot lose messages to it (an aborted receive can still
+      // take messages on the server; they come back only after the visibility timeout).
+      if (free <= 0 || this.#running >= concurrency) {
         await new Promise<void>((resolve) => this.#waiting.add(resolve));
         continue;
       }
@@ -172,17 +197,41 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   #run(message: Message): void {
-    const lease = new AbortController();
+    const entry: InFlight = { message, lease: new AbortController(), running: false };
     const task: Promise<void> = this.options
-      .handle(message, lease.signal)
+      .handle(message, entry.lease.signal, () => this.#slot(entry))
       .catch((error: Error) => {
         this.emit('handler_error', error, message);
       })
       .finally(() => {
         this.#inFlight.delete(task);
+        if (entry.running) this.#freeSlot();
         this.#wakePollers();
       });
-    this.#inFlight.set(task, { message, lease });
+    this.#inFlight.set(task, entry);
+  }
+
+  #slot(entry: InFlight): Promise<boolean> {
+    if (this.#stopping) return Promise.resolve(false);
+    if (this.#running < this.options.concurrency) {
+      this.#running++;
+      entry.running = true;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      this.#queued.push({ entry, grant: resolve });
+    });
+  }
+
+  /** A task ended: its slot goes to the next message waiting, if any. */
+  #freeSlot(): void {
+    const next = this.#queued.shift();
+    if (!next) {
+      this.#running--;
+      return;
+    }
+    next.entry.running = true;
+    next.grant(true);
   }
 
   #wakePollers(): void {

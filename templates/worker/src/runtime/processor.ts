@@ -43,7 +43,17 @@ export class MessageProcessor {
     this.#hooks = combineHooks(hooks ? [hooks] : []);
   }
 
-  async process(client: QueueClient, message: Message, lease: AbortSignal): Promise<void> {
+  /**
+   * `slot` resolves true when the task may run (see QueueConsumer), false if the message was
+   * released while it waited. Messages that do not run a task (expired, delayed, dead-lettered)
+   * take no slot.
+   */
+  async process(
+    client: QueueClient,
+    message: Message,
+    lease: AbortSignal,
+    slot: () => Promise<boolean>,
+  ): Promise<void> {
     const { queue } = client;
     const queueLabels = { name: queue.task, queue: queue.queue };
     this.#metrics.consumerTasks.inc({ ...queueLabels, state: 'received' });
@@ -93,12 +103,17 @@ export class MessageProcessor {
       return;
     }
 
-    const sentAt = Number(message.Attributes?.SentTimestamp);
-    if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, now - sentAt) / 1000);
-    this.#record('started', labels, message, celery);
+    // Hidden from here on, while it waits for a slot and while it runs.
     const heartbeat = keepHidden(client, message, lease, (error) =>
       taskLog.warn({ err: error }, 'could not extend the visibility timeout'),
     );
+    if (!(await slot())) {
+      await heartbeat.stop();
+      return;
+    }
+    const sentAt = Number(message.Attributes?.SentTimestamp);
+    if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, Date.now() - sentAt) / 1000);
+    this.#record('started', labels, message, celery);
     const stopTimer = this.#metrics.runtime.startTimer(labels);
     let failure: Error | undefined;
     try {

@@ -53,7 +53,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       concurrency: options.concurrency,
       waitTimeSeconds: options.waitTimeSeconds,
       limiter: options.hooks?.limiterFor?.(queue),
-      handle: (message, lease) => processor.process(client, message, lease),
+      handle: (message, lease, slot) => processor.process(client, message, lease, slot),
     });
     const where = { queue: queue.fullName };
     consumer.on('receive_error', (error, attempt) =>
