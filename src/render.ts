@@ -34,12 +34,16 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
     ...(chosen.some(({ hooks }) => hooks) ? [join(TEMPLATES, 'integrations', '_any', 'files')] : []),
     ...chosen.map(({ name }) => join(TEMPLATES, 'integrations', name, 'files')),
   ];
-  for (const root of roots) {
-    for (const file of await listFiles(root)) {
-      const source = await readFile(join(root, file), 'utf8');
-      const path = renamed(file.endsWith('.hbs') ? file.slice(0, -'.hbs'.length) : file);
-      tree.set(path, file.endsWith('.hbs') ? render(source, view, file) : source);
-    }
+  // Read in parallel, rendered in order: a later root's file replaces an earlier one's.
+  const sources = await Promise.all(
+    roots.map(async (root) => {
+      const files = await listFiles(root);
+      return Promise.all(files.map(async (file) => [file, await readFile(join(root, file), 'utf8')] as const));
+    }),
+  );
+  for (const [file, source] of sources.flat()) {
+    const path = renamed(file.endsWith('.hbs') ? file.slice(0, -'.hbs'.length) : file);
+    tree.set(path, file.endsWith('.hbs') ? render(source, view, file) : source);
   }
   for (const task of view.tasks) {
     for (const [path, contents] of await renderTaskFiles(task.name)) tree.set(path, contents);

@@ -47,11 +47,12 @@ export async function applyTree(tree: VirtualTree, target: string, options: Appl
   const staging = await mkdtemp(join(parent, `.${basename(destination)}.staging-`));
   await chmod(staging, 0o777 & ~process.umask()); // mkdtemp makes it private; the project is not
   try {
-    for (const [path, contents] of tree) {
-      throwIfAborted(options.signal);
-      await mkdir(dirname(join(staging, path)), { recursive: true });
-      await writeFile(join(staging, path), contents);
+    // Folders first, then every file at once: the writes overlap instead of queueing.
+    for (const dir of new Set([...tree.keys()].map((path) => dirname(join(staging, path))))) {
+      await mkdir(dir, { recursive: true });
     }
+    throwIfAborted(options.signal);
+    await Promise.all([...tree].map(([path, contents]) => writeFile(join(staging, path), contents)));
     throwIfAborted(options.signal);
     if (state === 'missing') {
       await rename(staging, destination);
