@@ -1,3 +1,4 @@
+import { sep } from 'node:path';
 import { defineConfig } from 'tsup';
 
 // One self-contained file per bin, so `npx create-be-worker` resolves no dependency at start-up.
@@ -13,6 +14,21 @@ export default defineConfig({
   noExternal: [/.*/],
   splitting: true,
   clean: true,
+  // Precompiled templates, so a run does not load Handlebars' compiler (src/templates.ts).
+  onSuccess: 'node scripts/precompile-templates.ts',
+  esbuildPlugins: [
+    {
+      // zod bundles the translations of its messages into 60 languages (a third of its size); the
+      // CLI speaks English, which zod imports on its own (zod/v4/classic/schemas.js).
+      name: 'zod-without-translations',
+      setup(build) {
+        build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, ({ importer }) =>
+          importer.includes(`${sep}zod${sep}`) ? { path: 'zod-locales', namespace: 'empty' } : undefined,
+        );
+        build.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};' }));
+      },
+    },
+  ],
   banner: {
     // Bundled CommonJS dependencies still call require().
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

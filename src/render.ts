@@ -1,13 +1,13 @@
-// Renders the worker template into a virtual tree (path → contents). Nothing touches the disk
-// here, so a dry run and a real run share every step up to writing.
+// Renders the worker template into a virtual tree (path → contents), with src/templates.ts.
+// Nothing touches the disk here, so a dry run and a real run share every step up to writing.
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Handlebars from 'handlebars';
 import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
 import { type Spec, taskIdentifier } from './spec.ts';
+import { renderTemplate } from './templates.ts';
 import type { VirtualTree } from './tree.ts';
 import { CLI_VERSION, TEMPLATE_VERSION } from './version.ts';
 
@@ -38,12 +38,13 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
   const sources = await Promise.all(
     roots.map(async (root) => {
       const files = await listFiles(root);
-      return Promise.all(files.map(async (file) => [file, await readFile(join(root, file), 'utf8')] as const));
+      return Promise.all(files.map(async (file) => [root, file, await readFile(join(root, file), 'utf8')] as const));
     }),
   );
-  for (const [file, source] of sources.flat()) {
+  for (const [root, file, source] of sources.flat()) {
     const path = renamed(file.endsWith('.hbs') ? file.slice(0, -'.hbs'.length) : file);
-    tree.set(path, file.endsWith('.hbs') ? render(source, view, file) : source);
+    const name = relative(TEMPLATES, join(root, file)).split(sep).join('/');
+    tree.set(path, file.endsWith('.hbs') ? await renderTemplate(name, source, view) : source);
   }
   for (const task of view.tasks) {
     for (const [path, contents] of await renderTaskFiles(task.name)) tree.set(path, contents);
@@ -73,7 +74,8 @@ export async function renderTaskFiles(name: string): Promise<VirtualTree> {
     [`${task.kind}.ts.hbs`, `src/tasks/${task.file}.ts`],
     [`${task.kind}.test.ts.hbs`, `test/tasks/${task.file}.test.ts`],
   ] as const) {
-    files.set(path, render(await readFile(join(TEMPLATES, 'task', template), 'utf8'), task, `task/${template}`));
+    const source = await readFile(join(TEMPLATES, 'task', template), 'utf8');
+    files.set(path, await renderTemplate(`task/${template}`, source, task));
   }
   return files;
 }
@@ -127,26 +129,6 @@ function taskView(name: string) {
     exampleShellArgs: example.join(' '),
     pythonArgs: `(${example.map(pythonLiteral).join(', ')}${example.length === 1 ? ',' : ''})`,
   };
-}
-
-const handlebars = Handlebars.create();
-handlebars.registerHelper('json', (value: unknown) => JSON.stringify(value));
-handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-handlebars.registerHelper('pluck', (items: Record<string, unknown>[], key: string) => items.map((item) => item[key]));
-/** An array literal laid out as Biome lays it out: on one line if it fits in 120 columns. */
-handlebars.registerHelper('inlineList', (prefix: string, items: string[], suffix: string) => {
-  const inline = `[${items.join(', ')}]`;
-  return prefix.length + inline.length + suffix.length <= 120
-    ? inline
-    : `[\n${items.map((item) => `  ${item},\n`).join('')}]`;
-});
-
-function render(source: string, view: object, name: string): string {
-  try {
-    return handlebars.compile(source, { strict: true, noEscape: true })(view);
-  } catch (error) {
-    throw new Error(`template ${name}: ${(error as Error).message}`);
-  }
 }
 
 async function listFiles(root: string): Promise<string[]> {

@@ -1,0 +1,23 @@
+// Run by `npm run build` (tsup's onSuccess): every Handlebars template under templates/,
+// precompiled into dist/templates.precompiled.js with its source (src/templates.ts).
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { COMPILE_OPTIONS, PRECOMPILED_FILE } from '../src/templates.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const templates = join(root, 'templates');
+const entries = (await readdir(templates, { recursive: true, withFileTypes: true }))
+  .filter((entry) => entry.isFile() && entry.name.endsWith('.hbs'))
+  .map((entry) => relative(templates, join(entry.parentPath, entry.name)).split(sep).join('/'))
+  .sort();
+const lines = await Promise.all(
+  entries.map(async (name) => {
+    const source = await readFile(join(templates, name), 'utf8');
+    const spec = Handlebars.precompile(source, COMPILE_OPTIONS);
+    return `  ${JSON.stringify(name)}: { source: ${JSON.stringify(source)}, spec: ${spec} },`;
+  }),
+);
+await writeFile(join(root, 'dist', PRECOMPILED_FILE), `export default {\n${lines.join('\n')}\n};\n`);
+console.log(`precompiled ${entries.length} templates into dist/${PRECOMPILED_FILE}`);
