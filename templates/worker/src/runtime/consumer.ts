@@ -2,8 +2,8 @@
 // the moment its task ends, so a slow message never holds up the others. Like Celery's prefetch,
 // a receive for an idle slot takes up to `prefetch` more messages, which wait for the next slots
 // (kept hidden by the processor meanwhile): most refills cost no SQS round trip, and receives
-// carry full batches. One poller per 10 slots (SQS's most per receive). Each message in flight has a lease: releasing it
-// (on shutdown) aborts the lease and makes the message visible again at once.
+// carry full batches. One poller per 10 slots (SQS's most per receive). Each message in flight
+// has a lease: releasing it (on shutdown) aborts the lease and makes the message visible again.
 import { EventEmitter } from 'node:events';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -92,26 +92,24 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   /**
-   * Stops receiving at once (the long poll is aborted) and waits up to `graceMs` for the messages
-   * in flight. Returns how many are still running.
+   * Stops receiving at once (the long poll is aborted), gives the messages waiting for a slot back
+   * to the queue, and waits up to `graceMs` for the tasks running. Returns how many still run.
    */
   async stop(graceMs: number): Promise<number> {
     this.#stopping = true;
     this.#polling.abort();
     this.#wakePollers();
     await this.#loop;
-    // Messages still waiting for a slot never started: back to the queue at once.
-    const queued = this.#queued.splice(0).map(({ entry, grant }) => {
-      grant(false);
-      return entry;
-    });
-    await this.#release(queued);
+    // Messages waiting for a slot never started: back to the queue at once.
+    await this.#releaseQueued();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
     await Promise.race([Promise.allSettled([...this.#inFlight.keys()]), timeout]);
     clearTimeout(timer);
+    // And any that asked for a slot since.
+    await this.#releaseQueued();
     return this.#inFlight.size;
   }
 
@@ -211,9 +209,9 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     this.#inFlight.set(task, entry);
   }
 
+  /** Once stopping, no slot is granted: the message waits to be released by `stop`. */
   #slot(entry: InFlight): Promise<boolean> {
-    if (this.#stopping) return Promise.resolve(false);
-    if (this.#running < this.options.concurrency) {
+    if (!this.#stopping && this.#running < this.options.concurrency) {
       this.#running++;
       entry.running = true;
       return Promise.resolve(true);
@@ -225,13 +223,19 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
 
   /** A task ended: its slot goes to the next message waiting, if any. */
   #freeSlot(): void {
-    const next = this.#queued.shift();
+    const next = this.#stopping ? undefined : this.#queued.shift();
     if (!next) {
       this.#running--;
       return;
     }
     next.entry.running = true;
     next.grant(true);
+  }
+
+  async #releaseQueued(): Promise<void> {
+    const queued = this.#queued.splice(0);
+    for (const { grant } of queued) grant(false);
+    await this.#release(queued.map(({ entry }) => entry));
   }
 
   #wakePollers(): void {
