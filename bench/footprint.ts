@@ -6,12 +6,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { encodeMessage } from '../templates/worker/src/runtime/codec.ts';
 import { resolveQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
 import { freePort } from '../test/support/process.ts';
 import { type SqsProcess, startSqsProcess } from '../test/support/sqs.ts';
 import { median, round, rssMb } from './stats.ts';
+import { sendAll } from './throughput.ts';
 
 const CREATE_BE_WORKER = fileURLToPath(new URL('../bin/create-be-worker.js', import.meta.url));
 const LOAD_TASKS = 5000;
@@ -98,23 +98,8 @@ async function measureRuns(worker: string, env: NodeJS.ProcessEnv, sqs: SqsProce
 /** The peak RSS while the worker drains LOAD_TASKS `add` tasks sent as fast as SQS takes them. */
 async function rssUnderLoad(sqs: SqsProcess, queue: string, pid: number, port: number): Promise<number> {
   const url = await resolveQueueUrl(sqs.client, queue);
-  const sending = (async () => {
-    for (let sent = 0; sent < LOAD_TASKS; sent += 100) {
-      await Promise.all(
-        Array.from({ length: 10 }, () =>
-          sqs.client.send(
-            new SendMessageBatchCommand({
-              QueueUrl: url,
-              Entries: Array.from({ length: 10 }, (_, id) => ({
-                Id: String(id),
-                MessageBody: encodeMessage({ task: 'add', args: [2, 3], queue }),
-              })),
-            }),
-          ),
-        ),
-      );
-    }
-  })();
+  const body = encodeMessage({ task: 'add', args: [2, 3], queue });
+  const sending = sendAll(sqs.client, url, () => body, LOAD_TASKS);
   let peak = 0;
   const succeeded = async () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

@@ -1,5 +1,6 @@
 // Small statistics for the benchmarks: medians of alternated runs, percentiles, wall time.
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 
 export function percentile(values: readonly number[], p: number): number {
   if (!values.length) return Number.NaN;
@@ -33,7 +34,6 @@ export function alternate(contenders: Record<string, (run: number) => number>, r
 
 /** Resident set size of a process in MB, from /proc (Linux). */
 export async function rssMb(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN) / 1024;
 }

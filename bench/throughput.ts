@@ -52,7 +52,12 @@ async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario: Scenar
   // A long visibility timeout: nothing is delivered twice while the benchmark runs.
   await provisionQueues(sqs.client, [queueName], { visibilityTimeoutSeconds: 600 });
   const queueUrl = await resolveQueueUrl(sqs.client, queueName);
-  await fill(sqs.client, queueUrl, queueName, scenario.sleeps);
+  await sendAll(
+    sqs.client,
+    queueUrl,
+    (index) => encodeMessage({ task: 'bench', args: [Date.now(), scenario.sleeps[index] ?? 0], queue: queueName }),
+    scenario.messages,
+  );
 
   const settings: ConsumerSettings = {
     endpoint: sqs.endpoint,
@@ -88,24 +93,18 @@ async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario: Scenar
   };
 }
 
-async function fill(sqs: SQSClient, queueUrl: string, queueName: string, sleeps: readonly number[]) {
-  const batches: number[][] = [];
-  for (let start = 0; start < sleeps.length; start += 10) batches.push(sleeps.slice(start, start + 10));
-  // Eight batches in flight at once.
-  for (let start = 0; start < batches.length; start += 8) {
-    await Promise.all(
-      batches.slice(start, start + 8).map((batch) =>
-        sqs.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: batch.map((sleepMs, index) => ({
-              Id: String(index),
-              MessageBody: encodeMessage({ task: 'bench', args: [Date.now(), sleepMs], queue: queueName }),
-            })),
-          }),
-        ),
-      ),
-    );
+/** Sends the bodies in batches of 10, eight batches in flight at once. */
+export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: (index: number) => string, count: number) {
+  for (let start = 0; start < count; start += 80) {
+    const batches = [];
+    for (let batch = start; batch < Math.min(count, start + 80); batch += 10) {
+      const entries = Array.from({ length: Math.min(10, count - batch) }, (_, index) => ({
+        Id: String(index),
+        MessageBody: bodies(batch + index),
+      }));
+      batches.push(sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries })));
+    }
+    await Promise.all(batches);
   }
 }
 
