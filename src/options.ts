@@ -158,7 +158,9 @@ export const OPTIONS: readonly OptionDefinition[] = [
         else chosen.add(word);
         const name = word.replace(/^-/, '');
         if (!(INTEGRATION_NAMES as readonly string[]).includes(name)) {
-          throw new UserError(`--with/--without: no integration "${name}"; there are ${INTEGRATION_NAMES.join(', ')}`);
+          throw new UserError(
+            `--with/--without: no integration ${loaded().quoted(name)}; there are ${INTEGRATION_NAMES.join(', ')}`,
+          );
         }
       }
       return INTEGRATION_NAMES.filter((name) => chosen.has(name));

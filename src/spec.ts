@@ -22,9 +22,23 @@ export const queueSpecSchema = z.object({
 });
 export type QueueSpec = z.output<typeof queueSpecSchema>;
 
+/**
+ * What a description may not contain: control characters (C0 with tab and newline, DEL, C1), line
+ * and paragraph separators, and the bidirectional overrides that reorder how text is shown. It is
+ * printed and written into package.json and the README, where these would break the line or drive
+ * the terminal.
+ */
+const UNPRINTABLE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
 export const specSchema = z.object({
   name: workerNameSchema,
-  description: z.string().max(500, { message: 'a description has at most 500 characters' }),
+  description: z
+    .string()
+    .max(500, { message: 'a description has at most 500 characters' })
+    .refine((text) => !UNPRINTABLE.test(text), {
+      message:
+        'a description is one line of printable text, without control characters (newline, tab, escape sequences, C1 codes), line separators or bidirectional overrides; write it on one line with spaces',
+    }),
   queues: z.array(queueSpecSchema).min(1, { message: 'a worker needs at least one queue' }),
   env: envNameSchema,
   user: userNameSchema,
@@ -38,7 +52,7 @@ export type Spec = z.output<typeof specSchema>;
 export function parseQueueSpec(text: string): QueueSpec {
   const [queue = '', task, ratelimit, ...rest] = text.trim().split(':');
   if (rest.length > 0) {
-    throw new UserError(`"${text}" has too many parts; the form is queue[:task[:ratelimit]]`);
+    throw new UserError(`${quoted(text)} has too many parts; the form is queue[:task[:ratelimit]]`);
   }
   return queueSpecOf(queue, task, ratelimit);
 }
@@ -46,7 +60,7 @@ export function parseQueueSpec(text: string): QueueSpec {
 /** A queue, its task (default: the queue's last word, `emails-send` → `send`) and its ratelimit. */
 export function queueSpecOf(queue: string, task?: string, ratelimit?: string): QueueSpec {
   const value = { queue, task: task || defaultTaskName(queue), ratelimit: ratelimit || undefined };
-  return checked(queueSpecSchema, value, `"${[queue, task, ratelimit].filter(Boolean).join(':')}"`);
+  return checked(queueSpecSchema, value, quoted([queue, task, ratelimit].filter(Boolean).join(':')));
 }
 
 function defaultTaskName(queue: string): string {
@@ -64,15 +78,27 @@ export function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): 
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue?.path.length ? `${issue.path.join('.')} ` : '';
-  const got = issue?.path.length ? ` (got "${String(valueAt(value, issue.path))}")` : ` (got ${JSON.stringify(value)})`;
+  const got = ` (got ${quoted(issue?.path.length ? valueAt(value, issue.path) : value)})`;
   throw new UserError(`${what}: ${field}${issue?.message ?? 'invalid'}${got}`);
+}
+
+/**
+ * A value as JSON, safe to print: every character a terminal would act on (control characters,
+ * C1 codes such as CSI, line separators, bidirectional overrides) is shown as its \u escape.
+ */
+export function quoted(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.replace(
+    new RegExp(UNPRINTABLE.source, 'gu'),
+    (char) => `\\u${char.codePointAt(0)?.toString(16).padStart(4, '0')}`,
+  );
 }
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key], value);
 }
 
-/** The rules that span several answers: duplicates and the longest SQS name. */
+/** The rules that span several answers: duplicate queues and tasks, and the longest SQS name. */
 export function crossCheck(spec: Spec): void {
   const seen = new Set<string>();
   for (const { queue } of spec.queues) {
@@ -84,6 +110,16 @@ export function crossCheck(spec: Spec): void {
         `--queue: "${queue}" makes the dead-letter queue "${longest}" ${longest.length} characters long; SQS allows ${SQS_NAME_MAX}. Shorten the queue name by ${longest.length - SQS_NAME_MAX} (or --user / --env)`,
       );
     }
+  }
+  const queueOf = new Map<string, string>();
+  for (const { queue, task } of spec.queues) {
+    const first = queueOf.get(task);
+    if (first !== undefined) {
+      throw new UserError(
+        `--queue: queues "${first}" and "${queue}" both run task "${task}", but a task runs from one queue only; give "${queue}" a task of its own: --queue ${queue}:<task>`,
+      );
+    }
+    queueOf.set(task, queue);
   }
   const owners = new Map<string, string>();
   for (const { task } of spec.queues) {

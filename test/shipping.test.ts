@@ -176,6 +176,28 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       expect(config['.buildah'].before_script.join('\n')).toContain('"$CI_REGISTRY"');
     });
 
+    it('never puts a registry password on a command line, and pins every image', async () => {
+      const config = parse(await file('.gitlab-ci.yml'));
+      const commands = ciCommands(config).join('\n');
+      // A password in argv shows in `ps` and in job traces; each login reads it from stdin.
+      expect(commands).not.toMatch(/--password(?!-stdin)\b/);
+      expect(commands).not.toMatch(/login[^\n]*\s-p\s/);
+      const logins = commands.split('\n').filter((line) => line.includes('buildah login'));
+      expect(logins.length).toBeGreaterThanOrEqual(2);
+      for (const login of logins) expect(login).toMatch(/\| buildah login --username \S+ --password-stdin "\$\w+"$/);
+      const images = Object.values(config)
+        .map((job) => (job as { image?: string | { name: string } } | null)?.image)
+        .filter((image) => image !== undefined)
+        .map((image) => (typeof image === 'string' ? image : image.name));
+      expect(images.length).toBeGreaterThanOrEqual(2);
+      for (const image of images) {
+        // A tag after the last "/", and not one that moves to every new release.
+        expect(image).toMatch(/:[\w.-]+$/);
+        expect(image).not.toMatch(/:(latest|stable)$/);
+      }
+      expect(config['.buildah'].image).toMatch(/^quay\.io\/buildah\/stable:v\d+\.\d+\.\d+$/);
+    });
+
     it('releases a tag to the registry named by RELEASE_IMAGE, only when it is set', async () => {
       const { release } = parse(await file('.gitlab-ci.yml'));
       expect(release.stage).toBe('release');

@@ -116,6 +116,8 @@ export const tasks: TaskDefinition[] = [
   it.each([
     [['orders'], 'already in src/config/queues.ts'],
     [['parcels', '--task', 'ship'], 'task "ship" already exists'],
+    // The default task is the queue's last word: "express-ship" would run "ship" from a second queue.
+    [['express-ship'], 'task "ship" already exists in this worker; give the new queue its own task with --task <name>'],
     [['bad name'], 'letters, digits'],
     [['q'.repeat(70)], 'characters long; SQS allows 80'],
     [['ok', '--task', 'not-a-task'], 'Celery-style identifier'],

@@ -100,6 +100,50 @@ describe('create-be-worker without a terminal', () => {
     expect(await readdir(cwd)).toEqual([]);
   });
 
+  it.each([
+    [['--queue', 'q:add', '--queue', 'r:add'], 'q', 'r', 'add'],
+    // The default task is the queue's last word: both of these run "send".
+    [['--queue', 'emails-send', '--queue', 'sms-send'], 'emails-send', 'sms-send', 'send'],
+  ])(
+    'refuses two queues running the same task (%j) in one sentence with the fix, writing nothing',
+    async (args, first, second, task) => {
+      const result = await run('--name', 'ok', ...args, ...offline);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.trim()).toContain(
+        `--queue: queues "${first}" and "${second}" both run task "${task}", but a task runs from one queue only; give "${second}" a task of its own: --queue ${second}:<task>`,
+      );
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['a newline', 'Resizes\nimages', '"Resizes\\nimages"'],
+    ['a tab', 'Resizes\timages', '"Resizes\\timages"'],
+    ['escape sequences', 'Resizes \x1b[2J\x1b[31mimages', '"Resizes \\u001b[2J\\u001b[31mimages"'],
+    ['a C1 control (CSI)', 'Resizes \u009b31mimages', '"Resizes \\u009b31mimages"'],
+    ['DEL', 'Resizes\x7f', '"Resizes\\u007f"'],
+  ])(
+    'refuses a --description with %s, naming the rule and showing the value escaped, writing nothing',
+    async (_, description, shown) => {
+      const result = await run('--name', 'ok', '--description', description, ...offline);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain('--description: a description is one line of printable text');
+      expect(result.stderr).toContain(`(got ${shown})`);
+      // Nothing the user typed reaches the terminal raw.
+      expect(result.all.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
+
+  it('keeps a description with any printable Unicode', async () => {
+    const description = 'Größen ändern — 画像 «resize» "quoted" 🚀';
+    const result = await run('unicode', '--description', description, ...offline);
+    expect(result.exitCode, result.all).toBe(0);
+    const answers = JSON.parse(await readFile(join(cwd, 'unicode', 'be-worker.json'), 'utf8')).answers;
+    expect(answers.description).toBe(description);
+    expect(JSON.parse(await readFile(join(cwd, 'unicode', 'package.json'), 'utf8')).description).toBe(description);
+  });
+
   it('rejects a queue whose dead-letter name would pass 80 characters, saying by how much', async () => {
     const queue = 'q'.repeat(80 - 'err-bob-local-'.length + 1);
     const result = await run('--name', 'ok', '--user', 'bob', '--queue', queue, ...offline);

@@ -186,6 +186,29 @@ describe('create-be-worker in a terminal', () => {
     expect(answers.queues).toEqual([{ queue: 'good-name-add', task: 'add' }]);
   });
 
+  it('refuses two queues running the same task at the queues prompt and keeps asking', async () => {
+    const cwd = await freshDir();
+    const cli = spawnCli(['--name', 'dup-worker', '--description', 'Two queues', '--no-install', '--no-git'], cwd);
+
+    await cli.waitFor(PROMPTS.queues);
+    cli.write(`q:add, r:add${ENTER}`);
+    await cli.waitFor('both run task "add"');
+    // Still at the queues prompt: the next question has not been asked.
+    expect(cli.screen()).not.toContain(PROMPTS.integrations);
+
+    cli.write(BACKSPACE.repeat('add'.length));
+    cli.write(`resize${ENTER}`);
+    await cli.waitFor(PROMPTS.integrations);
+    cli.write(ENTER);
+
+    expect(await cli.exited, cli.screen()).toBe(0);
+    const { answers } = await readManifest(join(cwd, 'dup-worker'));
+    expect(answers.queues).toEqual([
+      { queue: 'q', task: 'add' },
+      { queue: 'r', task: 'resize' },
+    ]);
+  });
+
   it('never asks for an answer given as a flag', async () => {
     const cwd = await freshDir();
     const cli = spawnCli(['--name', 'flag-worker', '--no-install', '--no-git'], cwd);

@@ -1,6 +1,7 @@
 // The sentry integration against a local endpoint standing in for the DSN's host: exactly one
-// event per failed run, with the tags, the dead-lettering one marked.
-import type { Server } from 'node:http';
+// event per failed run, with the tags, the dead-lettering one marked; and no trace headers on the
+// HTTP requests the worker makes.
+import { get, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -76,6 +77,48 @@ describe('sentry', () => {
       expect(events[0]?.exception?.values[0]?.value).toBe('card declined');
     } finally {
       await stop();
+    }
+  }, 60_000);
+
+  it('adds no trace headers (sentry-trace, baggage) to the HTTP requests a task makes', async () => {
+    const { sentry } = await generated<SentryModule>('src/integrations/sentry.ts');
+    const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+    const { server: api, url } = await startStub(({ url: path, headers }) => {
+      seen.push({ url: path, headers });
+      return { json: { ok: true } };
+    });
+    const call = defineTask({
+      name: 'call',
+      args: z.tuple([]),
+      async run() {
+        await (await fetch(`${url}/with-fetch`)).json();
+        await new Promise<void>((resolve, reject) =>
+          get(`${url}/with-http`, (response) => response.resume().on('end', resolve)).on('error', reject),
+        );
+        return 'called';
+      },
+    });
+    const { metrics, producer, stop } = await startTestWorker({
+      endpoint: sqsServer.address,
+      name: 'calls',
+      queues: [{ queue: 'calls', task: 'call' }],
+      tasks: [call],
+      integration: (context) => sentry({ SENTRY_DSN: dsn, APP_ENV: 'test' }, context),
+    });
+    try {
+      await producer.send(call, []);
+      await waitFor('the task', async () =>
+        (await count(metrics, { name: 'call', state: 'succeeded' })) === 1 ? true : undefined,
+      );
+      expect(seen.map(({ url: path }) => path)).toEqual(['/with-fetch', '/with-http']);
+      for (const { url: path, headers } of seen) {
+        expect(headers, path).not.toHaveProperty('sentry-trace');
+        expect(headers, path).not.toHaveProperty('baggage');
+        expect(headers, path).not.toHaveProperty('traceparent');
+      }
+    } finally {
+      await stop();
+      api.close();
     }
   }, 60_000);
 });

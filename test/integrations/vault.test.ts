@@ -87,4 +87,35 @@ describe('vault', () => {
     const env = { VAULT_SECRETS: secrets };
     expect(await withVaultSecrets(env)).toBe(env);
   });
+
+  it.each([
+    'http://vault.example.com',
+    'http://vault.example.com:8200',
+    'http://10.0.0.5:8200',
+    'http://localhost.example.com',
+    'http://127.0.0.1.nip.io:8200',
+    'ftp://vault.example.com',
+  ])('refuses VAULT_ADDR=%s (the token would travel in clear), asking for https://', async (addr) => {
+    const { withVaultSecrets } = await generated<VaultModule>('src/integrations/vault.ts');
+    const before = requests.length;
+    for (const env of [{ VAULT_ADDR: addr }, { VAULT_ADDR: addr, VAULT_TOKEN: 's.root', VAULT_SECRETS: secrets }]) {
+      const refusal = withVaultSecrets(env);
+      await expect(refusal).rejects.toThrow(/VAULT_ADDR: .*use https:\/\//);
+      await expect(refusal).rejects.not.toThrow('s.root');
+    }
+    expect(requests.length).toBe(before);
+  });
+
+  it.each([
+    'https://vault.example.com',
+    'https://vault.example.com:8200',
+    'http://localhost:8200',
+    'http://127.0.0.1:8200',
+    'http://127.1.2.3:8200',
+    'http://[::1]:8200',
+  ])('accepts VAULT_ADDR=%s (TLS, or plain HTTP on this machine)', async (addr) => {
+    const { withVaultSecrets } = await generated<VaultModule>('src/integrations/vault.ts');
+    const env = { VAULT_ADDR: addr, VAULT_TOKEN: 's.root' };
+    expect(await withVaultSecrets(env)).toBe(env);
+  });
 });

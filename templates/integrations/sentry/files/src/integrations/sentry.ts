@@ -1,6 +1,6 @@
 // Task failures to Sentry: each failed run is captured once, tagged with the task, queue, task
 // id, SQS message id and retries; the failure that sends a task to the dead-letter queue is tagged dead_lettered.
-// Off while SENTRY_DSN is unset.
+// It adds no trace headers to the worker's outgoing requests. Off while SENTRY_DSN is unset.
 import * as Sentry from '@sentry/node';
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
@@ -21,6 +21,9 @@ export function sentry(config: SentryConfig, { name }: IntegrationContext): Work
     serverName: name,
     // Errors only: tracing is the tracing integration's job.
     tracesSampleRate: 0,
+    // No sentry-trace or baggage header on any outgoing request (fetch, node:http, the AWS SDK's
+    // calls to SQS): an empty list matches no URL, where leaving it unset would match every one.
+    tracePropagationTargets: [],
     // Every failed run is an event, even when the task fails the same way again.
     integrations: (defaults) => defaults.filter((integration) => integration.name !== 'Dedupe'),
   });

@@ -2,15 +2,31 @@
 // configuration is parsed from: VAULT_SECRETS maps variables to secrets, e.g.
 //   DATABASE_URL=secret/shop#database_url,API_KEY=secret/shop#api_key
 // (`<mount>/<path>#<key>`). Token auth (VAULT_TOKEN) or Kubernetes auth (the pod's service
-// account token). A missing secret stops start-up with its path. Off while VAULT_ADDR is unset.
+// account token). A missing secret stops start-up with its path. VAULT_ADDR is https://, or plain
+// http:// to this machine only (a dev vault). Off while VAULT_ADDR is unset.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError, parseEnv } from '../runtime/index.ts';
 
 const SECRET = /^([A-Z_][A-Z0-9_]*)=([^#=,\s]+)\/([^#,\s]+)#([^,\s]+)$/;
 
+/** TLS, or plain HTTP to this machine only (a local dev vault): anything else sends the token in clear. */
+function secureAddress(address: string): boolean {
+  const { protocol, hostname } = new URL(address);
+  if (protocol === 'https:') return true;
+  // The URL parser normalises IPv4 (127.1 → 127.0.0.1) and keeps IPv6 in brackets.
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  return protocol === 'http:' && loopback;
+}
+
 export const vaultEnv = {
-  VAULT_ADDR: z.url().optional(),
+  VAULT_ADDR: z
+    .url()
+    .refine(secureAddress, {
+      message:
+        'plain http:// to a host other than this machine (localhost, 127.0.0.0/8, ::1) would send the Vault token in clear; use https://',
+    })
+    .optional(),
   VAULT_AUTH: z.enum(['token', 'kubernetes']).default('token'),
   VAULT_TOKEN: z.string().min(1).optional(),
   VAULT_NAMESPACE: z.string().min(1).optional(),
