@@ -78,6 +78,19 @@ describe('renderWorker', () => {
     expect(tree.get('Dockerfile')).toMatch(/^USER node$/m);
   });
 
+  it('lists every core variable in .env.example, each with its default', async () => {
+    const { z } = await import('zod');
+    const { coreEnvSchema } = await import('../templates/worker/src/runtime/config.ts');
+    const example = (await renderWorker(spec())).get('.env.example') ?? '';
+    const defaults = z.object(coreEnvSchema({ region: 'eu-west-1' })).parse({ BE_WORKER_USER: 'alice' });
+    for (const [name, value] of Object.entries(defaults)) {
+      const line = new RegExp(`^${name}=(.*)$`, 'm').exec(example);
+      expect(line, name).not.toBeNull();
+      if (line?.[1] && name !== 'BE_WORKER_USER' && name !== 'SQS_ENDPOINT') expect(line[1], name).toBe(String(value));
+    }
+    expect(example).toMatch(/^# .*127\.0\.0\.1.*\nHTTP_HOST=0\.0\.0\.0$/m);
+  });
+
   it('leaves the local endpoint out of .env for a shared environment', async () => {
     const tree = await renderWorker(spec({ env: 'dev' }));
     expect(tree.get('.env')).toContain('APP_ENV=dev');

@@ -1,13 +1,7 @@
 // The generated worker's runtime (templates/worker/src/runtime), configured as main.ts configures
 // it, with one task: one long-polling consumer, `concurrency` slots, batched deletes.
 import { z } from 'zod';
-import {
-  createLogger,
-  createMetrics,
-  createSqsClient,
-  defineTask,
-  startWorker,
-} from '../../templates/worker/src/runtime/index.ts';
+import { createLogger, createMetrics, defineTask, startWorker } from '../../templates/worker/src/runtime/index.ts';
 import { benchTask, runConsumer } from './harness.ts';
 
 runConsumer(async (settings, done) => {
@@ -17,7 +11,7 @@ runConsumer(async (settings, done) => {
     run: (args) => benchTask(args, done),
   });
   const worker = await startWorker({
-    sqs: createSqsClient({ region: settings.region, endpoint: settings.endpoint }),
+    sqs: { region: settings.region, endpoint: settings.endpoint },
     queues: [{ queue: settings.queueName.replace(/^bench-local-/, ''), task: 'bench' }],
     tasks: [task],
     naming: { env: 'local', user: 'bench' },

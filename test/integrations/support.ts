@@ -59,7 +59,7 @@ export async function startTestWorker(options: TestWorkerOptions) {
   const log = rt.createLogger(name, options.logLevel ?? 'silent');
   const hooks = options.integration({ name, prefix: name, log, metrics });
   const worker = await rt.startWorker({
-    sqs,
+    sqs: { region: 'us-east-1', endpoint: options.endpoint },
     queues,
     tasks,
     naming,

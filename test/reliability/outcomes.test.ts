@@ -3,17 +3,24 @@
 // for a state (a metric, an empty queue, a message in the DLQ).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  GetQueueAttributesCommand,
+  type Message,
+  PurgeQueueCommand,
+  SetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decodeMessage, encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
+import { decodeMessage, encodeMessage, SQS_MAX_BODY_BYTES } from '../../templates/worker/src/runtime/codec.ts';
 import { createLogger } from '../../templates/worker/src/runtime/logger.ts';
 import { createMetrics, type Metrics } from '../../templates/worker/src/runtime/metrics.ts';
 import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
+import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 import { startWorker, type Worker } from '../../templates/worker/src/runtime/worker.ts';
 import { REPO, waitFor } from '../support/process.ts';
 import { createQueues, depth, receiveAll, remove, type SqsProcess, send, startSqsProcess } from '../support/sqs.ts';
-import { testTasks } from '../support/tasks.ts';
+import { stubbornRuns, testTasks } from '../support/tasks.ts';
 
 const naming = { env: 'local', user: 'outcomes' };
 const full = (queue: string) => fullQueueName(queue, naming);
@@ -46,15 +53,26 @@ beforeAll(async () => {
   await createQueues(sqs, [full('slow')], { visibilityTimeoutSeconds: 2 });
   // A long poll aborted at stop can still take a message on the server: keep that short here.
   await createQueues(sqs, [full('py-add')], { visibilityTimeoutSeconds: 2 });
+  // Queues of 256 KiB, as SQS made them before August 2025, dead-letter queue included.
+  await createQueues(sqs, [full('big')], { visibilityTimeoutSeconds: 30 });
+  for (const name of [full('big'), `err-${full('big')}`]) {
+    await sqs.client.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: await resolveQueueUrl(sqs.client, name),
+        Attributes: { MaximumMessageSize: String(SQS_MAX_BODY_BYTES) },
+      }),
+    );
+  }
   metrics = createMetrics('outcomes', { defaultMetrics: false });
   worker = await startWorker({
-    sqs: sqs.client,
+    sqs: { region: 'us-east-1', endpoint: sqs.endpoint },
     queues: [
       { queue: 'flaky', task: 'flaky' },
       { queue: 'doomed', task: 'doomed' },
       { queue: 'naps', task: 'nap' },
       { queue: 'slow', task: 'nap' },
       { queue: 'stubborn', task: 'stubborn' },
+      { queue: 'big', task: 'doomed' },
     ],
     tasks: testTasks,
     naming,
@@ -79,7 +97,7 @@ describe('retries', () => {
     expect(await count('workerTasks', 'flaky', 'started')).toBe(3);
     expect(await count('workerTasks', 'flaky', 'failed')).toBe(2);
     expect(await count('workerTasks', 'flaky', 'retried')).toBe(2);
-    expect(await depth(sqs, full('flaky'))).toBe(0);
+    await waitFor('flaky to be gone', async () => ((await depth(sqs, full('flaky'))) === 0 ? true : undefined));
   });
 
   it('dead-letters a task failing forever after maxRetries + 1 runs, with the body as sent and the reason', async () => {
@@ -107,8 +125,40 @@ describe('retries', () => {
   });
 });
 
+describe('dead letters at the size limit', () => {
+  it('still carry their reason when the body leaves no room for it', async () => {
+    // The largest body the producer accepts: reason attributes on top of it exceed the queue's 256 KiB.
+    const encode = (length: number) =>
+      encodeMessage({ task: 'doomed', args: ['x'.repeat(length)], queue: full('big'), id: `big-${length}` });
+    const fits = (length: number) => {
+      try {
+        return Buffer.byteLength(encode(length)) <= SQS_MAX_BODY_BYTES;
+      } catch {
+        return false;
+      }
+    };
+    let length = 100_000;
+    while (fits(length + 1000)) length += 1000;
+    while (fits(length + 1)) length += 1;
+    const body = encode(length);
+    expect(SQS_MAX_BODY_BYTES - Buffer.byteLength(body)).toBeLessThan(10);
+    await send(sqs, full('big'), body);
+    const [dead] = await receiveAll(sqs, `err-${full('big')}`, 1);
+    expect(dead?.MessageAttributes?.error_type?.StringValue).toBe('Error');
+    expect(dead?.MessageAttributes?.error_message?.StringValue).toMatch(/^doomed: x+/);
+    expect(dead?.MessageAttributes?.source_queue?.StringValue).toBe(full('big'));
+    // The same message (kombu and this worker read it with or without the outer base64 layer).
+    expect(decodeMessage(dead?.Body ?? '').id).toBe(`big-${length}`);
+    expect(decodeMessage(dead?.Body ?? '').retries).toBe(2);
+    expect(decodeMessage(dead?.Body ?? '').args).toEqual(decodeMessage(body).args);
+    // Every run the policy allows, and no more: the dead-lettering did not fail and start it again.
+    await waitFor('big to be gone', async () => ((await depth(sqs, full('big'))) === 0 ? true : undefined));
+    expect(await count('workerTasks', 'doomed', 'started', 'big')).toBe(3);
+  });
+});
+
 describe('tasks for later', () => {
-  it('sends a task whose eta is ahead back to SQS, delayed, instead of holding it; runs it when due', async () => {
+  it('hides a task whose eta is ahead until then, neither holding nor copying it; runs it when due', async () => {
     const started = await count('workerTasks', 'nap', 'started', 'naps');
     const received = await count('consumerTasks', 'nap', 'received', 'naps');
     const eta = new Date(Date.now() + 4000);
@@ -116,13 +166,14 @@ describe('tasks for later', () => {
     await waitFor('the first receive', async () =>
       (await count('consumerTasks', 'nap', 'received', 'naps')) > received ? true : undefined,
     );
-    // Received, not run, not held: the delayed copy is back in SQS.
-    await waitFor('the delayed copy', async () => ((await depth(sqs, full('naps'))) === 1 ? true : undefined));
+    // Received, not run, not held: the same message is back in SQS, hidden, and no copy was made.
+    await waitFor('it hidden in SQS', async () => ((await depth(sqs, full('naps'))) === 1 ? true : undefined));
     expect(await count('workerTasks', 'nap', 'started', 'naps')).toBe(started);
     await waitFor('the task to run', async () =>
       (await count('workerTasks', 'nap', 'succeeded', 'naps')) > started ? true : undefined,
     );
     expect(Date.now()).toBeGreaterThanOrEqual(eta.getTime() - 1000);
+    expect(await count('consumerTasks', 'nap', 'received', 'naps')).toBe(received + 2);
   });
 });
 
@@ -140,13 +191,32 @@ describe('long and stuck tasks', () => {
     expect(await depth(sqs, full('slow'))).toBe(0);
   });
 
-  it('fails a task that ignores its time limit, retries it by its policy, then dead-letters it', async () => {
+  it('does not record the result of a task whose lease was lost while it ran (its message gone)', async () => {
+    const succeeded = await count('workerTasks', 'nap', 'succeeded', 'slow');
+    await send(sqs, full('slow'), encodeMessage({ task: 'nap', args: [3000], queue: full('slow') }));
+    await waitFor('it to start', async () =>
+      (await count('workerTasks', 'nap', 'started', 'slow')) > succeeded ? true : undefined,
+    );
+    await sqs.client.send(new PurgeQueueCommand({ QueueUrl: await resolveQueueUrl(sqs.client, full('slow')) }));
+    // The run goes on (nap ignores its signal); when it ends, its lost lease is counted instead of a success.
+    await waitFor('the run to end with its lease lost', async () =>
+      (await count('consumerTasks', 'nap', 'lease_lost', 'slow')) === 1 ? true : undefined,
+    );
+    expect(await count('workerTasks', 'nap', 'succeeded', 'slow')).toBe(succeeded);
+  });
+
+  it('fails a task that ignores its time limit, retries it only once the run has ended, then dead-letters it', async () => {
     await send(sqs, full('stubborn'), encodeMessage({ task: 'stubborn', queue: full('stubborn') }));
     const [dead] = await receiveAll(sqs, `err-${full('stubborn')}`, 1);
     expect(dead?.MessageAttributes?.error_type?.StringValue).toBe('TimeLimitExceededError');
     expect(await count('workerTasks', 'stubborn', 'failed')).toBe(2);
     expect(await count('workerTasks', 'stubborn', 'retried')).toBe(1);
     expect(await count('workerTasks', 'stubborn', 'succeeded')).toBe(0);
+    // Two runs of 3 s each, one after the other: the retry never overlaps the run it retries.
+    expect(stubbornRuns).toHaveLength(2);
+    const [first, second] = stubbornRuns;
+    expect(first?.end).toBeDefined();
+    expect(second?.start).toBeGreaterThanOrEqual(first?.end ?? Number.POSITIVE_INFINITY);
   });
 });
 
@@ -178,6 +248,30 @@ describe('poison messages', () => {
     await remove(sqs, `err-${full('naps')}`, dead); // for the next case
   });
 
+  it('dead-letters a task whose retries header is negative at once, instead of retrying it for ever', async () => {
+    const started = await count('workerTasks', 'doomed', 'started');
+    const body = encodeMessage({ task: 'doomed', args: ['loop'], queue: full('doomed'), retries: -1_000_000 });
+    await send(sqs, full('doomed'), body);
+    const [dead] = await receiveAll(sqs, `err-${full('doomed')}`, 1);
+    expect(dead?.Body).toBe(body);
+    expect(dead?.MessageAttributes?.error_message?.StringValue).toMatch(/headers\.retries/);
+    expect(await count('workerTasks', 'doomed', 'started')).toBe(started);
+    await remove(sqs, `err-${full('doomed')}`, [dead as Message]);
+  });
+
+  it('labels the metrics of tasks it does not have "<unknown>": made-up names add no series', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `made.up.${i}.${crypto.randomUUID()}`);
+    for (const task of names) await send(sqs, full('naps'), encodeMessage({ task, args: [], queue: full('naps') }));
+    const dead = await receiveAll(sqs, `err-${full('naps')}`, names.length);
+    const { values } = await metrics.workerTasks.get();
+    const labelled = new Set(values.map(({ labels }) => labels.name));
+    for (const name of names) expect(labelled.has(name)).toBe(false);
+    expect(await count('workerTasks', '<unknown>', 'dead_lettered')).toBeGreaterThanOrEqual(names.length);
+    for (let start = 0; start < dead.length; start += 10) {
+      await remove(sqs, `err-${full('naps')}`, dead.slice(start, start + 10));
+    }
+  });
+
   it('deletes an expired task without running it, and counts it', async () => {
     const expired = encodeMessage({
       task: 'nap',
@@ -194,6 +288,45 @@ describe('poison messages', () => {
   });
 });
 
+describe('a run given up at its hard time limit', () => {
+  it('marks the worker not alive (/healthz 503), asks for the process to end, and retries it after that', async () => {
+    await createQueues(sqs, [full('hangs')], { visibilityTimeoutSeconds: 30 });
+    let stuck = '';
+    const hangMetrics = createMetrics('hangs', { defaultMetrics: false });
+    const hangWorker = await startWorker({
+      sqs: { region: 'us-east-1', endpoint: sqs.endpoint },
+      queues: [{ queue: 'hangs', task: 'hang' }],
+      tasks: testTasks,
+      naming,
+      concurrency: 1,
+      metrics: hangMetrics,
+      log: createLogger('hangs', 'silent'),
+      waitTimeSeconds: 1,
+      shutdownGraceSeconds: 1,
+      onStuck: (reason) => {
+        stuck = reason;
+      },
+    });
+    expect(hangWorker.isAlive()).toBe(true);
+    await send(sqs, full('hangs'), encodeMessage({ task: 'hang', queue: full('hangs'), id: 'hung' }));
+    await waitFor('the run to be given up', async () => (stuck ? true : undefined));
+    expect(stuck).toMatch(/past its hard time limit/);
+    expect(hangWorker.isAlive()).toBe(false);
+    await hangWorker.stop(1);
+    // Its retry is in the queue, delayed until the stop is surely over (the original is deleted).
+    await waitFor('the retry', async () => ((await depth(sqs, full('hangs'))) === 1 ? true : undefined));
+    const { Attributes } = await sqs.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: await resolveQueueUrl(sqs.client, full('hangs')),
+        AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    expect(Attributes?.ApproximateNumberOfMessagesDelayed).toBe('1');
+    const retried = (await hangMetrics.workerTasks.get()).values.find(({ labels }) => labels.state === 'retried');
+    expect(retried?.value).toBe(1);
+  }, 60_000);
+});
+
 describe('a message made by Python Celery, retried by this worker', () => {
   it('is still a Celery message: the headers of Celery’s own retry, retries + 1, an eta', async () => {
     const fixture = async (name: string) =>
@@ -203,7 +336,7 @@ describe('a message made by Python Celery, retried by this worker', () => {
     // A worker of its own, stopped after the first retry so the copy stays in the queue.
     const retryMetrics = createMetrics('python', { defaultMetrics: false });
     const pyWorker = await startWorker({
-      sqs: sqs.client,
+      sqs: { region: 'us-east-1', endpoint: sqs.endpoint },
       queues: [{ queue: 'py-add', task: 'add' }],
       tasks: [failingAdd],
       naming,

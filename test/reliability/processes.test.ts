@@ -1,86 +1,12 @@
 // The worker as its own process, against SQS (fauxqs) in another: killed, stopped, cut off from
 // SQS, forked. Every test waits for states (a metric, the run log, an exit), never on a clock.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
-import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
-import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
-import { freePort, REPO, sample, tempDir, waitFor } from '../support/process.ts';
-import { createQueues, depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
+import { waitFor } from '../support/process.ts';
+import { depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
+import { killWorkers, MINUTE, ran, sendNaps, setUp, startWorkerProcess } from '../support/workers.ts';
 
-const MINUTE = 60_000;
-const running = new Set<ResultPromise>();
-
-interface WorkerProcess {
-  process: ResultPromise;
-  metric(state: string, series?: 'worker' | 'consumer'): Promise<number>;
-  ready(): Promise<boolean>;
-}
-
-async function startWorkerProcess(sqs: SqsProcess, user: string, env: Record<string, string>): Promise<WorkerProcess> {
-  const port = await freePort();
-  const child = execa('node', [join(REPO, 'test', 'support', 'worker-process.ts')], {
-    env: {
-      APP_ENV: 'local',
-      BE_WORKER_USER: user,
-      SQS_ENDPOINT: sqs.endpoint,
-      HTTP_PORT: String(port),
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    reject: false,
-    all: true,
-  });
-  running.add(child);
-  const base = `http://127.0.0.1:${port}`;
-  const worker: WorkerProcess = {
-    process: child,
-    async metric(state, series = 'worker') {
-      const text = await (await fetch(`${base}/metrics`)).text();
-      return sample(text, `test_worker_${series}_tasks_count_total{name="nap",queue="naps",state="${state}"}`) ?? 0;
-    },
-    async ready() {
-      return (await fetch(`${base}/readyz`)).ok;
-    },
-  };
-  await waitFor('the worker to be ready', async () => ((await worker.ready()) ? true : undefined));
-  return worker;
-}
-
-/** Sends nap tasks of the given lengths; returns their task ids. */
-async function sendNaps(sqs: SqsProcess, user: string, lengths: number[]): Promise<string[]> {
-  const queue = fullQueueName('naps', { env: 'local', user });
-  const url = await resolveQueueUrl(sqs.client, queue);
-  const ids = lengths.map((_, index) => `${user}-${index}-${crypto.randomUUID()}`);
-  for (let start = 0; start < ids.length; start += 10) {
-    await sqs.client.send(
-      new SendMessageBatchCommand({
-        QueueUrl: url,
-        Entries: ids.slice(start, start + 10).map((id, offset) => ({
-          Id: String(offset),
-          MessageBody: encodeMessage({ task: 'nap', args: [lengths[start + offset] ?? 0], queue, id }),
-        })),
-      }),
-    );
-  }
-  return ids;
-}
-
-const ran = async (log: string) => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-
-async function setUp(sqs: SqsProcess, user: string, visibilityTimeoutSeconds: number) {
-  await createQueues(sqs, [fullQueueName('naps', { env: 'local', user })], { visibilityTimeoutSeconds });
-  return join(await tempDir('cbw-runlog-'), 'ran.log');
-}
-
-afterEach(async () => {
-  for (const child of running) child.kill('SIGKILL');
-  await Promise.allSettled([...running]);
-  running.clear();
-});
+afterEach(killWorkers);
 
 describe('a worker process', () => {
   let sqs: SqsProcess;
@@ -126,7 +52,7 @@ describe('a worker process', () => {
       const stopped = await first.process;
       expect(stopped.exitCode, String(stopped.all)).toBe(0);
       expect(new Set(await ran(RUN_LOG))).toEqual(new Set([quick1, quick2]));
-      expect(stopped.all).toContain('released messages still in flight back to the queue');
+      expect(stopped.all).toContain('gave messages in flight back to the queue');
 
       await startWorkerProcess(sqs, 'term', { RUN_LOG, NAP_MAX_MS: '50' });
       await waitFor('the released tasks to run', async () => ((await ran(RUN_LOG)).length === 4 ? true : undefined));

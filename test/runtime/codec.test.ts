@@ -382,6 +382,23 @@ describe('decodeMessage refuses poison messages with a DecodeError', () => {
           envelope.headers.eta = 'tomorrow at noon';
         }),
     ],
+    // A negative count never reaches maxRetries: each failure would retry at once, for ever.
+    ...([-1000000, -1, 1.5, '5', true, Number.MAX_SAFE_INTEGER + 2].map((retries) => [
+      `retries ${JSON.stringify(retries)}`,
+      () =>
+        poisonBody((envelope) => {
+          (envelope.headers as { retries: unknown }).retries = retries;
+        }),
+    ]) as [string, () => string][]),
+    [
+      'an inner body whose base64 decodes to invalid UTF-8',
+      () =>
+        poisonBody((envelope) => {
+          const json = Buffer.from('[[0, "x"], {}, {}]');
+          json[json.indexOf('x')] = 0xff;
+          envelope.body = json.toString('base64');
+        }),
+    ],
   ];
 
   it.each(cases)('%s', (_name, makeBody) => {
@@ -413,6 +430,29 @@ describe('decodeMessage refuses poison messages with a DecodeError', () => {
         envelope.headers.eta = 'tomorrow at noon';
       }),
     ).toMatch(/eta/);
+  });
+
+  it('names the retries header and the invalid UTF-8', () => {
+    const reason = (change: (envelope: Envelope) => void) => caught(() => decodeMessage(poisonBody(change))).message;
+    expect(
+      reason((envelope) => {
+        (envelope.headers as { retries: unknown }).retries = -1000000;
+      }),
+    ).toMatch(/headers\.retries must be a whole number ≥ 0, got -1000000/);
+    expect(
+      reason((envelope) => {
+        envelope.body = Buffer.from([0x5b, 0xff, 0x5d]).toString('base64');
+      }),
+    ).toMatch(/not valid UTF-8/);
+  });
+
+  it('reads a missing or null retries header as 0, as Celery does', () => {
+    for (const retries of [undefined, null]) {
+      const body = poisonBody((envelope) => {
+        (envelope.headers as { retries: unknown }).retries = retries;
+      });
+      expect(decodeMessage(body).retries).toBe(0);
+    }
   });
 
   it('still accepts the unmodified base envelope (the poison cases differ only by their change)', () => {

@@ -13,6 +13,7 @@ describe('parseEnv', () => {
       BE_WORKER_USER: 'ann',
       AWS_REGION: 'eu-west-1',
       WORKER_CONCURRENCY: 10,
+      HTTP_HOST: '0.0.0.0',
       HTTP_PORT: 8080,
       LOG_LEVEL: 'info',
       SHUTDOWN_GRACE_SECONDS: 30,
@@ -26,7 +27,7 @@ describe('parseEnv', () => {
     expect(config.HTTP_PORT).toBe(8080);
   });
 
-  it('names every bad or missing variable, with what it got', () => {
+  it('names every bad or missing variable and says whether it is set, never its value', () => {
     let error: unknown;
     try {
       parseEnv(schema, { WORKER_CONCURRENCY: 'lots', APP_ENV: 'Prod', SQS_ENDPOINT: 'localhost' });
@@ -35,9 +36,38 @@ describe('parseEnv', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    expect(message).toMatch(/WORKER_CONCURRENCY: .*\(got "lots"\)/);
-    expect(message).toMatch(/APP_ENV: .*\(got "Prod"\)/);
-    expect(message).toMatch(/SQS_ENDPOINT: .*\(got "localhost"\)/);
+    expect(message).toMatch(/WORKER_CONCURRENCY: .*\(it is set; its value is not shown\)/);
+    expect(message).toMatch(/APP_ENV: .*\(it is set; its value is not shown\)/);
+    expect(message).toMatch(/SQS_ENDPOINT: .*\(it is set; its value is not shown\)/);
     expect(message).toMatch(/DATABASE_URL: .*\(it is not set\)/);
+    for (const value of ['lots', 'Prod', 'localhost']) expect(message).not.toContain(value);
+  });
+
+  it('never prints a secret that fails its check (a Vault-sourced DATABASE_URL, a malformed SENTRY_DSN)', () => {
+    const password = 'pw-7Hq2ZxS3cr3t';
+    const key = 'f00dfacecafe4b1d9e8c7a6b5c4d3e2f';
+    const withDsn = schema.extend({ SENTRY_DSN: z.url().optional() });
+    let message = '';
+    try {
+      parseEnv(withDsn, {
+        DATABASE_URL: `postgres://app:${password}@db host:5432/shop`,
+        SENTRY_DSN: `https//${key}@o1.ingest.sentry.io/42`,
+      });
+    } catch (caught) {
+      message = (caught as Error).message;
+    }
+    expect(message).toContain('DATABASE_URL');
+    expect(message).toContain('SENTRY_DSN');
+    expect(message).not.toContain(password);
+    expect(message).not.toContain(key);
+    expect(message).not.toContain('postgres://');
+  });
+
+  it('binds the HTTP server to every interface by default; HTTP_HOST narrows it', () => {
+    const base = { DATABASE_URL: 'postgres://db/x' };
+    expect(parseEnv(schema, base).HTTP_HOST).toBe('0.0.0.0');
+    expect(parseEnv(schema, { ...base, HTTP_HOST: '' }).HTTP_HOST).toBe('0.0.0.0');
+    expect(parseEnv(schema, { ...base, HTTP_HOST: '127.0.0.1' }).HTTP_HOST).toBe('127.0.0.1');
+    expect(() => parseEnv(schema, { ...base, HTTP_HOST: '  ' })).toThrow(/HTTP_HOST/);
   });
 });

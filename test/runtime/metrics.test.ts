@@ -5,19 +5,21 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../templates/worker/src/runtime/metrics.ts';
 
 describe('createMetrics', () => {
-  it('exposes the four metrics under the names the Python template exposed, lint-free for promtool', async () => {
+  it('exposes the four metrics under the names the Python template exposed, and its own, lint-free for promtool', async () => {
     const metrics = createMetrics('image_resizer', { defaultMetrics: false });
     const labels = { name: 'resize', queue: 'images' };
     metrics.workerTasks.inc({ ...labels, state: 'succeeded' });
     metrics.consumerTasks.inc({ ...labels, state: 'received' });
     metrics.runtime.observe(labels, 0.2);
     metrics.latency.observe(labels, 1.5);
+    metrics.eventLoopBlocks.inc();
     const text = await metrics.registry.metrics();
 
     // prometheus_client (Python) exposes Counter('x_worker_tasks_count') as x_worker_tasks_count_total.
     const series = new Set(text.split('\n').flatMap((line) => line.match(/^([a-z_]+)[{ ]/)?.[1] ?? []));
     expect([...series].sort()).toEqual([
       'image_resizer_consumer_tasks_count_total',
+      'image_resizer_event_loop_blocks_total',
       'image_resizer_tasks_latency_seconds_bucket',
       'image_resizer_tasks_latency_seconds_count',
       'image_resizer_tasks_latency_seconds_sum',

@@ -11,6 +11,11 @@ describe('retryDelaySeconds', () => {
     expect([0, 1, 2, 3, 10].map((retries) => retryDelaySeconds(policy, retries))).toEqual([2, 4, 8, 16, 600]);
   });
 
+  it('never goes under a second, so a task that fails at once cannot retry in a hot loop', () => {
+    expect(retryDelaySeconds({ ...policy, backoff: 'fixed', baseSeconds: 0 }, 0)).toBe(1);
+    expect(retryDelaySeconds({ ...policy, baseSeconds: 0.1 }, 0)).toBe(1);
+  });
+
   it('keeps a fixed delay fixed', () => {
     expect(retryDelaySeconds({ ...policy, backoff: 'fixed', baseSeconds: 7 }, 5)).toBe(7);
   });

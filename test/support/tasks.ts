@@ -45,15 +45,52 @@ export const nap = defineTask({
   },
 });
 
-/** Ignores its signal and overruns its time limit of 1 s. */
+/** When each run of `stubborn` started and ended, in this process. */
+export const stubbornRuns: { start: number; end?: number }[] = [];
+
+/** Ignores its signal and overruns its time limit of 1 s, by 2 s. */
 export const stubborn = defineTask({
   name: 'stubborn',
   args: z.tuple([]),
   timeLimitSeconds: 1,
   retry: { maxRetries: 1, backoff: 'fixed', baseSeconds: 0, jitter: false },
   async run() {
+    const run: { start: number; end?: number } = { start: Date.now() };
+    stubbornRuns.push(run);
     await new Promise((resolve) => setTimeout(resolve, 3000));
+    run.end = Date.now();
   },
 });
 
-export const testTasks = [flaky, doomed, nap, stubborn];
+/**
+ * Ignores its signal for ever (well, $HANG_MS, 60 s by default): given up at its hard limit of 3 s.
+ * Records `<id> start` and, if it ever ends, `<id> end`.
+ */
+export const hang = defineTask({
+  name: 'hang',
+  args: z.tuple([]),
+  timeLimitSeconds: 1,
+  hardTimeLimitSeconds: 3,
+  retry: { maxRetries: 3, backoff: 'fixed', baseSeconds: 1, jitter: false },
+  async run(_args, ctx) {
+    record(`${ctx.id} start ${ctx.retries}`);
+    await new Promise((resolve) => setTimeout(resolve, Number(process.env.HANG_MS ?? 60_000)));
+    record(`${ctx.id} end ${ctx.retries}`);
+  },
+});
+
+/** Blocks the event loop for `ms` (CPU-bound, never yields), then records its id. */
+export const spin = defineTask({
+  name: 'spin',
+  args: z.tuple([z.number().int().min(0)]),
+  run([ms], ctx) {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      // busy: no await, no timer, no I/O
+    }
+    record(ctx.id);
+    return ms;
+  },
+});
+
+export const testTasks = [flaky, doomed, nap, stubborn, hang, spin];

@@ -1,6 +1,6 @@
 // A worker as its own process, for tests that kill, signal or fork it:
 //   RUN_LOG=… SQS_ENDPOINT=… BE_WORKER_USER=… node test/support/worker-process.ts
-// It consumes `nap` from the queue "naps".
+// It consumes `nap` from the queue "naps", or the task of TEST_QUEUE=<queue>:<task> (test/support/tasks.ts).
 import { z } from 'zod';
 import { coreEnvSchema, parseEnv } from '../../templates/worker/src/runtime/config.ts';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/hooks.ts';
@@ -15,10 +15,12 @@ const ratelimit = process.env.RATELIMIT_MODULE
     })
   : undefined;
 
+const [queue = 'naps', task = 'nap'] = (process.env.TEST_QUEUE ?? 'naps:nap').split(':');
+
 await runWorker({
   name: 'test-worker',
   loadConfig: () => parseEnv(z.object(coreEnvSchema({ region: 'us-east-1' })), process.env),
-  queues: [{ queue: 'naps', task: 'nap', ...(ratelimit ? { ratelimit: 'naps' } : {}) }],
+  queues: [{ queue, task, ...(ratelimit ? { ratelimit: queue } : {}) }],
   tasks: testTasks,
   ...(ratelimit
     ? {

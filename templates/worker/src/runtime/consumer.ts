@@ -1,35 +1,30 @@
 // Long polling over one queue. At most `concurrency` tasks run at once, and each slot is refilled
 // the moment its task ends, so a slow message never holds up the others. Like Celery's prefetch,
 // a receive for an idle slot takes up to `prefetch` more messages, which wait for the next slots
-// (kept hidden by the processor meanwhile): most refills cost no SQS round trip, and receives
-// carry full batches. One poller per 10 slots (SQS's most per receive). Each message in flight
-// has a lease: releasing it (on shutdown) aborts the lease and makes the message visible again.
+// (leased, so hidden, meanwhile): most refills cost no SQS round trip, and receives carry full
+// batches. One poller per 10 slots (SQS's most per receive). Every message received is leased
+// (lease.ts) until its handler is done with it or the consumer gives it back.
 import { EventEmitter } from 'node:events';
-import {
-  ChangeMessageVisibilityBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ReceiveLimiter } from './hooks.ts';
-
-/** SQS returns at most 10 messages per receive, and takes at most 10 entries per batch. */
-const MAX_BATCH = 10;
+import type { Lease, LeaseKeeper } from './lease.ts';
+import { backoffMs, deadline, MAX_BATCH, sleep } from './timing.ts';
 
 export interface ConsumerOptions {
   sqs: SQSClient;
-  queueUrl: string;
+  queue: { url: string; visibilityTimeoutSeconds: number };
+  leases: LeaseKeeper;
   /** Tasks running at once. */
   concurrency: number;
   /** Messages received ahead of a free slot; 10 (one receive) by default, none with a `limiter`. */
   prefetch?: number;
   /**
    * Handles one message to its end. Before running its task it awaits `slot()`, which resolves
-   * true once the task may run, or false if the consumer stopped first (the message is released).
-   * `lease` aborts when the message is released: from then on it belongs to the queue again and
-   * must not be deleted or extended.
+   * true once the task may run, or false if the consumer stopped first (the message is given back).
+   * `lease.signal` aborts when the message is given back or its lease lost: from then on it is not
+   * this worker's, and must not be deleted.
    */
-  handle(message: Message, lease: AbortSignal, slot: () => Promise<boolean>): Promise<void>;
+  handle(message: Message, lease: Lease, slot: () => Promise<boolean>): Promise<void>;
   waitTimeSeconds?: number;
   /** Asked before each receive how many messages may come (a ratelimit): never receive, then hold. */
   limiter?: ReceiveLimiter;
@@ -42,17 +37,24 @@ interface ConsumerEvents {
   recovered: [];
   /** `handle` threw: a bug in the processor, since it handles task errors itself. */
   handler_error: [error: Error, message: Message];
-  /** Messages made visible again by `release`. */
-  released: [count: number];
-  release_error: [error: Error];
+  /** Messages given back to the queue by `release`, and those SQS did not take. */
+  released: [count: number, failed: number];
 }
 
 interface InFlight {
   message: Message;
-  lease: AbortController;
+  lease: Lease;
   /** Holds a running slot (its task may run or runs). */
   running: boolean;
 }
+
+/**
+ * The long poll's wait: a receive returns as soon as a message is there, or empty after this. A stop
+ * with messages in flight lets an open poll finish (see `stop`), so this bounds that too.
+ */
+export const DEFAULT_WAIT_SECONDS = 10;
+/** A receive gets this long beyond its long-poll wait to answer, before it counts as failed. */
+export const RECEIVE_PATIENCE_SECONDS = 5;
 
 export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   #inFlight = new Map<Promise<void>, InFlight>();
@@ -64,7 +66,10 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   #reserved = 0;
   /** Pollers waiting for room. */
   #waiting = new Set<() => void>();
-  #polling = new AbortController();
+  /** Receives in flight, by when they started. */
+  #receives = new Map<ReturnType<typeof deadline>, number>();
+  /** Aborted at stop: waits for a ratelimit or a back-off (never a receive: see `stop`). */
+  #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #healthy = false;
   #stopping = false;
@@ -80,6 +85,16 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     return this.#healthy && !this.#stopping;
   }
 
+  /**
+   * False when a receive has been open far longer than its deadline allows: the poller is stuck
+   * (a fault in the runtime, since every receive has a deadline), and the process should restart.
+   */
+  get alive(): boolean {
+    const limit = ((this.options.waitTimeSeconds ?? DEFAULT_WAIT_SECONDS) + 30) * 1000;
+    const now = Date.now();
+    return [...this.#receives.values()].every((startedAt) => now - startedAt < limit);
+  }
+
   get inFlight(): number {
     return this.#inFlight.size;
   }
@@ -92,64 +107,52 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   /**
-   * Stops receiving at once (the long poll is aborted), gives the messages waiting for a slot back
-   * to the queue, and waits up to `graceMs` for the tasks running. Returns how many still run.
+   * Stops receiving, gives the messages waiting for a slot back to the queue, and waits up to
+   * `graceMs` for the tasks running. Returns how many still run.
+   *
+   * A long poll aborted by the client stays open at SQS, which can still hand it messages that then
+   * come back only after their visibility timeout; a message given back while it is open could be one
+   * of them. So the open polls are aborted only while this consumer holds nothing; otherwise they are
+   * let finish (within the long-poll wait) and what they bring is given back with the rest.
    */
   async stop(graceMs: number): Promise<number> {
     this.#stopping = true;
-    this.#polling.abort();
+    this.#stop.abort();
     this.#wakePollers();
+    this.#abortReceivesIfIdle();
+    const grace = new AbortController();
+    const graceOver = sleep(graceMs, grace.signal);
     await this.#loop;
-    // Messages waiting for a slot never started: back to the queue at once.
     await this.#releaseQueued();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    });
-    await Promise.race([Promise.allSettled([...this.#inFlight.keys()]), timeout]);
-    clearTimeout(timer);
+    await Promise.race([Promise.allSettled([...this.#inFlight.keys()]), graceOver]);
+    grace.abort();
     // And any that asked for a slot since.
     await this.#releaseQueued();
     return this.#inFlight.size;
   }
 
-  /** Gives every message still in flight back to the queue (visibility 0), for another worker. */
+  /** Gives every message still in flight back to the queue (visible at once), for another worker. */
   async release(): Promise<void> {
     await this.#release([...this.#inFlight.values()]);
   }
 
   async #release(entries: readonly InFlight[]): Promise<void> {
-    const leases = entries.filter(({ lease }) => !lease.signal.aborted);
-    for (const { lease } of leases) lease.abort();
-    for (let start = 0; start < leases.length; start += MAX_BATCH) {
-      const batch = leases.slice(start, start + MAX_BATCH);
-      try {
-        const output = await this.options.sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: this.options.queueUrl,
-            Entries: batch.map(({ message }, index) => ({
-              Id: String(index),
-              ReceiptHandle: message.ReceiptHandle,
-              VisibilityTimeout: 0,
-            })),
-          }),
-        );
-        this.emit('released', output.Successful?.length ?? 0);
-      } catch (error) {
-        this.emit('release_error', error as Error);
-      }
-    }
+    if (entries.length === 0) return;
+    const results = await Promise.all(entries.map(({ lease }) => lease.release(0)));
+    const released = results.filter(Boolean).length;
+    this.emit('released', released, results.length - released);
   }
 
   async #poll(): Promise<void> {
-    const { sqs, queueUrl, concurrency, waitTimeSeconds = 20 } = this.options;
-    const prefetch = this.options.limiter ? 0 : (this.options.prefetch ?? MAX_BATCH);
+    const { sqs, queue, concurrency, waitTimeSeconds = DEFAULT_WAIT_SECONDS, limiter } = this.options;
+    const prefetch = limiter ? 0 : (this.options.prefetch ?? MAX_BATCH);
+    // A limited queue polls briefly: a grant is spent within a second, not held for 20.
+    const wait = limiter ? Math.min(1, waitTimeSeconds) : waitTimeSeconds;
     let failures = 0;
     while (!this.#stopping) {
       const free = concurrency + prefetch - this.#inFlight.size - this.#reserved;
-      // Receive only while a slot is idle: then no receive is in flight when every slot is busy, so
-      // a stop that aborts the long poll cannot lose messages to it (an aborted receive can still
-      // take messages on the server; they come back only after the visibility timeout).
+      // Receive only while a slot is idle: then no receive is open when every slot is busy, and a
+      // stop can give the waiting messages back at once.
       if (free <= 0 || this.#running >= concurrency) {
         await new Promise<void>((resolve) => this.#waiting.add(resolve));
         continue;
@@ -157,32 +160,35 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       let messages: Message[];
       const claimed = Math.min(MAX_BATCH, free);
       this.#reserved += claimed;
+      const patience = (wait + RECEIVE_PATIENCE_SECONDS) * 1000;
+      const call = deadline(patience);
       try {
-        const allowed = this.options.limiter
-          ? await this.options.limiter.acquire(claimed, this.#polling.signal)
-          : claimed;
+        const allowed = limiter ? await limiter.acquire(claimed, this.#stop.signal) : claimed;
         if (this.#stopping || allowed < 1) continue;
+        this.#receives.set(call, Date.now());
         const output = await sqs.send(
           new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
+            QueueUrl: queue.url,
             MaxNumberOfMessages: allowed,
-            // A limited queue polls briefly: a grant is spent within a second, not held for 20.
-            WaitTimeSeconds: this.options.limiter ? Math.min(1, waitTimeSeconds) : waitTimeSeconds,
+            WaitTimeSeconds: wait,
             MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount', 'MessageGroupId'],
             MessageAttributeNames: ['All'],
           }),
-          { abortSignal: this.#polling.signal },
+          // The client's request timeout is shorter than a long poll: this call gets the poll's own.
+          { abortSignal: call.signal, requestTimeout: patience },
         );
         messages = output.Messages ?? [];
-        this.options.limiter?.release?.(allowed - messages.length);
+        limiter?.release?.(allowed - messages.length);
       } catch (error) {
         if (this.#stopping) break;
         this.#healthy = false;
         failures++;
         this.emit('receive_error', error as Error, failures);
-        await sleep(backoffMs(failures), this.#polling.signal);
+        await sleep(backoffMs(failures), this.#stop.signal);
         continue;
       } finally {
+        call.done();
+        this.#receives.delete(call);
         // Slots it claimed and got no message for are free again, for whichever poller waits.
         this.#reserved -= claimed;
         this.#wakePollers();
@@ -195,21 +201,24 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   #run(message: Message): void {
-    const entry: InFlight = { message, lease: new AbortController(), running: false };
+    const lease = this.options.leases.hold(this.options.queue, message.ReceiptHandle ?? '');
+    const entry: InFlight = { message, lease, running: false };
     const task: Promise<void> = this.options
-      .handle(message, entry.lease.signal, () => this.#slot(entry))
+      .handle(message, lease, () => this.#slot(entry))
       .catch((error: Error) => {
         this.emit('handler_error', error, message);
       })
       .finally(() => {
+        lease.drop();
         this.#inFlight.delete(task);
         if (entry.running) this.#freeSlot();
         this.#wakePollers();
+        this.#abortReceivesIfIdle();
       });
     this.#inFlight.set(task, entry);
   }
 
-  /** Once stopping, no slot is granted: the message waits to be released by `stop`. */
+  /** Once stopping, no slot is granted: the message waits to be given back by `stop`. */
   #slot(entry: InFlight): Promise<boolean> {
     if (!this.#stopping && this.#running < this.options.concurrency) {
       this.#running++;
@@ -234,32 +243,18 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
 
   async #releaseQueued(): Promise<void> {
     const queued = this.#queued.splice(0);
-    for (const { grant } of queued) grant(false);
     await this.#release(queued.map(({ entry }) => entry));
+    for (const { grant } of queued) grant(false);
+  }
+
+  /** Stopping and holding nothing: an open poll can no longer take a message this consumer gives back. */
+  #abortReceivesIfIdle(): void {
+    if (!this.#stopping || this.#inFlight.size > 0) return;
+    for (const call of this.#receives.keys()) call.abort();
   }
 
   #wakePollers(): void {
     for (const wake of this.#waiting) wake();
     this.#waiting.clear();
   }
-}
-
-/** Exponential back-off with jitter, from 0.5 s up to 30 s. */
-function backoffMs(attempt: number): number {
-  const cap = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 10));
-  return cap / 2 + Math.random() * (cap / 2);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -3,7 +3,7 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export type WorkerTaskState = 'started' | 'succeeded' | 'failed' | 'retried' | 'dead_lettered' | 'expired';
-export type ConsumerTaskState = 'received' | 'deleted' | 'released' | 'decode_error';
+export type ConsumerTaskState = 'received' | 'deleted' | 'released' | 'decode_error' | 'lease_lost';
 
 export interface Metrics {
   registry: Registry;
@@ -11,6 +11,7 @@ export interface Metrics {
   consumerTasks: Counter<'name' | 'queue' | 'state'>;
   runtime: Histogram<'name' | 'queue'>;
   latency: Histogram<'name' | 'queue'>;
+  eventLoopBlocks: Counter;
 }
 
 export function createMetrics(prefix: string, { defaultMetrics = true } = {}): Metrics {
@@ -27,7 +28,7 @@ export function createMetrics(prefix: string, { defaultMetrics = true } = {}): M
     }),
     consumerTasks: new Counter({
       name: `${prefix}_consumer_tasks_count_total`,
-      help: 'SQS messages by state: received, deleted, released, decode_error',
+      help: 'SQS messages by state: received, deleted, released, decode_error, lease_lost',
       labelNames,
       registers: [registry],
     }),
@@ -43,6 +44,11 @@ export function createMetrics(prefix: string, { defaultMetrics = true } = {}): M
       help: 'Time from the message being sent (SQS SentTimestamp) to the task starting',
       labelNames: ['name', 'queue'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [registry],
+    }),
+    eventLoopBlocks: new Counter({
+      name: `${prefix}_event_loop_blocks_total`,
+      help: 'Times the event loop was blocked for a second or more (a CPU-bound task?)',
       registers: [registry],
     }),
   };

@@ -1,114 +1,181 @@
 // WORKER_PROCESSES=N: the prefork pool's successor. The primary forks N worker processes, serves
 // /healthz, /readyz and /metrics (summed over all of them), restarts one that dies, and on a
 // signal tells them to stop. The processes ignore signals themselves, so a Ctrl-C that reaches
-// the whole process group still means one graceful stop.
-import cluster from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
+// the whole process group still means one graceful stop; if the primary dies, each one finishes
+// what it has in flight and exits.
+import { type ChildProcess, fork } from 'node:child_process';
+import { AggregatorRegistry, Registry } from 'prom-client';
 import type { CoreConfig } from './config.ts';
 import { startHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { onStopSignals } from './signals.ts';
-import type { Worker } from './worker.ts';
+import { within } from './timing.ts';
+import { stopDeadlineSeconds, type Worker } from './worker.ts';
 
-type Command = { beWorker: 'stop' } | { beWorker: 'force' };
-type Report = { beWorker: 'ready'; ready: boolean };
+type Command = { beWorker: 'stop' } | { beWorker: 'force' } | { beWorker: 'metrics'; request: number };
+type Report =
+  | { beWorker: 'status'; ready: boolean; alive: boolean }
+  | { beWorker: 'metrics'; request: number; metrics: object[] };
+
+/** Set in the environment of each forked process: its slot number. */
+const PROCESS_SLOT = 'BE_WORKER_PROCESS';
+/** A process that has not reported for this long counts as stuck. */
+const SILENCE_MS = 60_000;
 
 export function isPrimary(): boolean {
-  return cluster.isPrimary;
+  return process.env[PROCESS_SLOT] === undefined;
+}
+
+interface Child {
+  process: ChildProcess;
+  started: boolean;
+  ready: boolean;
+  alive: boolean;
+  lastReport: number;
 }
 
 export async function runPrimary(config: CoreConfig, log: Logger): Promise<void> {
-  const aggregator = new AggregatorRegistry();
-  const ready = new Map<number, boolean>();
+  const children = new Map<number, Child>();
   let stopping = false;
+  let requests = 0;
+  const live = () =>
+    [...children.values()].filter(({ process }) => process.exitCode === null && process.signalCode === null);
+
+  /** Each process's metrics, summed; a process that does not answer within 2 s is left out. */
+  const clusterMetrics = async () => {
+    const all = await Promise.all(live().map((child) => askMetrics(child.process, ++requests)));
+    return AggregatorRegistry.aggregate(all.filter((metrics) => metrics !== undefined)).metrics();
+  };
 
   const server = await startHttpServer({
+    host: config.HTTP_HOST,
     port: config.HTTP_PORT,
-    metrics: () => aggregator.clusterMetrics(),
-    metricsContentType: aggregator.contentType,
+    metrics: clusterMetrics,
+    metricsContentType: Registry.PROMETHEUS_CONTENT_TYPE,
     isReady: () =>
-      !stopping && ready.size === config.WORKER_PROCESSES && [...ready.values()].every((isReady) => isReady),
+      !stopping && children.size === config.WORKER_PROCESSES && [...children.values()].every((child) => child.ready),
+    isAlive: () => [...children.values()].every((child) => child.alive && Date.now() - child.lastReport < SILENCE_MS),
   });
   log.info({ port: config.HTTP_PORT, processes: config.WORKER_PROCESSES }, 'prefork primary listening');
 
-  const children = () => Object.values(cluster.workers ?? {}).filter((child) => child !== undefined);
   const tell = (command: Command) => {
-    for (const child of children()) child.send(command);
+    for (const child of live()) child.process.send(command);
   };
+  const exited = () =>
+    Promise.all(live().map((child) => new Promise((resolve) => child.process.once('exit', resolve))));
   const shutdown = onStopSignals(log, {
     async stop() {
       stopping = true;
-      const exited = children().map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));
       tell({ beWorker: 'stop' });
-      await Promise.all(exited);
+      // Each process stops within its own deadline; one that has not by then (and a little more) is killed.
+      const deadline = (stopDeadlineSeconds(config.SHUTDOWN_GRACE_SECONDS) + 5) * 1000;
+      const allExited = await within(
+        deadline,
+        exited().then(() => true),
+        false,
+      );
+      if (!allExited) for (const child of live()) child.process.kill('SIGKILL');
       server.close();
       server.closeAllConnections();
       log.info('all worker processes stopped');
     },
     async force() {
+      stopping = true;
       tell({ beWorker: 'force' });
+      await within(1500, exited(), undefined);
     },
   });
 
-  const fork = (slot: number): void => {
-    const child = cluster.fork({ BE_WORKER_PROCESS: String(slot) });
-    let started = false;
-    ready.set(child.id, false);
-    child.on('message', (message: Report) => {
-      if (message?.beWorker !== 'ready') return;
-      started = true;
-      ready.set(child.id, message.ready);
+  const start = (slot: number): void => {
+    const child: Child = {
+      process: fork(process.argv[1] ?? '', process.argv.slice(2), {
+        env: { ...process.env, [PROCESS_SLOT]: String(slot) },
+      }),
+      started: false,
+      ready: false,
+      alive: true,
+      lastReport: Date.now(),
+    };
+    children.set(slot, child);
+    child.process.on('message', (report: Report) => {
+      if (report?.beWorker !== 'status') return;
+      Object.assign(child, { started: true, ready: report.ready, alive: report.alive, lastReport: Date.now() });
     });
-    child.on('exit', (code, signal) => {
-      ready.delete(child.id);
-      if (stopping) return;
-      if (!started) {
+    child.process.on('exit', (code, signal) => {
+      if (stopping || children.get(slot) !== child) return;
+      if (!child.started) {
         // It could not start (configuration, a missing queue): restarting would only loop.
         log.fatal({ slot, code }, 'a worker process could not start; stopping');
         process.exitCode = 1;
         void shutdown('SIGTERM');
         return;
       }
-      log.error({ slot, code, signal }, 'worker process died; starting another');
-      setTimeout(() => fork(slot), 1000);
+      log.error({ slot, code, signal }, 'worker process ended; starting another');
+      setTimeout(() => start(slot), 1000);
     });
   };
-  for (let slot = 0; slot < config.WORKER_PROCESSES; slot++) fork(slot);
+  for (let slot = 0; slot < config.WORKER_PROCESSES; slot++) start(slot);
 }
 
-/** A forked worker process: runs the queues, reports readiness, obeys the primary. */
+/** A process's metrics, or undefined if it does not answer within 2 s (its event loop blocked). */
+function askMetrics(child: ChildProcess, request: number): Promise<object[] | undefined> {
+  return new Promise((resolve) => {
+    const answer = (metrics: object[] | undefined) => {
+      clearTimeout(timer);
+      child.off('message', listen);
+      resolve(metrics);
+    };
+    const listen = (report: Report) => {
+      if (report?.beWorker === 'metrics' && report.request === request) answer(report.metrics);
+    };
+    const timer = setTimeout(() => answer(undefined), 2000);
+    child.on('message', listen);
+    child.send({ beWorker: 'metrics', request } satisfies Command);
+  });
+}
+
+/** A forked worker process: runs the queues, reports its state, obeys the primary. */
 export async function runChild(
   metrics: Metrics,
-  start: () => Promise<{ worker: Worker; close(): Promise<void> } | undefined>,
+  start: (onStuck: () => void) => Promise<{ worker: Worker; close(): Promise<void> } | undefined>,
   config: CoreConfig,
 ): Promise<void> {
-  // Constructing one installs prom-client's answer to the primary's metric requests.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([metrics.registry]);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => {});
-  const started = await start();
-  if (!started) process.exit();
-  const { worker, close } = started;
-  const sendReport = () => process.send?.({ beWorker: 'ready', ready: worker.isReady() } satisfies Report);
-  sendReport();
-  const report = setInterval(sendReport, 500);
+  let reporting: NodeJS.Timeout | undefined;
   let stopping = false;
   const stop = async () => {
-    if (stopping) return;
+    if (stopping || !started) return;
     stopping = true;
-    clearInterval(report);
-    await worker.stop(config.SHUTDOWN_GRACE_SECONDS);
-    await close();
-    process.exit();
+    clearInterval(reporting);
+    await started.worker.stop(config.SHUTDOWN_GRACE_SECONDS);
+    await started.close();
+    process.exit(process.exitCode ?? 0);
   };
+  // A given-up run ends only with this process: stop, and exit 1 so the primary starts another.
+  const started = await start(() => {
+    process.exitCode = 1;
+    void stop();
+  });
+  if (!started) process.exit();
+  const { worker } = started;
+  const report = () => {
+    if (!process.connected) return;
+    process.send?.({ beWorker: 'status', ready: worker.isReady(), alive: worker.isAlive() } satisfies Report);
+  };
+  report();
+  reporting = setInterval(report, 500);
   process.on('message', async (command: Command) => {
+    if (command?.beWorker === 'metrics') {
+      const metricsJson = await metrics.registry.getMetricsAsJSON();
+      process.send?.({ beWorker: 'metrics', request: command.request, metrics: metricsJson } satisfies Report);
+    }
     if (command?.beWorker === 'stop') await stop();
     if (command?.beWorker === 'force') {
       await worker.releaseAll();
       process.exit(1);
     }
   });
-  // The primary is gone: finish what is in flight and leave.
+  // The primary is gone (killed, crashed): finish what is in flight, give back the rest, and leave.
   process.on('disconnect', () => void stop());
 }

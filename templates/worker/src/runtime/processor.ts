@@ -1,220 +1,231 @@
-// What happens to one received message. Every message ends in exactly one place — done (deleted),
-// retried (a delayed copy, then deleted), or in the dead-letter queue with its reason (then
-// deleted) — and each step is counted. A step that fails leaves the message in the queue: SQS
-// delivers it again after its visibility timeout (at-least-once).
+// Carries out what decide.ts decides for one received message. Every message ends in exactly one
+// place — done (deleted), retried (a delayed copy, then deleted), waiting for its eta (hidden), or
+// in the dead-letter queue with its reason (then deleted) — and each step is counted. A step that
+// fails leaves the message in the queue: SQS delivers it again (at-least-once), and if only its
+// delete had failed, it is then deleted without running again.
 import type { Message } from '@aws-sdk/client-sqs';
-import { type CeleryMessage, decodeMessage, isoTime, SQS_MAX_BODY_BYTES, withHeaders } from './codec.ts';
-import {
-  NonRetryableError,
-  PayloadTooLargeError,
-  RetryLaterError,
-  TimeLimitExceededError,
-  UnknownTaskError,
-} from './errors.ts';
+import type { CeleryMessage } from './codec.ts';
+import { afterFailure, type Failure, inspect, type Verdict } from './decide.ts';
+import { TimeLimitExceededError } from './errors.ts';
 import { combineHooks, type TaskEvent, type WorkerHooks } from './hooks.ts';
+import { type Lease, LeaseLostError } from './lease.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics, WorkerTaskState } from './metrics.ts';
-import { MAX_VISIBILITY_SECONDS, type QueueClient } from './queue-client.ts';
-import { retryDelaySeconds } from './retry.ts';
-import { parseArguments, retryPolicy, type TaskDefinition } from './task.ts';
+import { type DeadLetterReason, MAX_VISIBILITY_SECONDS, type QueueClient } from './queue-client.ts';
+import type { ResolvedQueue } from './queues.ts';
+import { type TaskDefinition, timeLimits } from './task.ts';
 
 export interface ProcessorOptions {
   tasks: ReadonlyMap<string, TaskDefinition>;
   metrics: Metrics;
   log: Logger;
   hooks?: WorkerHooks;
+  /**
+   * A run went past its hard time limit and was given up (its message retried or dead-lettered):
+   * only ending the process ends the run. Its retry waits `stuckRetryDelaySeconds` at least, long
+   * enough for the process to be gone.
+   */
+  onStuck?(description: string): void;
+  stuckRetryDelaySeconds?: number;
 }
 
 type Labels = { name: string; queue: string };
+type Runnable = Extract<Verdict, { action: 'run' }>;
 
-/** A message not yet due is hidden again unless its eta is this close. */
-const ETA_SLACK_MS = 1000;
+/** The `name` label of messages for tasks this worker does not have: labels stay bounded. */
+export const UNKNOWN_TASK_LABEL = '<unknown>';
+/** How many handled-but-undeleted message ids are remembered. */
+const REMEMBERED = 10_000;
 
 export class MessageProcessor {
   readonly #tasks: ReadonlyMap<string, TaskDefinition>;
   readonly #metrics: Metrics;
   readonly #log: Logger;
   readonly #hooks: ReturnType<typeof combineHooks>;
+  readonly #options: ProcessorOptions;
+  /** Messages handled whose delete failed: when SQS delivers one again, it is only deleted. */
+  readonly #undeleted = new Set<string>();
 
-  constructor({ tasks, metrics, log, hooks }: ProcessorOptions) {
-    this.#tasks = tasks;
-    this.#metrics = metrics;
-    this.#log = log;
-    this.#hooks = combineHooks(hooks ? [hooks] : []);
+  constructor(options: ProcessorOptions) {
+    this.#tasks = options.tasks;
+    this.#metrics = options.metrics;
+    this.#log = options.log;
+    this.#hooks = combineHooks(options.hooks ? [options.hooks] : []);
+    this.#options = options;
   }
 
   /**
-   * `slot` resolves true when the task may run (see QueueConsumer), false if the message was
-   * released while it waited. Messages that do not run a task (expired, delayed, dead-lettered)
-   * take no slot.
+   * `slot` resolves true when the task may run (see QueueConsumer), false if the message was given
+   * back while it waited. Messages that run no task (expired, not due, dead-lettered) take no slot.
    */
-  async process(
+  async process(client: QueueClient, message: Message, lease: Lease, slot: () => Promise<boolean>): Promise<void> {
+    const { queue } = client;
+    this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'received' });
+    const log = this.#log.child({ queue: queue.fullName, messageId: message.MessageId });
+    if (message.MessageId && this.#undeleted.has(message.MessageId)) {
+      log.info('delivered again after its delete failed; it was handled already, so it is only deleted');
+      return this.#delete(client, message, lease, log);
+    }
+    const verdict = inspect(message.Body ?? '', this.#tasks, queue.maxMessageBytes);
+    if (verdict.action === 'undecodable') {
+      this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'decode_error' });
+      log.error({ err: verdict.reason.error }, 'message is not a Celery task; dead-lettering it');
+      return this.#deadLetter(client, message, lease, verdict.reason, { name: queue.task, queue: queue.queue }, log);
+    }
+    const { celery } = verdict;
+    const labels = this.#labels(queue, celery.task);
+    const taskLog = log.child({ task: celery.task, id: celery.id, retries: celery.retries });
+    switch (verdict.action) {
+      case 'dead-letter':
+        taskLog.error({ err: verdict.reason.error }, 'task cannot run; dead-lettering it');
+        return this.#deadLetter(client, message, lease, verdict.reason, labels, taskLog, celery);
+      case 'expire':
+        this.#record('expired', labels, message, celery);
+        taskLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
+        return this.#delete(client, message, lease, taskLog);
+      case 'wait':
+        return this.#waitForEta(client, message, lease, verdict.seconds, taskLog);
+      case 'run':
+        return this.#runToEnd(client, message, lease, slot, verdict, labels, taskLog);
+    }
+  }
+
+  async #runToEnd(
     client: QueueClient,
     message: Message,
-    lease: AbortSignal,
+    lease: Lease,
     slot: () => Promise<boolean>,
+    verdict: Runnable,
+    labels: Labels,
+    log: Logger,
   ): Promise<void> {
-    const { queue } = client;
-    const queueLabels = { name: queue.task, queue: queue.queue };
-    this.#metrics.consumerTasks.inc({ ...queueLabels, state: 'received' });
-    const log = this.#log.child({ queue: queue.fullName, messageId: message.MessageId });
-
-    let celery: CeleryMessage;
-    try {
-      const bytes = Buffer.byteLength(message.Body ?? '');
-      if (bytes > SQS_MAX_BODY_BYTES) {
-        throw new PayloadTooLargeError(
-          `the body is ${bytes} bytes, over the ${SQS_MAX_BODY_BYTES} a Celery message may have`,
-        );
-      }
-      celery = decodeMessage(message.Body ?? '');
-    } catch (error) {
-      this.#metrics.consumerTasks.inc({ ...queueLabels, state: 'decode_error' });
-      log.error({ err: error }, 'message is not a Celery task; dead-lettering it');
-      await this.#deadLetter(client, message, { error: error as Error }, queueLabels, log);
-      return;
-    }
-
-    const labels = { name: celery.task, queue: queue.queue };
-    const taskLog = log.child({ task: celery.task, id: celery.id, retries: celery.retries });
-    const now = Date.now();
-
-    if (celery.expires && celery.expires.getTime() <= now) {
-      this.#record('expired', labels, message, celery);
-      taskLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
-      await this.#delete(client, message, taskLog);
-      return;
-    }
-
-    if (celery.eta && celery.eta.getTime() > now + ETA_SLACK_MS) {
-      await this.#delayUntilEta(client, message, celery.eta, taskLog);
-      return;
-    }
-
-    let task: TaskDefinition;
-    let args: unknown[];
-    try {
-      task = this.#task(celery.task);
-      args = parseArguments(task, celery.args, celery.kwargs);
-    } catch (error) {
-      taskLog.error({ err: error }, 'task cannot run; dead-lettering it');
-      const reason = { error: error as Error, task: celery.task, taskId: celery.id, retries: celery.retries };
-      await this.#deadLetter(client, message, reason, labels, taskLog, celery);
-      return;
-    }
-
-    // Hidden from here on, while it waits for a slot and while it runs.
-    const heartbeat = keepHidden(client, message, lease, (error) =>
-      taskLog.warn({ err: error }, 'could not extend the visibility timeout'),
-    );
-    if (!(await slot())) {
-      await heartbeat.stop();
-      return;
-    }
+    if (!(await slot())) return;
+    // Its lease may have been lost while it waited: then it is no longer this worker's to run.
+    if (lease.signal.aborted) return this.#gone(client, lease, log);
+    const { celery, task } = verdict;
     const sentAt = Number(message.Attributes?.SentTimestamp);
     if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, Date.now() - sentAt) / 1000);
     this.#record('started', labels, message, celery);
-    const stopTimer = this.#metrics.runtime.startTimer(labels);
-    let failure: Error | undefined;
-    try {
-      const ctx = {
-        id: celery.id,
-        name: celery.task,
-        queue: queue.queue,
-        retries: celery.retries,
-        signal: lease,
-        log: taskLog,
-      };
-      const result = await this.#hooks.aroundTask(this.#event('started', labels, message, celery), () =>
-        runWithTimeLimit(task, args, ctx),
-      );
-      taskLog.info({ result }, 'task succeeded');
-    } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
-    } finally {
-      stopTimer();
-      // Before anything else touches the message: no extension may race the delete.
-      await heartbeat.stop();
-    }
-
-    if (lease.aborted) {
-      taskLog.warn('the message was released during shutdown; another worker will run it');
-      return;
-    }
-    if (!failure) {
+    const { error, stuck } = await this.#run(verdict, labels, message, lease, log);
+    if (lease.signal.aborted && !stuck) return this.#gone(client, lease, log);
+    if (!error) {
       this.#record('succeeded', labels, message, celery);
-      // The slot is free once the task is done: the delete joins the next batch in the background
-      // (the worker flushes pending deletes when it stops), so a delete's round trip never idles a slot.
-      void this.#delete(client, message, taskLog);
+      // The slot frees once the task is done: the delete joins the next batch in the background (the
+      // worker flushes pending deletes when it stops), so its round trip never idles a slot.
+      void this.#delete(client, message, lease, log);
       return;
     }
-    await this.#afterFailure(client, message, celery, task, failure, taskLog);
+    const minDelaySeconds = stuck ? this.#options.stuckRetryDelaySeconds : undefined;
+    const outcome = afterFailure(celery, task, error, { maxBytes: client.queue.maxMessageBytes, minDelaySeconds });
+    this.#record('failed', labels, message, celery, { error, final: outcome.action === 'dead-letter' });
+    await this.#settleFailure(client, message, lease, outcome, error, labels, log, celery);
+    if (stuck) this.#options.onStuck?.(error.message);
   }
 
-  async #afterFailure(
+  /**
+   * Runs the task within its time limits. At the soft limit `ctx.signal` aborts and the run counts
+   * as failed; it is still awaited, so its retry never overlaps it. At the hard limit it is given up.
+   */
+  async #run(
+    { celery, task, args }: Runnable,
+    labels: Labels,
+    message: Message,
+    lease: Lease,
+    log: Logger,
+  ): Promise<{ error?: Error; stuck?: boolean }> {
+    const { soft, hard } = timeLimits(task);
+    const limit = new AbortController();
+    const timers: NodeJS.Timeout[] = [];
+    if (soft !== undefined) {
+      const overrun = new TimeLimitExceededError(`task ${task.name} ran past its time limit of ${soft} s`);
+      timers.push(setTimeout(() => limit.abort(overrun), soft * 1000));
+    }
+    const givenUp = new Promise<'stuck'>((resolve) => {
+      if (hard !== undefined) timers.push(setTimeout(() => resolve('stuck'), hard * 1000));
+    });
+    const ctx = {
+      id: celery.id,
+      name: celery.task,
+      queue: labels.queue,
+      retries: celery.retries,
+      signal: AbortSignal.any([lease.signal, limit.signal]),
+      log,
+    };
+    const stopTimer = this.#metrics.runtime.startTimer(labels);
+    try {
+      const run = this.#hooks
+        .aroundTask(this.#event('started', labels, message, celery), async () => task.run(args, ctx))
+        .then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error: asError(error) }),
+        );
+      const result = await Promise.race([run, givenUp]);
+      if (result === 'stuck') {
+        const error = `task ${task.name} still runs ${hard} s after it started, past its hard time limit, ignoring ctx.signal`;
+        return { error: new TimeLimitExceededError(error), stuck: true };
+      }
+      if ('error' in result) return { error: result.error };
+      // It returned, but only after its time limit: a failure all the same, as the limit promised.
+      if (limit.signal.aborted) return { error: limit.signal.reason as Error };
+      log.info({ result: result.value }, 'task succeeded');
+      return {};
+    } finally {
+      stopTimer();
+      for (const timer of timers) clearTimeout(timer);
+    }
+  }
+
+  async #settleFailure(
     client: QueueClient,
     message: Message,
-    celery: CeleryMessage,
-    task: TaskDefinition,
+    lease: Lease,
+    outcome: Failure,
     error: Error,
+    labels: Labels,
     log: Logger,
+    celery: CeleryMessage,
   ): Promise<void> {
-    const labels = { name: celery.task, queue: client.queue.queue };
-    const policy = retryPolicy(task);
-    const reason = { error, task: celery.task, taskId: celery.id, retries: celery.retries };
-    const final = error instanceof NonRetryableError || celery.retries >= policy.maxRetries;
-    this.#record('failed', labels, message, celery, { error, final });
-    if (final) {
-      const why = error instanceof NonRetryableError ? 'not retryable' : `${celery.retries} retries used`;
-      log.error({ err: error }, `task failed (${why}); dead-lettering it`);
-      await this.#deadLetter(client, message, reason, labels, log, celery);
-      return;
+    if (outcome.action === 'dead-letter') {
+      log.error({ err: error }, `task failed (${outcome.why}); dead-lettering it`);
+      return this.#deadLetter(client, message, lease, outcome.reason, labels, log, celery);
     }
-    const delay = error instanceof RetryLaterError ? error.delaySeconds : retryDelaySeconds(policy, celery.retries);
-    let retry: string;
+    log.warn({ err: error, delaySeconds: outcome.delaySeconds }, `task failed; retry ${celery.retries + 1} follows`);
     try {
-      retry = withHeaders(celery, {
-        retries: celery.retries + 1,
-        eta: isoTime(new Date(Date.now() + delay * 1000)),
-      });
-    } catch (encodeError) {
-      log.error({ err: encodeError }, 'the retry cannot be encoded; dead-lettering the task');
-      await this.#deadLetter(client, message, { ...reason, error: encodeError as Error }, labels, log, celery);
-      return;
-    }
-    log.warn({ err: error, delaySeconds: delay }, `task failed; retry ${celery.retries + 1} of ${policy.maxRetries}`);
-    try {
-      await client.sendDelayed(message, retry, delay);
+      await client.sendDelayed(message, outcome.body, outcome.delaySeconds);
     } catch (sendError) {
       log.error({ err: sendError }, 'could not send the retry; the message will be delivered again');
       return;
     }
     this.#record('retried', labels, message, celery, { error });
-    await this.#delete(client, message, log);
+    await this.#delete(client, message, lease, log);
   }
 
-  /** A message not yet due goes back to the queue hidden until its eta; it is never held here. */
-  async #delayUntilEta(client: QueueClient, message: Message, eta: Date, log: Logger): Promise<void> {
-    const seconds = (eta.getTime() - Date.now()) / 1000;
+  /**
+   * A message not yet due goes back to the queue hidden until its eta: no copy is made, so nothing
+   * can multiply. Beyond what SQS can hide a message for (12 hours), a copy delayed as long as SQS
+   * allows takes its place, and hops again.
+   */
+  async #waitForEta(client: QueueClient, message: Message, lease: Lease, seconds: number, log: Logger): Promise<void> {
+    if (seconds <= MAX_VISIBILITY_SECONDS - 60) {
+      if (await lease.release(seconds)) log.debug({ seconds }, 'task not due yet; hidden until its eta');
+      else log.warn('could not hide the task until its eta; it will be delivered again');
+      return;
+    }
     try {
-      if (client.queue.fifo) {
-        await client.hide(message, Math.min(seconds, MAX_VISIBILITY_SECONDS));
-        log.debug({ eta }, 'task not due yet; hidden until its eta');
-        return;
-      }
       await client.sendDelayed(message, message.Body ?? '', seconds);
     } catch (error) {
       log.error({ err: error }, 'could not delay the task until its eta; the message will be delivered again');
       return;
     }
-    log.debug({ eta }, 'task not due yet; sent again with a delay');
-    await this.#delete(client, message, log);
+    log.debug({ seconds }, 'task not due for more than 12 hours; sent again with a delay');
+    await this.#delete(client, message, lease, log);
   }
 
   async #deadLetter(
     client: QueueClient,
     message: Message,
-    reason: Parameters<QueueClient['deadLetter']>[1],
+    lease: Lease,
+    reason: DeadLetterReason,
     labels: Labels,
     log: Logger,
     celery?: CeleryMessage,
@@ -226,16 +237,37 @@ export class MessageProcessor {
       return;
     }
     this.#record('dead_lettered', labels, message, celery, { error: reason.error });
-    await this.#delete(client, message, log);
+    await this.#delete(client, message, lease, log);
   }
 
-  async #delete(client: QueueClient, message: Message, log: Logger): Promise<void> {
+  async #delete(client: QueueClient, message: Message, lease: Lease, log: Logger): Promise<void> {
+    lease.drop();
+    const id = message.MessageId;
     try {
       await client.delete(message);
+      if (id) this.#undeleted.delete(id);
       this.#metrics.consumerTasks.inc({ name: client.queue.task, queue: client.queue.queue, state: 'deleted' });
     } catch (error) {
-      log.warn({ err: error }, 'delete failed; the message will be delivered again');
+      log.warn({ err: error }, 'delete failed; the message will be delivered again, and then only deleted');
+      if (!id) return;
+      this.#undeleted.add(id);
+      if (this.#undeleted.size > REMEMBERED) this.#undeleted.delete(this.#undeleted.values().next().value as string);
     }
+  }
+
+  /** The message stopped being this worker's while its task ran: given back at shutdown, or its lease lost. */
+  #gone(client: QueueClient, lease: Lease, log: Logger): void {
+    if (lease.signal.reason instanceof LeaseLostError) {
+      this.#metrics.consumerTasks.inc({ name: client.queue.task, queue: client.queue.queue, state: 'lease_lost' });
+      log.warn({ err: lease.signal.reason }, 'the lease was lost while the task ran; its result is not recorded');
+    } else {
+      log.warn('the message was given back during shutdown; another worker will run it');
+    }
+  }
+
+  /** Metric labels: the task's name only if this worker has it, so a stream of made-up names adds no series. */
+  #labels(queue: ResolvedQueue, task: string): Labels {
+    return { name: this.#tasks.has(task) ? task : UNKNOWN_TASK_LABEL, queue: queue.queue };
   }
 
   /** Counts a state change and tells the integrations. */
@@ -259,72 +291,15 @@ export class MessageProcessor {
   ): TaskEvent {
     return {
       state,
-      task: labels.name,
+      task: celery?.task ?? labels.name,
       queue: labels.queue,
       ...(message.MessageId ? { messageId: message.MessageId } : {}),
       ...(celery ? { id: celery.id, retries: celery.retries, headers: celery.headers } : {}),
       ...extra,
     };
   }
-
-  #task(name: string): TaskDefinition {
-    const task = this.#tasks.get(name);
-    if (!task) {
-      throw new UnknownTaskError(
-        `no task "${name}" in this worker (it has: ${[...this.#tasks.keys()].join(', ')}); register it in src/tasks/index.ts`,
-      );
-    }
-    return task;
-  }
 }
 
-/**
- * Runs the task with its time limit: `ctx.signal` aborts at the limit (or when the lease is
- * released), and a task that ignores it fails at the limit all the same.
- */
-async function runWithTimeLimit(
-  task: TaskDefinition,
-  args: unknown[],
-  ctx: Parameters<TaskDefinition['run']>[1],
-): Promise<unknown> {
-  const seconds = task.timeLimitSeconds;
-  if (!seconds) return task.run(args, ctx);
-  const limit = new AbortController();
-  const timer = setTimeout(
-    () => limit.abort(new TimeLimitExceededError(`task ${task.name} ran past its time limit of ${seconds} s`)),
-    seconds * 1000,
-  );
-  const overrun = new Promise<never>((_, reject) =>
-    limit.signal.addEventListener('abort', () => reject(limit.signal.reason), { once: true }),
-  );
-  try {
-    return await Promise.race([
-      task.run(args, { ...ctx, signal: AbortSignal.any([ctx.signal, limit.signal]) }),
-      overrun,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * While a task runs, extends its message's visibility by one timeout every half timeout, so a long
- * task is not delivered again under it. `stop` waits for an extension in flight, so none can land
- * after the message is deleted.
- */
-function keepHidden(client: QueueClient, message: Message, lease: AbortSignal, onError: (error: Error) => void) {
-  const seconds = client.queue.visibilityTimeoutSeconds;
-  let pending: Promise<void> = Promise.resolve();
-  const timer = setInterval(
-    () => {
-      if (!lease.aborted) pending = client.hide(message, seconds).catch(onError);
-    },
-    Math.max(1000, (seconds * 1000) / 2),
-  );
-  return {
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await pending;
-    },
-  };
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -10,6 +10,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { deadLetterQueueName, isFifo } from './naming.ts';
+import { isQueueMissing } from './sqs.ts';
 
 export interface QueueSettings {
   /** Receives before SQS moves a message to the dead-letter queue. */
@@ -146,8 +147,7 @@ async function findQueue(sqs: SQSClient, name: string): Promise<string | undefin
   try {
     return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
   } catch (error) {
-    const code = (error as Error).name;
-    if (code === 'QueueDoesNotExist' || code === 'AWS.SimpleQueueService.NonExistentQueue') return undefined;
+    if (isQueueMissing(error)) return undefined;
     throw error;
   }
 }

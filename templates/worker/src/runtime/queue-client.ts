@@ -1,14 +1,9 @@
-// Everything the worker does to one queue's messages besides receiving them: delete (batched),
-// send a delayed copy, hide, and dead-letter with the reason.
-import {
-  ChangeMessageVisibilityCommand,
-  type Message,
-  type MessageAttributeValue,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
-import { SQS_MAX_BODY_BYTES } from './codec.ts';
+// Everything the worker does to one queue's messages besides receiving and leasing them: delete
+// (batched), send a delayed copy, and dead-letter with the reason.
+import { type Message, type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { withoutOuterBase64 } from './codec.ts';
 import { BatchDeleter } from './deleter.ts';
+import { PayloadTooLargeError } from './errors.ts';
 import type { ResolvedQueue } from './queues.ts';
 
 /**
@@ -28,6 +23,8 @@ export interface DeadLetterReason {
   taskId?: string;
   retries?: number;
 }
+
+type Attributes = Record<string, MessageAttributeValue>;
 
 export class QueueClient {
   readonly queue: ResolvedQueue;
@@ -50,18 +47,19 @@ export class QueueClient {
 
   /**
    * Sends `body`, a new version of `message`, to this queue, hidden for up to 15 minutes (SQS's
-   * limit; a later eta hops: the worker that receives it early sends it on again). FIFO queues
+   * limit; a later eta hops: the worker that receives it early hides it again). FIFO queues
    * cannot delay one message: there the copy is visible at once and hidden on receipt instead.
    */
   async sendDelayed(message: Message, body: string, delaySeconds: number): Promise<void> {
     const original = originalBody(message);
+    const withOriginal = { [ORIGINAL_BODY_ATTRIBUTE]: text(original) };
     // Keep the original only while body and original fit in one SQS message together.
-    const keep = original !== body && Buffer.byteLength(body) + Buffer.byteLength(original) + 64 <= SQS_MAX_BODY_BYTES;
+    const keep = original !== body && messageBytes(body, withOriginal) <= this.queue.maxMessageBytes;
     await this.#sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queue.url,
         MessageBody: body,
-        ...(keep ? { MessageAttributes: { [ORIGINAL_BODY_ATTRIBUTE]: text(original) } } : {}),
+        ...(keep ? { MessageAttributes: withOriginal } : {}),
         ...(this.queue.fifo
           ? {
               MessageGroupId: message.Attributes?.MessageGroupId ?? this.queue.task,
@@ -72,34 +70,31 @@ export class QueueClient {
     );
   }
 
-  /** Keeps a received message hidden for `seconds` more (at most 12 hours). */
-  async hide(message: Message, seconds: number): Promise<void> {
-    await this.#sqs.send(
-      new ChangeMessageVisibilityCommand({
-        QueueUrl: this.queue.url,
-        ReceiptHandle: message.ReceiptHandle,
-        VisibilityTimeout: Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(seconds))),
-      }),
-    );
-  }
-
-  /** Sends the body as first sent, unchanged, to `err-<queue>` with why it failed. */
+  /**
+   * Sends the body as first sent to `err-<queue>` with why it failed. The reason always goes with it:
+   * SQS counts attributes in the size limit, so near the limit the error message is shortened, and
+   * then the body loses its outer base64 layer (a quarter of its size; kombu and this worker read
+   * both forms).
+   */
   async deadLetter(message: Message, reason: DeadLetterReason): Promise<void> {
-    const attributes: Record<string, MessageAttributeValue> = {
-      error_type: text(reason.error.name),
-      error_message: text(reason.error.message.slice(0, 1024)),
-      task: text(reason.task ?? this.queue.task),
-      source_queue: text(this.queue.fullName),
-      receive_count: number(Number(message.Attributes?.ApproximateReceiveCount ?? 1)),
-      dead_lettered_at: text(new Date().toISOString()),
-      ...(reason.taskId ? { task_id: text(reason.taskId) } : {}),
-      ...(reason.retries !== undefined ? { retries: number(reason.retries) } : {}),
-    };
+    const limit = this.queue.deadLetterMaxMessageBytes;
+    let body = originalBody(message);
+    let room = limit - messageBytes(body, this.#reasonAttributes(message, reason, ''));
+    if (room < MIN_ERROR_MESSAGE_BYTES) {
+      body = withoutOuterBase64(body);
+      room = limit - messageBytes(body, this.#reasonAttributes(message, reason, ''));
+    }
+    if (room < 0) {
+      throw new PayloadTooLargeError(
+        `the message is ${Buffer.byteLength(body)} bytes, too close to ${this.queue.deadLetterName}'s limit of ${limit} to carry its reason`,
+      );
+    }
+    const errorMessage = truncateBytes(reason.error.message, Math.min(MAX_ERROR_MESSAGE_BYTES, room));
     await this.#sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queue.deadLetterUrl,
-        MessageBody: originalBody(message),
-        MessageAttributes: attributes,
+        MessageBody: body,
+        MessageAttributes: this.#reasonAttributes(message, reason, errorMessage),
         ...(this.queue.fifo
           ? {
               MessageGroupId: message.Attributes?.MessageGroupId ?? this.queue.task,
@@ -109,10 +104,45 @@ export class QueueClient {
       }),
     );
   }
+
+  #reasonAttributes(message: Message, reason: DeadLetterReason, errorMessage: string): Attributes {
+    return {
+      error_type: text(reason.error.name),
+      error_message: text(errorMessage),
+      task: text(reason.task ?? this.queue.task),
+      source_queue: text(this.queue.fullName),
+      receive_count: number(Number(message.Attributes?.ApproximateReceiveCount ?? 1)),
+      dead_lettered_at: text(new Date().toISOString()),
+      ...(reason.taskId ? { task_id: text(reason.taskId) } : {}),
+      ...(reason.retries !== undefined ? { retries: number(reason.retries) } : {}),
+    };
+  }
 }
+
+const MAX_ERROR_MESSAGE_BYTES = 1024;
+const MIN_ERROR_MESSAGE_BYTES = 128;
 
 function originalBody(message: Message): string {
   return message.MessageAttributes?.[ORIGINAL_BODY_ATTRIBUTE]?.StringValue ?? message.Body ?? '';
+}
+
+/** A message's size as SQS counts it against MaximumMessageSize: the body, and each attribute's name, type and value. */
+function messageBytes(body: string, attributes: Attributes): number {
+  let bytes = Buffer.byteLength(body);
+  for (const [name, value] of Object.entries(attributes)) {
+    bytes +=
+      Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
+  }
+  return bytes;
+}
+
+/** At most `max` bytes of UTF-8, never ending in half a character. */
+function truncateBytes(value: string, max: number): string {
+  if (Buffer.byteLength(value) <= max) return value;
+  return Buffer.from(value)
+    .subarray(0, max)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '');
 }
 
 // SQS refuses empty attribute values.

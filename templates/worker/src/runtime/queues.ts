@@ -1,4 +1,5 @@
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
+import { SQS_MAX_BODY_BYTES } from './codec.ts';
 import { deadLetterQueueName, fullQueueName, isFifo, type NamingContext } from './naming.ts';
 import { resolveQueueUrl } from './sqs.ts';
 
@@ -20,6 +21,9 @@ export interface ResolvedQueue extends QueueBinding {
   fifo: boolean;
   /** The queue's own visibility timeout: how long a received message stays hidden. */
   visibilityTimeoutSeconds: number;
+  /** The largest message (body and attributes) each queue takes: its MaximumMessageSize. */
+  maxMessageBytes: number;
+  deadLetterMaxMessageBytes: number;
 }
 
 /** Finds each queue and its dead-letter queue; a missing one stops start-up with its name. */
@@ -36,9 +40,10 @@ export async function resolveQueues(
         resolveQueueUrl(sqs, fullName),
         resolveQueueUrl(sqs, deadLetterName),
       ]);
-      const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['VisibilityTimeout'] }),
-      );
+      const [queue, deadLetter] = await Promise.all([
+        attributes(sqs, url, ['VisibilityTimeout', 'MaximumMessageSize']),
+        attributes(sqs, deadLetterUrl, ['MaximumMessageSize']),
+      ]);
       return {
         ...binding,
         fullName,
@@ -46,8 +51,15 @@ export async function resolveQueues(
         deadLetterName,
         deadLetterUrl,
         fifo: isFifo(fullName),
-        visibilityTimeoutSeconds: Number(Attributes?.VisibilityTimeout ?? 30),
+        visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
+        maxMessageBytes: Number(queue.MaximumMessageSize ?? SQS_MAX_BODY_BYTES),
+        deadLetterMaxMessageBytes: Number(deadLetter.MaximumMessageSize ?? SQS_MAX_BODY_BYTES),
       };
     }),
   );
+}
+
+async function attributes(sqs: SQSClient, url: string, names: QueueAttributeName[]): Promise<Record<string, string>> {
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: names }));
+  return Attributes;
 }

@@ -21,10 +21,13 @@ export const DEFAULT_RETRY: RetryPolicy = {
   jitter: true,
 };
 
-/** The delay before retry number `retries + 1`, in whole seconds. */
+/** No retry comes sooner than this: a task that fails at once must not become a hot loop. */
+export const MIN_RETRY_DELAY_SECONDS = 1;
+
+/** The delay before retry number `retries + 1`, in whole seconds, never under the floor. */
 export function retryDelaySeconds(policy: RetryPolicy, retries: number, random: () => number = Math.random): number {
   const raw = policy.backoff === 'exponential' ? policy.baseSeconds * 2 ** retries : policy.baseSeconds;
   const capped = Math.min(policy.maxSeconds, raw);
   const delay = policy.jitter ? capped / 2 + random() * (capped / 2) : capped;
-  return Math.max(0, Math.round(delay));
+  return Math.max(MIN_RETRY_DELAY_SECONDS, Math.round(delay));
 }

@@ -6,12 +6,12 @@ import { ConfigError } from './errors.ts';
 import { combineHooks, type IntegrationContext, type WorkerHooks } from './hooks.ts';
 import { startHttpServer } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { watchEventLoop } from './loop-monitor.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { metricPrefix } from './naming.ts';
 import { isPrimary, runChild, runPrimary } from './prefork.ts';
 import type { QueueBinding } from './queues.ts';
 import { onStopSignals } from './signals.ts';
-import { createSqsClient } from './sqs.ts';
 import type { TaskDefinition } from './task.ts';
 import { startWorker, type Worker } from './worker.ts';
 
@@ -36,10 +36,13 @@ export async function runWorker<Config extends CoreConfig>(options: RunOptions<C
     return;
   }
   const log = createLogger(options.name, config.LOG_LEVEL);
-  if (config.WORKER_PROCESSES === 1) return runSingle(options, config, log);
-  if (isPrimary()) return runPrimary(config, log);
+  if (config.WORKER_PROCESSES > 1 && isPrimary()) return runPrimary(config, log);
   const metrics = createMetrics(metricPrefix(options.name));
-  return runChild(metrics, () => startFromConfig(options, config, metrics, log), config);
+  watchEventLoop(log, metrics);
+  if (config.WORKER_PROCESSES > 1) {
+    return runChild(metrics, (onStuck) => startFromConfig(options, config, metrics, log, onStuck), config);
+  }
+  return runSingle(options, config, metrics, log);
 }
 
 /** Starts the worker, or says why it cannot and sets exit code 1. */
@@ -48,16 +51,12 @@ async function startFromConfig<Config extends CoreConfig>(
   config: Config,
   metrics: Metrics,
   log: Logger,
+  onStuck: () => void,
 ): Promise<{ worker: Worker; close(): Promise<void> } | undefined> {
-  const sqs = createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT });
   const hooks = combineHooks(integrations?.(config, { name, prefix: metricPrefix(name), log, metrics }) ?? []);
-  const close = async () => {
-    await hooks.close();
-    sqs.destroy();
-  };
   try {
     const worker = await startWorker({
-      sqs,
+      sqs: { region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT },
       queues,
       tasks,
       naming: { env: config.APP_ENV, user: config.BE_WORKER_USER },
@@ -65,11 +64,13 @@ async function startFromConfig<Config extends CoreConfig>(
       metrics,
       log,
       hooks,
+      shutdownGraceSeconds: config.SHUTDOWN_GRACE_SECONDS,
+      onStuck,
     });
-    return { worker, close };
+    return { worker, close: () => hooks.close() };
   } catch (error) {
     log.fatal({ err: error }, `${name} cannot start: ${(error as Error).message}`);
-    await close();
+    await hooks.close();
     process.exitCode = 1;
     return undefined;
   }
@@ -78,34 +79,43 @@ async function startFromConfig<Config extends CoreConfig>(
 async function runSingle<Config extends CoreConfig>(
   options: RunOptions<Config>,
   config: Config,
+  metrics: Metrics,
   log: Logger,
 ): Promise<void> {
-  const metrics = createMetrics(metricPrefix(options.name));
-  let ready = (): boolean => false;
+  let worker: Worker | undefined;
+  let stopping = false;
   const server = await startHttpServer({
+    host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     metrics: () => metrics.registry.metrics(),
     metricsContentType: metrics.registry.contentType,
-    isReady: () => ready(),
+    isReady: () => !stopping && (worker?.isReady() ?? false),
+    isAlive: () => worker?.isAlive() ?? true,
   });
-  log.info({ port: config.HTTP_PORT }, 'http server listening: /healthz /readyz /metrics');
-  const started = await startFromConfig(options, config, metrics, log);
+  log.info({ host: config.HTTP_HOST, port: config.HTTP_PORT }, 'http server listening: /healthz /readyz /metrics');
+  let shutdown: ((signal: NodeJS.Signals) => Promise<void>) | undefined;
+  const started = await startFromConfig(options, config, metrics, log, () => {
+    // A given-up run ends only with the process: stop as on SIGTERM, and exit 1 for the supervisor.
+    process.exitCode = 1;
+    void shutdown?.('SIGTERM');
+  });
   if (!started) {
     server.close();
     return;
   }
-  const { worker, close } = started;
-  ready = worker.isReady;
-  onStopSignals(log, {
+  worker = started.worker;
+  const { close } = started;
+  const running = worker;
+  shutdown = onStopSignals(log, {
     async stop() {
-      ready = () => false;
-      await worker.stop(config.SHUTDOWN_GRACE_SECONDS);
+      stopping = true;
+      await running.stop(config.SHUTDOWN_GRACE_SECONDS);
       await close();
       server.close();
       server.closeAllConnections();
-      // Released tasks that ignore their signal may still hold timers: do not wait for them.
+      // Given-back tasks that ignore their signal may still hold timers: do not wait for them.
       process.exit();
     },
-    force: () => worker.releaseAll(),
+    force: () => running.releaseAll(),
   });
 }

@@ -22,8 +22,21 @@ export function awsClientConfig({ region, endpoint, profile }: SqsSettings) {
   };
 }
 
+/**
+ * Every request has a deadline, so a silent SQS (a brownout, a middlebox that dropped the connection)
+ * fails like a refused one instead of hanging: 3 s to connect, 10 s to answer (the long poll sets its
+ * own, longer deadline per call).
+ */
+export const SQS_TIMEOUTS = { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true };
+
 export function createSqsClient(settings: SqsSettings): SQSClient {
-  return new SQSClient(awsClientConfig(settings));
+  return new SQSClient({ ...awsClientConfig(settings), requestHandler: SQS_TIMEOUTS });
+}
+
+/** Whether SQS said the queue does not exist (its two spellings, JSON and Query protocols). */
+export function isQueueMissing(error: unknown): boolean {
+  const name = (error as Error | undefined)?.name;
+  return name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue';
 }
 
 /** The URL of a queue by its full name, with the fix in the error when it does not exist. */
@@ -33,10 +46,7 @@ export async function resolveQueueUrl(sqs: SQSClient, fullName: string): Promise
     if (!QueueUrl) throw new Error('SQS returned no URL');
     return QueueUrl;
   } catch (error) {
-    if (
-      (error as Error).name === 'QueueDoesNotExist' ||
-      (error as Error).name === 'AWS.SimpleQueueService.NonExistentQueue'
-    ) {
+    if (isQueueMissing(error)) {
       throw new QueueNotFoundError(
         `SQS queue "${fullName}" does not exist: \`npm run dev\` runs a local SQS that has it; in AWS, create it and its dead-letter queue "err-${fullName}" (check APP_ENV and BE_WORKER_USER if the name looks wrong)`,
       );

@@ -34,10 +34,17 @@ export interface TaskDefinition<Args extends ArgsSchema = ArgsSchema> {
    */
   argNames?: readonly string[];
   /**
-   * Aborts `ctx.signal` after this many seconds; a run still going then counts as failed and is
-   * retried by its policy.
+   * Celery's soft time limit: `ctx.signal` aborts after this many seconds, and the run counts as
+   * failed (TimeLimitExceededError), retried by its policy once it has returned — never while it
+   * still runs.
    */
   timeLimitSeconds?: number;
+  /**
+   * Celery's hard time limit, for a run that ignores `ctx.signal`: past it the worker gives the run
+   * up — the message is retried or dead-lettered as timed out — and restarts its process, which ends
+   * the run. `timeLimitSeconds` + 30 by default; none without `timeLimitSeconds`.
+   */
+  hardTimeLimitSeconds?: number;
   /** How failures are retried; unset fields take `DEFAULT_RETRY`'s (3 retries, exponential from 2 s). */
   retry?: Partial<RetryPolicy>;
   run(args: z.output<Args>, ctx: TaskContext): unknown;
@@ -57,7 +64,24 @@ export function defineTask<Args extends ArgsSchema>(definition: TaskDefinition<A
   if (definition.timeLimitSeconds !== undefined && !(definition.timeLimitSeconds > 0)) {
     throw new TypeError(`defineTask ${definition.name}: timeLimitSeconds must be > 0`);
   }
+  const { soft, hard } = timeLimits(definition);
+  if (hard !== undefined && !(hard >= (soft ?? 0) && hard > 0)) {
+    throw new TypeError(`defineTask ${definition.name}: hardTimeLimitSeconds must be > 0 and ≥ timeLimitSeconds`);
+  }
   return Object.freeze({ ...definition });
+}
+
+/** How much longer than its soft time limit a run may go before the worker gives it up. */
+export const HARD_LIMIT_MARGIN_SECONDS = 30;
+
+/** The task's soft and hard time limits in seconds (undefined: none). */
+export function timeLimits(task: Pick<TaskDefinition, 'timeLimitSeconds' | 'hardTimeLimitSeconds'>): {
+  soft?: number;
+  hard?: number;
+} {
+  const soft = task.timeLimitSeconds;
+  const hard = task.hardTimeLimitSeconds ?? (soft === undefined ? undefined : soft + HARD_LIMIT_MARGIN_SECONDS);
+  return { soft, hard };
 }
 
 /** The task's retry policy, its unset fields filled from `DEFAULT_RETRY`. */

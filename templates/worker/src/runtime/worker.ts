@@ -1,18 +1,21 @@
-// The worker: per queue, one consumer (receiving), one client (deleting, retrying,
-// dead-lettering); one processor for all.
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { QueueConsumer } from './consumer.ts';
+// The worker: per queue, one consumer (receiving) and one client (deleting, retrying,
+// dead-lettering); one processor and one lease keeper for all.
+import { DEFAULT_WAIT_SECONDS, QueueConsumer, RECEIVE_PATIENCE_SECONDS } from './consumer.ts';
 import type { WorkerHooks } from './hooks.ts';
+import { LeaseKeeper } from './lease.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { NamingContext } from './naming.ts';
 import { MessageProcessor } from './processor.ts';
 import { QueueClient } from './queue-client.ts';
 import { type QueueBinding, type ResolvedQueue, resolveQueues } from './queues.ts';
+import { createSqsClient, type SqsSettings } from './sqs.ts';
 import type { TaskDefinition } from './task.ts';
+import { within } from './timing.ts';
 
 export interface WorkerOptions {
-  sqs: SQSClient;
+  /** Where SQS is: the worker makes its clients (with their timeouts) from this. */
+  sqs: SqsSettings;
   queues: readonly QueueBinding[];
   tasks: readonly TaskDefinition[];
   naming: NamingContext;
@@ -24,32 +27,68 @@ export interface WorkerOptions {
   waitTimeSeconds?: number;
   /** The integrations' hooks (src/integrations/). */
   hooks?: WorkerHooks;
+  /** A task ran past its hard time limit and was given up: the process must end to end the run. */
+  onStuck?(reason: string): void;
+  /** The grace the process gives its tasks when it stops (30 s): a given-up task's retry waits until the stop is over. */
+  shutdownGraceSeconds?: number;
 }
 
 export interface Worker {
   queues: readonly ResolvedQueue[];
   /** Every queue's poller is receiving. */
   isReady(): boolean;
+  /** False once the worker needs its process restarted: a poller stuck, or a run given up. */
+  isAlive(): boolean;
   /**
-   * Stops receiving at once, lets tasks in flight finish for up to `graceSeconds`, gives the
-   * rest back to the queue (visibility 0) and flushes the deletes.
+   * Stops receiving, lets tasks in flight finish for up to `graceSeconds`, gives the rest back to
+   * the queue (visible at once) and flushes the deletes — those two within STOP_BUDGET_SECONDS
+   * more, whatever SQS does. Receives still open are let finish first (see QueueConsumer.stop).
    */
   stop(graceSeconds: number): Promise<void>;
-  /** Gives everything in flight back to the queue now: a forced exit's last step. */
+  /** Gives everything in flight back to the queue, trying for a second at most: a forced exit's last step. */
   releaseAll(): Promise<void>;
 }
 
+/** After the grace period: how long giving messages back and flushing deletes may take. */
+export const STOP_BUDGET_SECONDS = 5;
+
+/**
+ * How long `stop(graceSeconds)` takes at most, whatever SQS does: the grace, or an open long poll's
+ * deadline if that is later, then the budget to give messages back and flush deletes.
+ */
+export function stopDeadlineSeconds(graceSeconds: number): number {
+  return Math.max(graceSeconds, DEFAULT_WAIT_SECONDS + RECEIVE_PATIENCE_SECONDS) + STOP_BUDGET_SECONDS;
+}
+
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  const { sqs, log, metrics } = options;
+  const { log, metrics } = options;
+  const sqs = createSqsClient(options.sqs);
   const tasks = taskRegistry(options.tasks, options.queues);
-  const queues = await resolveQueues(sqs, options.queues, options.naming);
-  const processor = new MessageProcessor({ tasks, metrics, log, hooks: options.hooks });
+  const queues = await resolveQueues(sqs, options.queues, options.naming).catch((error: Error) => {
+    sqs.destroy();
+    throw error;
+  });
+  let stuck = false;
+  const processor = new MessageProcessor({
+    tasks,
+    metrics,
+    log,
+    hooks: options.hooks,
+    stuckRetryDelaySeconds: stopDeadlineSeconds(options.shutdownGraceSeconds ?? 30) + 5,
+    onStuck(reason) {
+      stuck = true;
+      log.fatal({ reason }, 'a task was given up at its hard time limit; this process must restart to end it');
+      options.onStuck?.(reason);
+    },
+  });
+  const leases = watchLeases(new LeaseKeeper(options.sqs), log);
 
   const running = queues.map((queue) => {
     const client = new QueueClient(sqs, queue);
     const consumer = new QueueConsumer({
       sqs,
-      queueUrl: queue.url,
+      queue,
+      leases,
       concurrency: options.concurrency,
       waitTimeSeconds: options.waitTimeSeconds,
       limiter: options.hooks?.limiterFor?.(queue),
@@ -63,44 +102,64 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     consumer.on('handler_error', (error, message) =>
       log.error({ ...where, messageId: message.MessageId, err: error }, 'message handling failed'),
     );
-    consumer.on('released', (count) => {
+    consumer.on('released', (count, failed) => {
       metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'released' }, count);
-      log.info({ ...where, count }, 'released messages still in flight back to the queue');
+      log.info({ ...where, count }, 'gave messages in flight back to the queue');
+      if (failed > 0) {
+        log.error(
+          { ...where, failed },
+          'could not give messages back; SQS delivers them after their visibility timeout',
+        );
+      }
     });
-    consumer.on('release_error', (error) =>
-      log.error(
-        { ...where, err: error },
-        'could not release messages; SQS delivers them after their visibility timeout',
-      ),
-    );
     consumer.start();
     return { consumer, client };
   });
   log.info({ queues: queues.map((queue) => queue.fullName), concurrency: options.concurrency }, 'worker started');
 
+  const giveBackAndFlush = (left: boolean) =>
+    Promise.all(
+      running.map(async ({ consumer, client }) => {
+        if (left) await consumer.release();
+        await client.flush();
+      }),
+    );
   return {
     queues,
     isReady: () => running.every(({ consumer }) => consumer.healthy),
+    isAlive: () => !stuck && running.every(({ consumer }) => consumer.alive),
     async stop(graceSeconds) {
       log.info({ graceSeconds }, 'stopping: no new messages, waiting for tasks in flight');
-      await Promise.all(
-        running.map(async ({ consumer, client }) => {
-          const left = await consumer.stop(graceSeconds * 1000);
-          if (left > 0) await consumer.release();
-          await client.flush();
-        }),
+      const left = await Promise.all(running.map(({ consumer }) => consumer.stop(graceSeconds * 1000)));
+      const done = await within(
+        STOP_BUDGET_SECONDS * 1000,
+        giveBackAndFlush(left.some((count) => count > 0)).then(() => true),
+        false,
       );
+      if (!done)
+        log.error('SQS did not answer in time: messages not given back come back after their visibility timeout');
+      await leases.close();
+      sqs.destroy();
       log.info('worker stopped');
     },
     async releaseAll() {
-      await Promise.all(
-        running.map(async ({ consumer, client }) => {
-          await consumer.release();
-          await client.flush();
-        }),
-      );
+      await within(1000, giveBackAndFlush(true), undefined);
     },
   };
+}
+
+function watchLeases(leases: LeaseKeeper, log: Logger): LeaseKeeper {
+  const lastWarned = new Map<string, number>();
+  leases.on('lost', (reason) => log.warn({ reason }, 'a message lease was lost: SQS may deliver it to another worker'));
+  leases.on('extend_error', (queueUrl, reason) => {
+    // Once per queue every 10 s: an outage fails an extension round every second.
+    if (Date.now() - (lastWarned.get(queueUrl) ?? 0) < 10_000) return;
+    lastWarned.set(queueUrl, Date.now());
+    log.warn({ queueUrl, reason }, 'could not extend message leases; trying again until they expire');
+  });
+  leases.on('release_error', (reason) => log.warn({ reason }, 'SQS did not take a message given back'));
+  leases.on('error', (error) => log.error({ err: error }, 'the lease keeper thread failed'));
+  return leases;
 }
 
 /** Tasks by name; a queue whose task is not registered stops start-up. */
