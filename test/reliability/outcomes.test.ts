@@ -11,18 +11,22 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decodeMessage, encodeMessage, SQS_MAX_BODY_BYTES } from '../../templates/worker/src/runtime/codec.ts';
+import { decodeMessage, encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
+import { PayloadTooLargeError } from '../../templates/worker/src/runtime/errors.ts';
 import { createLogger } from '../../templates/worker/src/runtime/logger.ts';
 import { createMetrics, type Metrics } from '../../templates/worker/src/runtime/metrics.ts';
 import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
+import { Producer } from '../../templates/worker/src/runtime/producer.ts';
 import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 import { startWorker, type Worker } from '../../templates/worker/src/runtime/worker.ts';
 import { REPO, waitFor } from '../support/process.ts';
 import { createQueues, depth, receiveAll, remove, type SqsProcess, send, startSqsProcess } from '../support/sqs.ts';
-import { stubbornRuns, testTasks } from '../support/tasks.ts';
+import { flaky, stubbornRuns, testTasks } from '../support/tasks.ts';
 
 const naming = { env: 'local', user: 'outcomes' };
+/** SQS's size limit before August 2025, still that of the queues made then. */
+const OLD_LIMIT = 256 * 1024;
 const full = (queue: string) => fullQueueName(queue, naming);
 
 /** `add` as a Python producer names it, failing so that our worker retries it. */
@@ -59,7 +63,7 @@ beforeAll(async () => {
     await sqs.client.send(
       new SetQueueAttributesCommand({
         QueueUrl: await resolveQueueUrl(sqs.client, name),
-        Attributes: { MaximumMessageSize: String(SQS_MAX_BODY_BYTES) },
+        Attributes: { MaximumMessageSize: String(OLD_LIMIT) },
       }),
     );
   }
@@ -132,7 +136,7 @@ describe('dead letters at the size limit', () => {
       encodeMessage({ task: 'doomed', args: ['x'.repeat(length)], queue: full('big'), id: `big-${length}` });
     const fits = (length: number) => {
       try {
-        return Buffer.byteLength(encode(length)) <= SQS_MAX_BODY_BYTES;
+        return Buffer.byteLength(encode(length)) <= OLD_LIMIT;
       } catch {
         return false;
       }
@@ -141,7 +145,7 @@ describe('dead letters at the size limit', () => {
     while (fits(length + 1000)) length += 1000;
     while (fits(length + 1)) length += 1;
     const body = encode(length);
-    expect(SQS_MAX_BODY_BYTES - Buffer.byteLength(body)).toBeLessThan(10);
+    expect(OLD_LIMIT - Buffer.byteLength(body)).toBeLessThan(10);
     await send(sqs, full('big'), body);
     const [dead] = await receiveAll(sqs, `err-${full('big')}`, 1);
     expect(dead?.MessageAttributes?.error_type?.StringValue).toBe('Error');
@@ -217,6 +221,43 @@ describe('long and stuck tasks', () => {
     const [first, second] = stubbornRuns;
     expect(first?.end).toBeDefined();
     expect(second?.start).toBeGreaterThanOrEqual(first?.end ?? Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('messages of up to 1 MiB', () => {
+  const bigKey = (bytes: number) => 'k'.repeat(bytes);
+  const producer = () => new Producer(sqs.client, [{ queue: 'flaky', task: 'flaky' }], naming);
+
+  it('run a 900 KiB message sent by the TypeScript producer', async () => {
+    const before = await count('workerTasks', 'flaky', 'succeeded');
+    // flaky(key, 0) succeeds at once; 500 KB of key makes the encoded message about 900 KiB.
+    const sent = await producer().send(flaky, [bigKey(500_000), 0]);
+    expect(sent.queue).toBe(full('flaky'));
+    await waitFor('it to run', async () =>
+      (await count('workerTasks', 'flaky', 'succeeded')) === before + 1 ? true : undefined,
+    );
+  });
+
+  it('run a 900 KiB message shaped as Python Celery sends it (kombu’s envelope, both base64 layers)', async () => {
+    const before = await count('workerTasks', 'flaky', 'succeeded');
+    const fixture = JSON.parse(await readFile(join(REPO, 'test', 'fixtures', 'celery-sqs', 'add_args.json'), 'utf8'));
+    const envelope = structuredClone(fixture.decoded.envelope);
+    envelope.headers.task = 'flaky';
+    envelope.body = Buffer.from(JSON.stringify([[bigKey(520_000), 0], {}, {}])).toString('base64');
+    const body = Buffer.from(JSON.stringify(envelope)).toString('base64');
+    expect(Buffer.byteLength(body)).toBeGreaterThan(900 * 1024);
+    await send(sqs, full('flaky'), body);
+    await waitFor('it to run', async () =>
+      (await count('workerTasks', 'flaky', 'succeeded')) === before + 1 ? true : undefined,
+    );
+  });
+
+  it('refuse one over 1 MiB before sending, saying how big it is and what to do', async () => {
+    const error = await producer()
+      .send(flaky, [bigKey(600_000), 0])
+      .catch((caught: Error) => caught);
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect((error as Error).message).toMatch(/over the SQS limit of 1048576 .*send a reference to the data instead/);
   });
 });
 

@@ -274,8 +274,14 @@ describe('the SQS size limit', () => {
     return high;
   }
 
-  it('is 256 KiB', () => {
-    expect(SQS_MAX_BODY_BYTES).toBe(256 * 1024);
+  it('is 1 MiB, SQS’s largest since August 2025', () => {
+    expect(SQS_MAX_BODY_BYTES).toBe(1024 * 1024);
+  });
+
+  it('is the queue’s own when it is smaller (maxBytes)', () => {
+    const small = () => encodeMessage({ task: 'add', args: ['x'.repeat(150_000)], queue: 'q', maxBytes: 256 * 1024 });
+    expect(small).toThrow(/over the SQS limit of 262144/);
+    expect(encodeWith(150_000)).not.toThrow();
   });
 
   it('accepts a message just under the limit and refuses one just over, naming the size', () => {
@@ -284,7 +290,7 @@ describe('the SQS size limit', () => {
     const under = encodeWith(refused - 1)();
     const underBytes = Buffer.byteLength(under);
     expect(underBytes).toBeLessThanOrEqual(SQS_MAX_BODY_BYTES);
-    // The boundary is where the encoded body crosses 256 KiB, not somewhere else.
+    // The boundary is where the encoded body crosses the limit, not somewhere else.
     expect(underBytes).toBeGreaterThan(SQS_MAX_BODY_BYTES - 16);
     expect(decodeMessage(under).args[0]).toHaveLength(refused - 1);
 
@@ -297,10 +303,10 @@ describe('the SQS size limit', () => {
     expect(error.message).toContain('add');
   });
 
-  it('counts the encoded body, not the JSON of the arguments', () => {
-    // 160 KB of arguments fit in 256 KiB as JSON, but not after the two base64 layers.
-    const error = caught(encodeWith(160_000));
-    expect(error).toBeInstanceOf(PayloadTooLargeError);
+  it('counts the encoded body, not the JSON of the arguments: about 580 KB of arguments fit in 1 MiB', () => {
+    // 640 KB of arguments fit in 1 MiB as JSON, but not after the two base64 layers.
+    expect(caught(encodeWith(640_000))).toBeInstanceOf(PayloadTooLargeError);
+    expect(encodeWith(580_000)).not.toThrow();
   });
 });
 

@@ -2,7 +2,7 @@
 // it, a stubbed lease keeper, and fake timers. Slots, prefetch, stop, give-back, back-off.
 import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { QueueConsumer } from '../../templates/worker/src/runtime/consumer.ts';
+import { QueueConsumer, type Turn } from '../../templates/worker/src/runtime/consumer.ts';
 import type { ReceiveLimiter } from '../../templates/worker/src/runtime/hooks.ts';
 import type { Lease, LeaseKeeper } from '../../templates/worker/src/runtime/lease.ts';
 
@@ -77,8 +77,8 @@ function fakeKeeper() {
 function tasks() {
   const running = new Map<string, () => void>();
   const started: string[] = [];
-  const handle = async (message: Message, _lease: Lease, slot: () => Promise<boolean>) => {
-    if (!(await slot())) return;
+  const handle = async (message: Message, _lease: Lease, turn: Turn) => {
+    if (!(await turn.take())) return;
     started.push(message.MessageId ?? '');
     await new Promise<void>((resolve) => running.set(message.MessageId ?? '', resolve));
     running.delete(message.MessageId ?? '');

@@ -68,6 +68,41 @@ describe('provisioning', () => {
     ]);
   });
 
+  it('makes queues of 1 MiB messages, and lets each DLQ redrive to its own queue only', async () => {
+    for (const name of ['dev-orders', 'err-dev-orders']) {
+      expect((await attributes(name)).MaximumMessageSize).toBe(String(1024 * 1024));
+    }
+    const allow = JSON.parse((await attributes('err-dev-orders')).RedriveAllowPolicy ?? '{}');
+    expect(allow).toEqual({
+      redrivePermission: 'byQueue',
+      sourceQueueArns: [(await attributes('dev-orders')).QueueArn],
+    });
+  });
+
+  it('reports a queue of 256 KiB and a DLQ open to anyone as drift, and raises them with fix', async () => {
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: await resolveQueueUrl(sqs, 'err-dev-refunds'),
+        Attributes: { MaximumMessageSize: String(256 * 1024), RedriveAllowPolicy: '{"redrivePermission":"allowAll"}' },
+      }),
+    );
+    const plan = await planQueues(sqs, desired);
+    expect(plan[2]?.drift).toEqual([
+      { attribute: 'MaximumMessageSize', actual: '262144', expected: '1048576' },
+      {
+        attribute: 'RedriveAllowPolicy',
+        actual: 'redrive permission allowAll',
+        expected: 'redrive to dev-refunds only',
+      },
+    ]);
+    expect((await applyPlan(sqs, desired, plan, { fix: true }))[2]?.outcome).toBe('fixed');
+    expect((await attributes('err-dev-refunds')).MaximumMessageSize).toBe('1048576');
+    expect(JSON.parse((await attributes('err-dev-refunds')).RedriveAllowPolicy ?? '{}').sourceQueueArns).toEqual([
+      (await attributes('dev-refunds')).QueueArn,
+    ]);
+    expect((await planQueues(sqs, desired)).every(({ action }) => action === 'exists')).toBe(true);
+  });
+
   it('reports a hand-changed attribute as drift, field by field, and fixes it only when asked', async () => {
     await sqs.send(
       new SetQueueAttributesCommand({

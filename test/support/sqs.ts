@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  ListQueuesCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -21,19 +22,27 @@ export interface SqsProcess {
   start(): Promise<void>;
 }
 
-/** Starts fauxqs on a free port; with `persistent`, messages survive `stop()` + `start()`. */
-export async function startSqsProcess({ persistent = false } = {}): Promise<SqsProcess> {
+/**
+ * Starts fauxqs on a free port; with `persistent`, messages survive `stop()` + `start()`. With
+ * `awsLike`, local-aws-sqs instead: AWS's FIFO batches (up to 10 messages of one group) and
+ * message moves, which fauxqs does not have.
+ */
+export async function startSqsProcess({ persistent = false, awsLike = false } = {}): Promise<SqsProcess> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const args = [join(REPO, 'test', 'support', 'sqs-server.ts'), String(port)];
+  const server = awsLike ? 'aws-like-sqs-server.ts' : 'sqs-server.ts';
+  const args = [join(REPO, 'test', 'support', server), String(port)];
   if (persistent) args.push(await tempDir('cbw-sqs-'));
   let child: ResultPromise | undefined;
+  const client = createSqsClient({ region: 'us-east-1', endpoint });
   const sqs: SqsProcess = {
     endpoint,
-    client: createSqsClient({ region: 'us-east-1', endpoint }),
+    client,
     async start() {
       child = execa('node', args, { reject: false });
-      await waitFor('fauxqs to answer', async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
+      await waitFor('the local SQS to answer', async () =>
+        (await client.send(new ListQueuesCommand({}))) ? true : undefined,
+      );
     },
     async stop() {
       child?.kill('SIGTERM');
@@ -89,6 +98,7 @@ export async function receiveAll(sqs: SqsProcess, queue: string, count: number):
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: 1,
         MessageSystemAttributeNames: ['All'],
+        AttributeNames: ['All'], // the older name, which local-aws-sqs reads
         MessageAttributeNames: ['All'],
       }),
     );

@@ -2,6 +2,7 @@
 // every run to a file that outlives the process.
 import { appendFileSync } from 'node:fs';
 import { z } from 'zod';
+import { NonRetryableError } from '../../templates/worker/src/runtime/errors.ts';
 import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 
 const runs = new Map<string, number>();
@@ -93,4 +94,25 @@ export const spin = defineTask({
   },
 });
 
-export const testTasks = [flaky, doomed, nap, stubborn, hang, spin];
+/**
+ * One step of an ordered sequence: records `<group> <index> start <retries>`, sleeps `ms`, then
+ * records `<group> <index> end` — or, on its first run when `fails`, `<group> <index> fail` and throws.
+ */
+export const step = defineTask({
+  name: 'step',
+  args: z.tuple([z.string(), z.number().int(), z.number().int().min(0), z.boolean()]),
+  retry: { maxRetries: 2, backoff: 'fixed', baseSeconds: 1, jitter: false },
+  async run([group, index, ms, fails], ctx) {
+    // A worker started with STEPS_BROKEN=1 stands for one with a bug: every step dead-letters at once.
+    if (process.env.STEPS_BROKEN === '1') throw new NonRetryableError(`step ${group} ${index}: broken`);
+    record(`${group} ${index} start ${ctx.retries}`);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    if (fails && ctx.retries === 0) {
+      record(`${group} ${index} fail`);
+      throw new Error(`step ${group} ${index} fails once`);
+    }
+    record(`${group} ${index} end`);
+  },
+});
+
+export const testTasks = [flaky, doomed, nap, stubborn, hang, spin, step];

@@ -6,8 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DecodeError, PayloadTooLargeError } from './errors.ts';
 
-/** SQS refuses message bodies over 256 KiB. */
-export const SQS_MAX_BODY_BYTES = 256 * 1024;
+/**
+ * The largest message SQS takes (since August 2025; 256 KiB before). A queue may set a smaller
+ * MaximumMessageSize: the worker and the producer check against the queue's own.
+ */
+export const SQS_MAX_BODY_BYTES = 1024 * 1024;
 
 export interface CeleryHeaders {
   lang: string;
@@ -68,6 +71,8 @@ export interface EncodeOptions {
   headers?: Record<string, unknown>;
   /** kombu's `sqs_base64_encoding`: base64 the whole envelope. On by default, as Celery does. */
   outerBase64?: boolean;
+  /** The queue's MaximumMessageSize; SQS's largest by default. */
+  maxBytes?: number;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -182,7 +187,11 @@ export function encodeMessage(options: EncodeOptions): string {
       delivery_tag: randomUUID(),
     },
   };
-  return checkSize(serialize(envelope, options.outerBase64 !== false), options.task, SQS_MAX_BODY_BYTES);
+  return checkSize(
+    serialize(envelope, options.outerBase64 !== false),
+    options.task,
+    options.maxBytes ?? SQS_MAX_BODY_BYTES,
+  );
 }
 
 function serialize(envelope: object, outerBase64: boolean): string {

@@ -4,6 +4,11 @@
 // (leased, so hidden, meanwhile): most refills cost no SQS round trip, and receives carry full
 // batches. One poller per 10 slots (SQS's most per receive). Every message received is leased
 // (lease.ts) until its handler is done with it or the consumer gives it back.
+//
+// On a FIFO queue, messages of one group run one at a time, in the order received, while groups
+// run side by side: a message waits behind its group's earlier ones without holding a slot. One
+// given back (an eta, a stop, a lost lease) takes its group's later ones back with it, so SQS
+// delivers them again after it, in order.
 import { EventEmitter } from 'node:events';
 import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ReceiveLimiter } from './hooks.ts';
@@ -12,19 +17,20 @@ import { backoffMs, deadline, MAX_BATCH, sleep } from './timing.ts';
 
 export interface ConsumerOptions {
   sqs: SQSClient;
-  queue: { url: string; visibilityTimeoutSeconds: number };
+  queue: { url: string; visibilityTimeoutSeconds: number; fifo?: boolean };
   leases: LeaseKeeper;
   /** Tasks running at once. */
   concurrency: number;
   /** Messages received ahead of a free slot; 10 (one receive) by default, none with a `limiter`. */
   prefetch?: number;
   /**
-   * Handles one message to its end. Before running its task it awaits `slot()`, which resolves
-   * true once the task may run, or false if the consumer stopped first (the message is given back).
+   * Handles one message to its end. Before running its task it awaits `turn.take()`, which resolves
+   * true once the task may run, or false if the consumer stopped first (the message is given back);
+   * `turn.give()` gives the slot up before the end (to wait, then take a turn again).
    * `lease.signal` aborts when the message is given back or its lease lost: from then on it is not
    * this worker's, and must not be deleted.
    */
-  handle(message: Message, lease: Lease, slot: () => Promise<boolean>): Promise<void>;
+  handle(message: Message, lease: Lease, turn: Turn): Promise<void>;
   waitTimeSeconds?: number;
   /** Asked before each receive how many messages may come (a ratelimit): never receive, then hold. */
   limiter?: ReceiveLimiter;
@@ -41,11 +47,21 @@ interface ConsumerEvents {
   released: [count: number, failed: number];
 }
 
+/** A message's claim on a running slot. */
+export interface Turn {
+  take(): Promise<boolean>;
+  give(): void;
+}
+
 interface InFlight {
   message: Message;
   lease: Lease;
   /** Holds a running slot (its task may run or runs). */
   running: boolean;
+  /** FIFO queues: its message group, whose messages run one at a time in order. */
+  group?: string;
+  /** It gave its slot up to wait (a FIFO retry in place) and will take a turn again. */
+  resting?: boolean;
 }
 
 /**
@@ -60,8 +76,10 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   #inFlight = new Map<Promise<void>, InFlight>();
   /** Tasks holding a running slot. */
   #running = 0;
-  /** Messages waiting for a running slot, first come first served. */
+  /** Messages waiting for a running slot, first come first served (by group on FIFO queues). */
   #queued: { entry: InFlight; grant(granted: boolean): void }[] = [];
+  /** FIFO queues: each group's messages held, in the order received; the first one's turn comes first. */
+  #groups = new Map<string, InFlight[]>();
   /** Room a poller has claimed for the receive it is making. */
   #reserved = 0;
   /** Pollers waiting for room. */
@@ -172,6 +190,8 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
             MaxNumberOfMessages: allowed,
             WaitTimeSeconds: wait,
             MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount', 'MessageGroupId'],
+            // The same by the API's older name, which some SQS emulators read instead.
+            AttributeNames: ['All'],
             MessageAttributeNames: ['All'],
           }),
           // The client's request timeout is shorter than a long poll: this call gets the poll's own.
@@ -202,16 +222,37 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
 
   #run(message: Message): void {
     const lease = this.options.leases.hold(this.options.queue, message.ReceiptHandle ?? '');
-    const entry: InFlight = { message, lease, running: false };
+    const group = this.options.queue.fifo ? (message.Attributes?.MessageGroupId ?? '') : undefined;
+    const entry: InFlight = { message, lease, running: false, group };
+    if (group !== undefined) {
+      this.#groups.set(group, [...(this.#groups.get(group) ?? []), entry]);
+      lease.signal.addEventListener('abort', () => void this.#giveBackLaterInGroup(entry), { once: true });
+    }
+    const turn: Turn = {
+      take: () => {
+        entry.resting = false;
+        return this.#take(entry);
+      },
+      give: () => {
+        if (!entry.running) return;
+        entry.running = false;
+        entry.resting = true;
+        this.#freeSlot();
+      },
+    };
     const task: Promise<void> = this.options
-      .handle(message, lease, () => this.#slot(entry))
+      .handle(message, lease, turn)
       .catch((error: Error) => {
         this.emit('handler_error', error, message);
       })
       .finally(() => {
         lease.drop();
         this.#inFlight.delete(task);
-        if (entry.running) this.#freeSlot();
+        this.#leaveGroup(entry);
+        if (entry.running) {
+          entry.running = false;
+          this.#freeSlot();
+        } else this.#grantWaiting();
         this.#wakePollers();
         this.#abortReceivesIfIdle();
       });
@@ -219,8 +260,9 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   /** Once stopping, no slot is granted: the message waits to be given back by `stop`. */
-  #slot(entry: InFlight): Promise<boolean> {
-    if (!this.#stopping && this.#running < this.options.concurrency) {
+  #take(entry: InFlight): Promise<boolean> {
+    if (entry.lease.signal.aborted) return Promise.resolve(false);
+    if (this.#mayRun(entry)) {
       this.#running++;
       entry.running = true;
       return Promise.resolve(true);
@@ -230,20 +272,57 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     });
   }
 
-  /** A task ended: its slot goes to the next message waiting, if any. */
-  #freeSlot(): void {
-    const next = this.#stopping ? undefined : this.#queued.shift();
-    if (!next) {
-      this.#running--;
-      return;
-    }
-    next.entry.running = true;
-    next.grant(true);
+  /** A slot is free, and on a FIFO queue every earlier message of its group is done. */
+  #mayRun(entry: InFlight): boolean {
+    if (this.#stopping || this.#running >= this.options.concurrency) return false;
+    return entry.group === undefined || this.#groups.get(entry.group)?.[0] === entry;
   }
 
+  /** A slot was freed: it goes to the first message waiting that may run. */
+  #freeSlot(): void {
+    this.#running--;
+    this.#grantWaiting();
+  }
+
+  #grantWaiting(): void {
+    for (let index = 0; index < this.#queued.length; ) {
+      const next = this.#queued[index];
+      if (!next || !this.#mayRun(next.entry)) {
+        index++;
+        continue;
+      }
+      this.#queued.splice(index, 1);
+      this.#running++;
+      next.entry.running = true;
+      next.grant(true);
+    }
+  }
+
+  #leaveGroup(entry: InFlight): void {
+    if (entry.group === undefined) return;
+    const rest = (this.#groups.get(entry.group) ?? []).filter((other) => other !== entry);
+    if (rest.length > 0) this.#groups.set(entry.group, rest);
+    else this.#groups.delete(entry.group);
+  }
+
+  /**
+   * A FIFO message went back to the queue: its group's later messages go back too, so SQS delivers
+   * them again after it, in order. Those waiting for a turn get none; the others see their lease end.
+   */
+  async #giveBackLaterInGroup(entry: InFlight): Promise<void> {
+    const members = this.#groups.get(entry.group ?? '') ?? [];
+    const later = new Set(members.slice(members.indexOf(entry) + 1).filter((other) => !other.lease.signal.aborted));
+    const waiting = this.#queued.filter(({ entry: other }) => later.has(other));
+    this.#queued = this.#queued.filter(({ entry: other }) => !later.has(other));
+    await this.#release([...later]);
+    for (const { grant } of waiting) grant(false);
+  }
+
+  /** Messages waiting for a turn, or resting before they take one again, go back to the queue. */
   async #releaseQueued(): Promise<void> {
     const queued = this.#queued.splice(0);
-    await this.#release(queued.map(({ entry }) => entry));
+    const resting = [...this.#inFlight.values()].filter((entry) => entry.resting);
+    await this.#release([...queued.map(({ entry }) => entry), ...resting]);
     for (const { grant } of queued) grant(false);
   }
 

@@ -20,7 +20,10 @@ export type Verdict =
 
 /** After its task failed. */
 export type Failure =
+  /** A new message, Celery's retry: `retries` + 1 and an `eta`; then the original is deleted. */
   | { action: 'retry'; body: string; delaySeconds: number }
+  /** FIFO: the same message runs again after the delay, in its place in its group. */
+  | { action: 'retry-here'; delaySeconds: number }
   | { action: 'dead-letter'; reason: DeadLetterReason; why: string };
 
 /** A message not yet due goes back to the queue unless its eta is this close. */
@@ -60,8 +63,9 @@ export function inspect(
 }
 
 /**
- * Retried or dead-lettered, by the task's retry policy. A retry is Celery's: the same message with
- * `retries` + 1 and an `eta`, at least `minDelaySeconds` away.
+ * Retried or dead-lettered, by the task's retry policy, after `retries` runs so far (the message's
+ * `retries` header, unless the caller counts otherwise). A retry waits at least `minDelaySeconds`;
+ * `inPlace` (FIFO) keeps the message instead of sending Celery's retry.
  */
 export function afterFailure(
   celery: CeleryMessage,
@@ -69,22 +73,19 @@ export function afterFailure(
   error: Error,
   {
     maxBytes,
+    retries = celery.retries,
+    inPlace = false,
     minDelaySeconds = MIN_RETRY_DELAY_SECONDS,
     now = Date.now(),
-  }: {
-    maxBytes: number;
-    minDelaySeconds?: number;
-    now?: number;
-  },
+  }: { maxBytes: number; retries?: number; inPlace?: boolean; minDelaySeconds?: number; now?: number },
 ): Failure {
   const policy = retryPolicy(task);
-  const reason = { error, task: celery.task, taskId: celery.id, retries: celery.retries };
+  const reason = { error, task: celery.task, taskId: celery.id, retries };
   if (error instanceof NonRetryableError) return { action: 'dead-letter', reason, why: 'not retryable' };
-  if (celery.retries >= policy.maxRetries) {
-    return { action: 'dead-letter', reason, why: `${celery.retries} retries used` };
-  }
-  const wanted = error instanceof RetryLaterError ? error.delaySeconds : retryDelaySeconds(policy, celery.retries);
+  if (retries >= policy.maxRetries) return { action: 'dead-letter', reason, why: `${retries} retries used` };
+  const wanted = error instanceof RetryLaterError ? error.delaySeconds : retryDelaySeconds(policy, retries);
   const delaySeconds = Math.max(minDelaySeconds, wanted);
+  if (inPlace) return { action: 'retry-here', delaySeconds };
   const headers = { retries: celery.retries + 1, eta: isoTime(new Date(now + delaySeconds * 1000)) };
   try {
     return { action: 'retry', body: withHeaders(celery, headers, maxBytes), delaySeconds };

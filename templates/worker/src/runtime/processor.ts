@@ -5,6 +5,7 @@
 // delete had failed, it is then deleted without running again.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { CeleryMessage } from './codec.ts';
+import type { Turn } from './consumer.ts';
 import { afterFailure, type Failure, inspect, type Verdict } from './decide.ts';
 import { TimeLimitExceededError } from './errors.ts';
 import { combineHooks, type TaskEvent, type WorkerHooks } from './hooks.ts';
@@ -14,6 +15,7 @@ import type { Metrics, WorkerTaskState } from './metrics.ts';
 import { type DeadLetterReason, MAX_VISIBILITY_SECONDS, type QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
 import { type TaskDefinition, timeLimits } from './task.ts';
+import { sleep } from './timing.ts';
 
 export interface ProcessorOptions {
   tasks: ReadonlyMap<string, TaskDefinition>;
@@ -55,10 +57,10 @@ export class MessageProcessor {
   }
 
   /**
-   * `slot` resolves true when the task may run (see QueueConsumer), false if the message was given
-   * back while it waited. Messages that run no task (expired, not due, dead-lettered) take no slot.
+   * `turn.take()` resolves true when the task may run (see QueueConsumer), false if the message was
+   * given back while it waited. Messages that run no task (expired, not due, dead-lettered) take no turn.
    */
-  async process(client: QueueClient, message: Message, lease: Lease, slot: () => Promise<boolean>): Promise<void> {
+  async process(client: QueueClient, message: Message, lease: Lease, turn: Turn): Promise<void> {
     const { queue } = client;
     this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'received' });
     const log = this.#log.child({ queue: queue.fullName, messageId: message.MessageId });
@@ -86,7 +88,7 @@ export class MessageProcessor {
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict.seconds, taskLog);
       case 'run':
-        return this.#runToEnd(client, message, lease, slot, verdict, labels, taskLog);
+        return this.#runToEnd(client, message, lease, turn, verdict, labels, taskLog);
     }
   }
 
@@ -94,32 +96,47 @@ export class MessageProcessor {
     client: QueueClient,
     message: Message,
     lease: Lease,
-    slot: () => Promise<boolean>,
+    turn: Turn,
     verdict: Runnable,
     labels: Labels,
     log: Logger,
   ): Promise<void> {
-    if (!(await slot())) return;
-    // Its lease may have been lost while it waited: then it is no longer this worker's to run.
-    if (lease.signal.aborted) return this.#gone(client, lease, log);
     const { celery, task } = verdict;
-    const sentAt = Number(message.Attributes?.SentTimestamp);
-    if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, Date.now() - sentAt) / 1000);
-    this.#record('started', labels, message, celery);
-    const { error, stuck } = await this.#run(verdict, labels, message, lease, log);
-    if (lease.signal.aborted && !stuck) return this.#gone(client, lease, log);
-    if (!error) {
-      this.#record('succeeded', labels, message, celery);
-      // The slot frees once the task is done: the delete joins the next batch in the background (the
-      // worker flushes pending deletes when it stops), so its round trip never idles a slot.
-      void this.#delete(client, message, lease, log);
+    const { fifo, maxMessageBytes: maxBytes } = client.queue;
+    // On a FIFO queue a retry stays here, in its place in its group, so that the group's later
+    // messages wait for it: the runs so far count every delivery of the message and every retry.
+    let retries = fifo ? celery.retries + Number(message.Attributes?.ApproximateReceiveCount ?? 1) - 1 : celery.retries;
+    for (;;) {
+      if (!(await turn.take())) return;
+      // Its lease may have been lost while it waited: then it is no longer this worker's to run.
+      if (lease.signal.aborted) return this.#gone(client, lease, log);
+      const sentAt = Number(message.Attributes?.SentTimestamp);
+      if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, Date.now() - sentAt) / 1000);
+      this.#record('started', labels, message, celery, { retries });
+      const { error, stuck } = await this.#run(verdict, labels, message, lease, log.child({ retries }), retries);
+      if (lease.signal.aborted && !stuck) return this.#gone(client, lease, log);
+      if (!error) {
+        this.#record('succeeded', labels, message, celery, { retries });
+        // The slot frees once the task is done: the delete joins the next batch in the background (the
+        // worker flushes pending deletes when it stops), so its round trip never idles a slot.
+        void this.#delete(client, message, lease, log);
+        return;
+      }
+      const minDelaySeconds = stuck ? this.#options.stuckRetryDelaySeconds : undefined;
+      const outcome = afterFailure(celery, task, error, { retries, maxBytes, minDelaySeconds, inPlace: fifo });
+      this.#record('failed', labels, message, celery, { error, retries, final: outcome.action === 'dead-letter' });
+      if (outcome.action === 'retry-here' && !stuck) {
+        log.warn({ err: error, delaySeconds: outcome.delaySeconds }, `task failed; retry ${retries + 1} follows here`);
+        this.#record('retried', labels, message, celery, { error, retries });
+        turn.give();
+        await sleep(outcome.delaySeconds * 1000, lease.signal);
+        retries++;
+        continue;
+      }
+      await this.#settleFailure(client, message, lease, outcome, error, labels, log, celery);
+      if (stuck) this.#options.onStuck?.(error.message);
       return;
     }
-    const minDelaySeconds = stuck ? this.#options.stuckRetryDelaySeconds : undefined;
-    const outcome = afterFailure(celery, task, error, { maxBytes: client.queue.maxMessageBytes, minDelaySeconds });
-    this.#record('failed', labels, message, celery, { error, final: outcome.action === 'dead-letter' });
-    await this.#settleFailure(client, message, lease, outcome, error, labels, log, celery);
-    if (stuck) this.#options.onStuck?.(error.message);
   }
 
   /**
@@ -132,6 +149,7 @@ export class MessageProcessor {
     message: Message,
     lease: Lease,
     log: Logger,
+    retries: number,
   ): Promise<{ error?: Error; stuck?: boolean }> {
     const { soft, hard } = timeLimits(task);
     const limit = new AbortController();
@@ -147,14 +165,14 @@ export class MessageProcessor {
       id: celery.id,
       name: celery.task,
       queue: labels.queue,
-      retries: celery.retries,
+      retries,
       signal: AbortSignal.any([lease.signal, limit.signal]),
       log,
     };
     const stopTimer = this.#metrics.runtime.startTimer(labels);
     try {
       const run = this.#hooks
-        .aroundTask(this.#event('started', labels, message, celery), async () => task.run(args, ctx))
+        .aroundTask(this.#event('started', labels, message, celery, { retries }), async () => task.run(args, ctx))
         .then(
           (value) => ({ value }),
           (error: unknown) => ({ error: asError(error) }),
@@ -189,6 +207,11 @@ export class MessageProcessor {
       log.error({ err: error }, `task failed (${outcome.why}); dead-lettering it`);
       return this.#deadLetter(client, message, lease, outcome.reason, labels, log, celery);
     }
+    if (outcome.action === 'retry-here') {
+      // A FIFO run given up: it runs again in its place once this process is gone, hidden until then.
+      if (await lease.release(outcome.delaySeconds)) this.#record('retried', labels, message, celery, { error });
+      return;
+    }
     log.warn({ err: error, delaySeconds: outcome.delaySeconds }, `task failed; retry ${celery.retries + 1} follows`);
     try {
       await client.sendDelayed(message, outcome.body, outcome.delaySeconds);
@@ -203,11 +226,14 @@ export class MessageProcessor {
   /**
    * A message not yet due goes back to the queue hidden until its eta: no copy is made, so nothing
    * can multiply. Beyond what SQS can hide a message for (12 hours), a copy delayed as long as SQS
-   * allows takes its place, and hops again.
+   * allows takes its place, and hops again — except on a FIFO queue, where a copy would go to the
+   * end of its group: there it is hidden again, 12 hours at a time.
    */
   async #waitForEta(client: QueueClient, message: Message, lease: Lease, seconds: number, log: Logger): Promise<void> {
-    if (seconds <= MAX_VISIBILITY_SECONDS - 60) {
-      if (await lease.release(seconds)) log.debug({ seconds }, 'task not due yet; hidden until its eta');
+    const longest = MAX_VISIBILITY_SECONDS - 60;
+    if (seconds <= longest || client.queue.fifo) {
+      if (await lease.release(Math.min(seconds, longest)))
+        log.debug({ seconds }, 'task not due yet; hidden until its eta');
       else log.warn('could not hide the task until its eta; it will be delivered again');
       return;
     }

@@ -1,7 +1,7 @@
 // Sends tasks in Celery's wire format, so TypeScript and Python workers both run them.
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { z } from 'zod';
-import { encodeMessage } from './codec.ts';
+import { encodeMessage, SQS_MAX_BODY_BYTES } from './codec.ts';
 import { fullQueueName, isFifo, type NamingContext } from './naming.ts';
 import type { QueueBinding } from './queues.ts';
 import { resolveQueueUrl } from './sqs.ts';
@@ -20,6 +20,12 @@ export interface SendOptions {
   queue?: string;
   /** Extra Celery headers (e.g. `traceparent`). */
   headers?: Record<string, unknown>;
+  /**
+   * SQS's message group. On a standard queue, the tenant of a fair queue: SQS keeps one busy tenant
+   * from starving the others. On a FIFO queue, the group whose messages run one at a time, in order
+   * (the task name by default).
+   */
+  group?: string;
 }
 
 export interface SentTask {
@@ -33,8 +39,14 @@ export interface ProducerOptions {
   headers?(message: { task: string; queue: string; id: string }): Record<string, unknown>;
 }
 
+/** A queue as the producer needs it: where it is and the largest message it takes. */
+interface Target {
+  url: string;
+  maxBytes: number;
+}
+
 export class Producer {
-  #urls = new Map<string, Promise<string>>();
+  #targets = new Map<string, Promise<Target>>();
   private readonly sqs: SQSClient;
   private readonly queues: readonly QueueBinding[];
   private readonly naming: NamingContext;
@@ -58,6 +70,7 @@ export class Producer {
     const queue = fullQueueName(binding.queue, this.naming);
     const id = options.id ?? crypto.randomUUID();
     const eta = options.eta ?? (options.countdown ? new Date(Date.now() + options.countdown * 1000) : null);
+    const target = await this.#target(queue);
     const body = encodeMessage({
       task: task.name,
       args: args as unknown[],
@@ -66,12 +79,15 @@ export class Producer {
       eta,
       expires: options.expires ?? null,
       headers: { ...this.options.headers?.({ task: task.name, queue, id }), ...options.headers },
+      maxBytes: target.maxBytes,
     });
+    const group = options.group ?? (isFifo(queue) ? task.name : undefined);
     const output = await this.sqs.send(
       new SendMessageCommand({
-        QueueUrl: await this.#url(queue),
+        QueueUrl: target.url,
         MessageBody: body,
-        ...(isFifo(queue) ? { MessageGroupId: task.name, MessageDeduplicationId: id } : {}),
+        ...(group !== undefined ? { MessageGroupId: group } : {}),
+        ...(isFifo(queue) ? { MessageDeduplicationId: id } : {}),
       }),
     );
     return { id, queue, messageId: output.MessageId ?? '' };
@@ -91,13 +107,20 @@ export class Producer {
     return binding;
   }
 
-  #url(queue: string): Promise<string> {
-    let url = this.#urls.get(queue);
-    if (!url) {
-      url = resolveQueueUrl(this.sqs, queue);
-      url.catch(() => this.#urls.delete(queue));
-      this.#urls.set(queue, url);
+  /** The queue's URL and size limit, asked of SQS once per queue. */
+  #target(queue: string): Promise<Target> {
+    let target = this.#targets.get(queue);
+    if (!target) {
+      target = (async () => {
+        const url = await resolveQueueUrl(this.sqs, queue);
+        const { Attributes = {} } = await this.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['MaximumMessageSize'] }),
+        );
+        return { url, maxBytes: Number(Attributes.MaximumMessageSize ?? SQS_MAX_BODY_BYTES) };
+      })();
+      target.catch(() => this.#targets.delete(queue));
+      this.#targets.set(queue, target);
     }
-    return url;
+    return target;
   }
 }

@@ -24,15 +24,22 @@ export const DEFAULT_QUEUE_SETTINGS: QueueSettings = { maxReceiveCount: 5, visib
 
 /** Dead letters are kept as long as SQS allows: 14 days. */
 const DEAD_LETTER_RETENTION = String(14 * 24 * 3600);
+/** The largest message SQS takes since August 2025 (new queues still get 256 KiB unless asked). */
+const MAXIMUM_MESSAGE_SIZE = String(1024 * 1024);
 
 export interface DesiredQueue {
   name: string;
   role: 'queue' | 'dead-letter';
-  /** The attributes it must have; a queue's RedrivePolicy is added once its DLQ's ARN is known. */
+  /**
+   * The attributes it must have. The two that name another queue by its ARN are added once the ARNs
+   * are known: a queue's RedrivePolicy (to its DLQ), and a DLQ's RedriveAllowPolicy (from its queue).
+   */
   attributes: Record<string, string>;
   /** For a queue: the name of its dead-letter queue. */
   deadLetter?: string;
   maxReceiveCount?: number;
+  /** For a dead-letter queue: the queue whose messages it takes, the only one it redrives to. */
+  source?: string;
 }
 
 export interface Drift {
@@ -58,12 +65,18 @@ export function desiredQueues(fullNames: readonly string[], settings: QueueSetti
   return fullNames.flatMap((name) => {
     const fifo: Record<string, string> = isFifo(name) ? { FifoQueue: 'true' } : {};
     const deadLetter = deadLetterQueueName(name);
+    const size = { MaximumMessageSize: MAXIMUM_MESSAGE_SIZE };
     return [
-      { name: deadLetter, role: 'dead-letter', attributes: { ...fifo, MessageRetentionPeriod: DEAD_LETTER_RETENTION } },
+      {
+        name: deadLetter,
+        role: 'dead-letter',
+        attributes: { ...fifo, ...size, MessageRetentionPeriod: DEAD_LETTER_RETENTION },
+        source: name,
+      },
       {
         name,
         role: 'queue',
-        attributes: { ...fifo, VisibilityTimeout: String(settings.visibilityTimeoutSeconds) },
+        attributes: { ...fifo, ...size, VisibilityTimeout: String(settings.visibilityTimeoutSeconds) },
         deadLetter,
         maxReceiveCount: settings.maxReceiveCount,
       },
@@ -112,13 +125,17 @@ export async function applyPlan(
       }
       const attributes = { ...queue.attributes, ...(await redrivePolicy(sqs, queue)) };
       if (entry.action === 'create') {
-        await sqs.send(new CreateQueueCommand({ QueueName: queue.name, Attributes: attributes, tags }));
+        const { QueueUrl } = await sqs.send(
+          new CreateQueueCommand({ QueueName: queue.name, Attributes: attributes, tags }),
+        );
+        // A DLQ's own ARN, which its allow policy is made from, exists only once it does.
+        const allow = await redriveAllowPolicy(sqs, queue, QueueUrl);
+        if (allow.RedriveAllowPolicy) await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: allow }));
         results.push({ ...entry, outcome: 'created' });
       } else {
         const url = await findQueue(sqs, queue.name);
-        const changed = Object.fromEntries(
-          entry.drift.map(({ attribute }) => [attribute, attributes[attribute] ?? '']),
-        );
+        const all: Record<string, string> = { ...attributes, ...(await redriveAllowPolicy(sqs, queue, url)) };
+        const changed = Object.fromEntries(entry.drift.map(({ attribute }) => [attribute, all[attribute] ?? '']));
         await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: changed }));
         results.push({ ...entry, outcome: 'fixed' });
       }
@@ -165,7 +182,22 @@ async function redrivePolicy(sqs: SQSClient, queue: DesiredQueue): Promise<Recor
   };
 }
 
-/** Planned attributes that differ; the redrive policy is compared by its DLQ's name and count. */
+/**
+ * A dead-letter queue lets only its own queue redrive from it (StartMessageMoveTask): the queue's
+ * ARN is the DLQ's with the last part changed, as both are in one account and region.
+ */
+async function redriveAllowPolicy(
+  sqs: SQSClient,
+  queue: DesiredQueue,
+  url: string | undefined,
+): Promise<Record<string, string>> {
+  if (!queue.source || !url) return {};
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  const sourceArn = `${Attributes?.QueueArn?.split(':').slice(0, -1).join(':')}:${queue.source}`;
+  return { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'byQueue', sourceQueueArns: [sourceArn] }) };
+}
+
+/** Planned attributes that differ; the redrive policies are compared by the queues they name. */
 function driftOf(queue: DesiredQueue, actual: Record<string, string>): Drift[] {
   const drift: Drift[] = [];
   for (const [attribute, expected] of Object.entries(queue.attributes)) {
@@ -185,6 +217,22 @@ function driftOf(queue: DesiredQueue, actual: Record<string, string>): Drift[] {
       current = actual.RedrivePolicy ?? '(none)';
     }
     if (current !== expected) drift.push({ attribute: 'RedrivePolicy', actual: current, expected });
+  }
+  if (queue.source) {
+    const expected = `redrive to ${queue.source} only`;
+    let current = '(anyone)';
+    try {
+      const policy = JSON.parse(actual.RedriveAllowPolicy ?? 'null') as {
+        redrivePermission?: string;
+        sourceQueueArns?: string[];
+      } | null;
+      if (policy?.redrivePermission === 'byQueue') {
+        current = `redrive to ${(policy.sourceQueueArns ?? []).map((arn) => arn.split(':').at(-1)).join(', ')} only`;
+      } else if (policy) current = `redrive permission ${policy.redrivePermission}`;
+    } catch {
+      current = actual.RedriveAllowPolicy ?? '(anyone)';
+    }
+    if (current !== expected) drift.push({ attribute: 'RedriveAllowPolicy', actual: current, expected });
   }
   return drift;
 }

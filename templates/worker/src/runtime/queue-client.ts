@@ -46,9 +46,9 @@ export class QueueClient {
   }
 
   /**
-   * Sends `body`, a new version of `message`, to this queue, hidden for up to 15 minutes (SQS's
-   * limit; a later eta hops: the worker that receives it early hides it again). FIFO queues
-   * cannot delay one message: there the copy is visible at once and hidden on receipt instead.
+   * Sends `body`, a new version of `message`, to this standard queue, hidden for up to 15 minutes
+   * (SQS's limit; a later eta hops: the worker that receives it early hides it again). FIFO queues
+   * never get a copy: it would go to the end of its group (retries there stay in place).
    */
   async sendDelayed(message: Message, body: string, delaySeconds: number): Promise<void> {
     const original = originalBody(message);
@@ -60,12 +60,9 @@ export class QueueClient {
         QueueUrl: this.queue.url,
         MessageBody: body,
         ...(keep ? { MessageAttributes: withOriginal } : {}),
-        ...(this.queue.fifo
-          ? {
-              MessageGroupId: message.Attributes?.MessageGroupId ?? this.queue.task,
-              MessageDeduplicationId: crypto.randomUUID(),
-            }
-          : { DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds))) }),
+        // A fair queue's tenant stays the message's tenant.
+        ...(message.Attributes?.MessageGroupId ? { MessageGroupId: message.Attributes.MessageGroupId } : {}),
+        DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds))),
       }),
     );
   }

@@ -92,7 +92,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       concurrency: options.concurrency,
       waitTimeSeconds: options.waitTimeSeconds,
       limiter: options.hooks?.limiterFor?.(queue),
-      handle: (message, lease, slot) => processor.process(client, message, lease, slot),
+      handle: (message, lease, turn) => processor.process(client, message, lease, turn),
     });
     const where = { queue: queue.fullName };
     consumer.on('receive_error', (error, attempt) =>
