@@ -216,11 +216,15 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       if (failures > 0) this.emit('recovered');
       this.#healthy = true;
       failures = 0;
-      for (const message of messages) this.#run(message);
+      // All of a batch join their groups before any is handled: one given back at once must find
+      // its group's later messages there, to take them back with it.
+      const entries = messages.map((message) => this.#admit(message));
+      for (const entry of entries) this.#run(entry);
     }
   }
 
-  #run(message: Message): void {
+  /** Leases a message received and, on a FIFO queue, puts it last in its group. */
+  #admit(message: Message): InFlight {
     const lease = this.options.leases.hold(this.options.queue, message.ReceiptHandle ?? '');
     const group = this.options.queue.fifo ? (message.Attributes?.MessageGroupId ?? '') : undefined;
     const entry: InFlight = { message, lease, running: false, group };
@@ -228,6 +232,11 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       this.#groups.set(group, [...(this.#groups.get(group) ?? []), entry]);
       lease.signal.addEventListener('abort', () => void this.#giveBackLaterInGroup(entry), { once: true });
     }
+    return entry;
+  }
+
+  #run(entry: InFlight): void {
+    const { message, lease } = entry;
     const turn: Turn = {
       take: () => {
         entry.resting = false;
@@ -311,7 +320,10 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
    */
   async #giveBackLaterInGroup(entry: InFlight): Promise<void> {
     const members = this.#groups.get(entry.group ?? '') ?? [];
-    const later = new Set(members.slice(members.indexOf(entry) + 1).filter((other) => !other.lease.signal.aborted));
+    const index = members.indexOf(entry);
+    if (index < 0) return; // itself given back with an earlier one
+    // Out of the group at once, so that their own give-backs find nothing more to do.
+    const later = new Set(members.splice(index + 1).filter((other) => !other.lease.signal.aborted));
     const waiting = this.#queued.filter(({ entry: other }) => later.has(other));
     this.#queued = this.#queued.filter(({ entry: other }) => !later.has(other));
     await this.#release([...later]);
