@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
+import { dashboardPicture } from './dashboard-picture.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
 import { type Spec, taskIdentifier } from './spec.ts';
@@ -50,6 +51,8 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
     for (const [path, contents] of await renderTaskFiles(task.name)) tree.set(path, contents);
   }
   tree.set('package.json', withDependencies(tree.get('package.json') ?? '{}', chosen));
+  const dashboard = tree.get('docker/grafana/dashboard.json');
+  if (dashboard) tree.set('docker/grafana/dashboard.svg', dashboardPicture(dashboard));
   tree.set(ANSWERS_FILE, `${JSON.stringify(answersFile(spec), null, 2)}\n`);
   return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -100,9 +100,11 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
     it('has Prometheus behind a profile, scraping the port and path the worker serves its metrics on', async () => {
       const { services } = await compose();
       const { prometheus, worker } = services;
-      expect(prometheus.profiles).toEqual(['metrics']);
+      expect(prometheus.profiles).toEqual(['metrics', 'grafana']);
       const [source, target] = prometheus.volumes[0].split(':');
       expect(target).toBe('/etc/prometheus/prometheus.yml');
+      const [alertsSource, alertsTarget] = prometheus.volumes[1].split(':');
+      expect(alertsTarget).toBe('/etc/prometheus/alerts.yml');
       const config = parse(await file(source.replace(/^\.\//, '')));
       const [job] = config.scrape_configs;
       expect(job.metrics_path).toBe('/metrics');
@@ -112,11 +114,34 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       // Prometheus itself accepts the file.
       const dir = await tempDir('cbw-prometheus-');
       await writeFile(join(dir, 'prometheus.yml'), await file(source.replace(/^\.\//, '')));
+      await writeFile(join(dir, 'alerts.yml'), await file(alertsSource.replace(/^\.\//, '')));
       const checked = await execa('promtool', ['check', 'config', join(dir, 'prometheus.yml')], {
         reject: false,
         all: true,
       });
       expect(checked.exitCode, checked.all).toBe(0);
+    });
+
+    it('has Grafana behind a profile, with Prometheus as its data source and the worker’s dashboard loaded', async () => {
+      const { services } = await compose();
+      const { grafana } = services;
+      expect(grafana.profiles).toEqual(['grafana']);
+      expect(grafana.depends_on).toContain('prometheus');
+      const mounts = Object.fromEntries(
+        grafana.volumes.map((volume: string) => volume.split(':').slice(0, 2).reverse()),
+      ) as Record<string, string>;
+      const provisioning = (mounts['/etc/grafana/provisioning'] ?? '').replace(/^\.\//, '');
+      const source = parse(await file(`${provisioning}/datasources/prometheus.yml`));
+      expect(source.datasources[0].url).toBe(`http://prometheus:${services.prometheus.ports[0].split(':')[1]}`);
+      const provider = parse(await file(`${provisioning}/dashboards/dashboards.yml`));
+      const dashboardPath = `${provider.providers[0].options.path}/dashboard.json`;
+      expect(mounts[dashboardPath]).toBe('./docker/grafana/dashboard.json');
+      const dashboard = JSON.parse(await file('docker/grafana/dashboard.json'));
+      expect(
+        dashboard.panels.every(
+          (panel: { datasource: { uid: string } }) => panel.datasource.uid === source.datasources[0].uid,
+        ),
+      ).toBe(true);
     });
 
     it('has Jaeger receiving the worker’s traces behind a profile exactly when tracing was chosen', async () => {

@@ -21,6 +21,8 @@ export function coreEnvSchema({ region }: { region: string }) {
     HTTP_PORT: port.default(8080),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    /** How often the queue depths are read from SQS into /metrics; 0 turns it off. */
+    QUEUE_DEPTH_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(60),
   };
 }
 

@@ -45,6 +45,8 @@ interface ConsumerEvents {
   handler_error: [error: Error, message: Message];
   /** Messages given back to the queue by `release`, and those SQS did not take. */
   released: [count: number, failed: number];
+  /** A receive brought messages. */
+  received: [messages: Message[]];
 }
 
 /** A message's claim on a running slot. */
@@ -218,6 +220,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       failures = 0;
       // All of a batch join their groups before any is handled: one given back at once must find
       // its group's later messages there, to take them back with it.
+      if (messages.length > 0) this.emit('received', messages);
       const entries = messages.map((message) => this.#admit(message));
       for (const entry of entries) this.#run(entry);
     }

@@ -1,6 +1,6 @@
 // The four metrics of the Python template, same names and labels, so existing dashboards work.
 // Its Python client exposes a counter named `…_tasks_count` as `…_tasks_count_total`, and so do we.
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type WorkerTaskState = 'started' | 'succeeded' | 'failed' | 'retried' | 'dead_lettered' | 'expired';
 export type ConsumerTaskState = 'received' | 'deleted' | 'released' | 'decode_error' | 'lease_lost';
@@ -12,7 +12,26 @@ export interface Metrics {
   runtime: Histogram<'name' | 'queue'>;
   latency: Histogram<'name' | 'queue'>;
   eventLoopBlocks: Counter;
+  /** Messages in each queue and its `err-` queue, by kind (visible, in_flight, delayed), as SQS counts them. */
+  queueMessages: Gauge<'queue' | 'kind'>;
+  /** Age of the oldest message in the latest receive. */
+  oldestMessageAge: Gauge<'queue'>;
+  queueDepthErrors: Counter<'queue'>;
+  /** Dead letters by reason, one of DEAD_LETTER_REASONS. */
+  deadLetters: Counter<'name' | 'queue' | 'reason'>;
 }
+
+/** Why messages are dead-lettered, by the error's type: a closed list, so the label stays bounded. */
+export const DEAD_LETTER_REASONS: Readonly<Record<string, string>> = {
+  DecodeError: 'undecodable',
+  PayloadTooLargeError: 'too_large',
+  UnknownTaskError: 'unknown_task',
+  InvalidArgumentsError: 'invalid_arguments',
+  NonRetryableError: 'not_retryable',
+  TimeLimitExceededError: 'time_limit',
+};
+/** The reason of any other error: the task's own failure, its retries used up. */
+export const TASK_FAILED_REASON = 'task_failed';
 
 export function createMetrics(prefix: string, { defaultMetrics = true } = {}): Metrics {
   const registry = new Registry();
@@ -49,6 +68,33 @@ export function createMetrics(prefix: string, { defaultMetrics = true } = {}): M
     eventLoopBlocks: new Counter({
       name: `${prefix}_event_loop_blocks_total`,
       help: 'Times the event loop was blocked for a second or more (a CPU-bound task?)',
+      registers: [registry],
+    }),
+    // One process of a prefork pool reports these: the pool shows the largest, not a sum.
+    queueMessages: new Gauge({
+      name: `${prefix}_queue_messages`,
+      help: 'Messages in the queue and its err- queue, by kind: visible, in_flight, delayed (SQS, every minute)',
+      labelNames: ['queue', 'kind'],
+      aggregator: 'max',
+      registers: [registry],
+    }),
+    oldestMessageAge: new Gauge({
+      name: `${prefix}_queue_oldest_message_age_seconds`,
+      help: 'Age of the oldest message in the latest receive (SentTimestamp); 0 once the queue is empty',
+      labelNames: ['queue'],
+      aggregator: 'max',
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: `${prefix}_dead_letters_total`,
+      help: `Messages sent to the err- queue, by reason: ${[...Object.values(DEAD_LETTER_REASONS), TASK_FAILED_REASON].join(', ')}`,
+      labelNames: ['name', 'queue', 'reason'],
+      registers: [registry],
+    }),
+    queueDepthErrors: new Counter({
+      name: `${prefix}_queue_depth_errors_total`,
+      help: 'Queue depth reads that failed (the gauge keeps its last value)',
+      labelNames: ['queue'],
       registers: [registry],
     }),
   };

@@ -27,6 +27,11 @@ export function isPrimary(): boolean {
   return process.env[PROCESS_SLOT] === undefined;
 }
 
+/** The only process, or the first of a pool: the one that does what only one should. */
+export function isFirstProcess(): boolean {
+  return (process.env[PROCESS_SLOT] ?? '0') === '0';
+}
+
 interface Child {
   process: ChildProcess;
   started: boolean;

@@ -11,7 +11,7 @@ import { TimeLimitExceededError } from './errors.ts';
 import { combineHooks, type TaskEvent, type WorkerHooks } from './hooks.ts';
 import { type Lease, LeaseLostError } from './lease.ts';
 import type { Logger } from './logger.ts';
-import type { Metrics, WorkerTaskState } from './metrics.ts';
+import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
 import { type DeadLetterReason, MAX_VISIBILITY_SECONDS, type QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
 import { type TaskDefinition, timeLimits } from './task.ts';
@@ -263,6 +263,8 @@ export class MessageProcessor {
       return;
     }
     this.#record('dead_lettered', labels, message, celery, { error: reason.error });
+    const why = DEAD_LETTER_REASONS[reason.error.name] ?? TASK_FAILED_REASON;
+    this.#metrics.deadLetters.inc({ ...labels, reason: why });
     await this.#delete(client, message, lease, log);
   }
 

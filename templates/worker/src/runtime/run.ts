@@ -9,7 +9,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { watchEventLoop } from './loop-monitor.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { metricPrefix } from './naming.ts';
-import { isPrimary, runChild, runPrimary } from './prefork.ts';
+import { isFirstProcess, isPrimary, runChild, runPrimary } from './prefork.ts';
 import type { QueueBinding } from './queues.ts';
 import { onStopSignals } from './signals.ts';
 import type { TaskDefinition } from './task.ts';
@@ -65,6 +65,8 @@ async function startFromConfig<Config extends CoreConfig>(
       log,
       hooks,
       shutdownGraceSeconds: config.SHUTDOWN_GRACE_SECONDS,
+      // In a prefork pool the first process reads the depths for all.
+      queueDepthIntervalSeconds: isFirstProcess() ? config.QUEUE_DEPTH_INTERVAL_SECONDS : 0,
       onStuck,
     });
     return { worker, close: () => hooks.close() };

@@ -1,6 +1,7 @@
 // The worker: per queue, one consumer (receiving) and one client (deleting, retrying,
 // dead-lettering); one processor and one lease keeper for all.
 import { DEFAULT_WAIT_SECONDS, QueueConsumer, RECEIVE_PATIENCE_SECONDS } from './consumer.ts';
+import { watchQueueDepth } from './depth.ts';
 import type { WorkerHooks } from './hooks.ts';
 import { LeaseKeeper } from './lease.ts';
 import type { Logger } from './logger.ts';
@@ -31,6 +32,8 @@ export interface WorkerOptions {
   onStuck?(reason: string): void;
   /** The grace the process gives its tasks when it stops (30 s): a given-up task's retry waits until the stop is over. */
   shutdownGraceSeconds?: number;
+  /** Read each queue's depth from SQS this often into the metrics; 0 or unset: never (in prefork, one process does). */
+  queueDepthIntervalSeconds?: number;
 }
 
 export interface Worker {
@@ -102,6 +105,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     consumer.on('handler_error', (error, message) =>
       log.error({ ...where, messageId: message.MessageId, err: error }, 'message handling failed'),
     );
+    consumer.on('received', (messages) => {
+      const sent = messages.map((message) => Number(message.Attributes?.SentTimestamp)).filter((time) => time > 0);
+      if (sent.length) metrics.oldestMessageAge.set({ queue: queue.queue }, (Date.now() - Math.min(...sent)) / 1000);
+    });
     consumer.on('released', (count, failed) => {
       metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'released' }, count);
       log.info({ ...where, count }, 'gave messages in flight back to the queue');
@@ -116,6 +123,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     return { consumer, client };
   });
   log.info({ queues: queues.map((queue) => queue.fullName), concurrency: options.concurrency }, 'worker started');
+  const isReady = () => running.every(({ consumer }) => consumer.healthy);
+  const stopDepth = options.queueDepthIntervalSeconds
+    ? watchQueueDepth({
+        sqs,
+        queues,
+        metrics,
+        log,
+        intervalSeconds: options.queueDepthIntervalSeconds,
+        skip: () => !isReady(),
+      })
+    : () => {};
 
   const giveBackAndFlush = (left: boolean) =>
     Promise.all(
@@ -126,10 +144,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     );
   return {
     queues,
-    isReady: () => running.every(({ consumer }) => consumer.healthy),
+    isReady,
     isAlive: () => !stuck && running.every(({ consumer }) => consumer.alive),
     async stop(graceSeconds) {
       log.info({ graceSeconds }, 'stopping: no new messages, waiting for tasks in flight');
+      stopDepth();
       const left = await Promise.all(running.map(({ consumer }) => consumer.stop(graceSeconds * 1000)));
       const done = await within(
         STOP_BUDGET_SECONDS * 1000,
