@@ -19,6 +19,7 @@ export function dashboardPicture(dashboardJson: string): string {
   const width = 24 * COLUMN + GAP;
   const drawn = panels.map((panel) => drawPanel(panel)).join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">
+  <title>${xml(title)}: the Grafana dashboard</title>
   <rect width="${width}" height="${height}" fill="#111217"/>
   <text x="${GAP + 4}" y="28" fill="#ccccdc" font-size="18" font-weight="bold">${xml(title)}</text>
   <text x="${width - GAP - 4}" y="28" fill="#8e8e9e" font-size="12" text-anchor="end">Queue: All · Last 6 hours</text>
