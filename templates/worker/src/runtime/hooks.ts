@@ -45,8 +45,6 @@ export interface WorkerHooks {
   aroundTask?<T>(event: TaskEvent, run: () => Promise<T>): Promise<T>;
   /** A limiter for a queue (by short name and ratelimit name), or none. */
   limiterFor?(queue: { queue: string; ratelimit?: string }): ReceiveLimiter | undefined;
-  /** Headers added to every message this process sends (tracing's traceparent). */
-  sendHeaders?(): Record<string, unknown>;
   /** Flushes and closes on shutdown. */
   close?(): Promise<void>;
 }
@@ -71,9 +69,6 @@ export function combineHooks(
         if (limiter) return limiter;
       }
       return undefined;
-    },
-    sendHeaders() {
-      return Object.assign({}, ...list.map((hooks) => hooks.sendHeaders?.() ?? {}));
     },
     async close() {
       await Promise.allSettled(list.map((hooks) => hooks.close?.()));
