@@ -111,7 +111,7 @@ awsOptions(
         kleur.bold('Next steps:'),
         `  1. Fill in src/tasks/${queue.task}.ts (its argument schema and body) and test/tasks/${queue.task}.test.ts`,
         '  2. npm test',
-        flags.provision ? '  3. Deploy' : '  3. be-worker provision  (creates the queue and its DLQ)',
+        flags.provision ? '  3. Deploy' : '  3. npx be-worker provision  (creates the queue and its DLQ)',
       ].join('\n'),
     );
   },
