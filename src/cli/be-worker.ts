@@ -92,11 +92,12 @@ awsOptions(
     flags: AwsFlags & { task?: string; ratelimit?: string; provision?: boolean; dryRun?: boolean },
   ) => {
     const repo = await findWorkerRepo(process.cwd());
-    const { queue, changes } = await planAddQueue(repo, {
+    const { queue, changes, notes } = await planAddQueue(repo, {
       queue: queueName,
       task: flags.task,
       ratelimit: flags.ratelimit,
     });
+    for (const note of notes) console.log(kleur.yellow(note));
     if (flags.dryRun) {
       process.stdout.write(diffOf(changes));
       console.log('Dry run: nothing was changed.');
