@@ -1,9 +1,10 @@
-// be-worker add-queue: a new queue, its task file, the task's unit test, its registration, and the
-// answers file, planned as one change set.
+// be-worker add-queue: a new queue, its task file, the task's unit test, its registration, the
+// answers file and the READMEs' queue tables, planned as one change set.
 import { type ChangeSet, readIfExists } from './changes.ts';
 import { UserError } from './errors.ts';
 import { ANSWERS_FILE, renderTaskFiles } from './render.ts';
 import type { WorkerRepo } from './repo.ts';
+import { addQueueRow, QUEUE_TABLE_FILES } from './source/queue-tables.ts';
 import { appendQueue, QUEUES_FILE, readQueues } from './source/queues-file.ts';
 import { registeredTasks, registerTask, TASKS_FILE } from './source/tasks-file.ts';
 import { crossCheck, type QueueSpec, queueSpecOf, taskIdentifier } from './spec.ts';
@@ -17,7 +18,7 @@ export interface AddQueueInput {
 export async function planAddQueue(
   repo: WorkerRepo,
   input: AddQueueInput,
-): Promise<{ queue: QueueSpec; changes: ChangeSet }> {
+): Promise<{ queue: QueueSpec; changes: ChangeSet; notes: string[] }> {
   const queue = queueSpecOf(input.queue, input.task, input.ratelimit);
   const { root, answers } = repo;
   const [queuesSource, tasksSource] = await Promise.all([read(root, QUEUES_FILE), read(root, TASKS_FILE)]);
@@ -44,7 +45,21 @@ export async function planAddQueue(
   const answersSource = await read(root, ANSWERS_FILE);
   const updated = { ...answers, answers: { ...answers.answers, queues: [...answers.answers.queues, queue] } };
   changes.set(ANSWERS_FILE, { before: answersSource, after: `${JSON.stringify(updated, null, 2)}\n` });
-  return { queue, changes };
+
+  // The docs are the team's: a table they removed or rewrote is left to them, and said so.
+  const notes: string[] = [];
+  for (const path of QUEUE_TABLE_FILES) {
+    const source = await readIfExists(root, path);
+    const after = source === undefined ? undefined : addQueueRow(source, queue);
+    if (after === undefined) {
+      notes.push(
+        source === undefined
+          ? `${path} is not there: no queue table to update.`
+          : `${path} has no queue table as generated (| queue | task | … |): left as is; add ${queue.queue} to it by hand.`,
+      );
+    } else if (after !== source) changes.set(path, { before: source, after });
+  }
+  return { queue, changes, notes };
 }
 
 async function read(root: string, path: string): Promise<string> {

@@ -92,11 +92,12 @@ awsOptions(
     flags: AwsFlags & { task?: string; ratelimit?: string; provision?: boolean; dryRun?: boolean },
   ) => {
     const repo = await findWorkerRepo(process.cwd());
-    const { queue, changes } = await planAddQueue(repo, {
+    const { queue, changes, notes } = await planAddQueue(repo, {
       queue: queueName,
       task: flags.task,
       ratelimit: flags.ratelimit,
     });
+    for (const note of notes) console.log(kleur.yellow(note));
     if (flags.dryRun) {
       process.stdout.write(diffOf(changes));
       console.log('Dry run: nothing was changed.');
@@ -111,7 +112,7 @@ awsOptions(
         kleur.bold('Next steps:'),
         `  1. Fill in src/tasks/${queue.task}.ts (its argument schema and body) and test/tasks/${queue.task}.test.ts`,
         '  2. npm test',
-        flags.provision ? '  3. Deploy' : '  3. be-worker provision  (creates the queue and its DLQ)',
+        flags.provision ? '  3. Deploy' : '  3. npx be-worker provision  (creates the queue and its DLQ)',
       ].join('\n'),
     );
   },

@@ -10,7 +10,7 @@ import { commandsFor } from '../package-manager.ts';
 import { taskTemplate } from '../render.ts';
 import type { Spec } from '../spec.ts';
 import { checkTarget, describeTree } from '../tree.ts';
-import { CLI_VERSION } from '../version.ts';
+import { CLI_VERSION, cliDependency, runsFromClone } from '../version.ts';
 import type { RunFlags } from './create-be-worker.ts';
 import { interactive, progress } from './ui.ts';
 
@@ -77,6 +77,13 @@ const ask: Ask = async (option, initial, validate) => {
 };
 
 function printSummary(result: CreateResult, dryRun: boolean): void {
+  if (runsFromClone()) {
+    console.log(
+      kleur.yellow(
+        `This create-be-worker runs from a clone, so the worker pins it as "create-be-worker": "${cliDependency(result.spec.packageManager)}" in devDependencies (npx be-worker runs that clone). The worker's CI and Docker build cannot reach that folder: pin a published version before you push.`,
+      ),
+    );
+  }
   if (dryRun) {
     console.log(`Would write ${result.tree.size} files to ${result.directory}:\n${describeTree(result.tree)}`);
     console.log('Dry run: nothing was written.');
@@ -101,7 +108,7 @@ function printSummary(result: CreateResult, dryRun: boolean): void {
   const width = Math.max(...steps.map(([command]) => command.length));
   const lines = steps.map(([command, why]) => (why ? `${command.padEnd(width)}   # ${why}` : command));
   const message = `Next steps:\n${lines.map((line) => `  ${line}`).join('\n')}`;
-  const onboarding = `To get it linked to GitLab, post in ${ONBOARDING_CHANNEL} (again any time: be-worker onboarding):\n\n${onboardingMessage(result.spec)}`;
+  const onboarding = `To get it linked to GitLab, post in ${ONBOARDING_CHANNEL} (again any time: npx be-worker onboarding):\n\n${onboardingMessage(result.spec)}`;
   if (interactive) {
     clack.note(onboarding, 'Onboarding');
     clack.outro(message);

@@ -1,6 +1,6 @@
 // `be-worker add-queue` on generated workers, fresh and hand-edited: the edits land on the syntax
 // tree and keep the team's own; a refusal changes no byte.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -51,7 +51,7 @@ describe('be-worker add-queue', () => {
       { queue: 'orders', task: 'ship' },
       { queue: 'images-resize', task: 'resize', ratelimit: 'img' },
     ]);
-    expect(result.stdout).toContain('be-worker provision');
+    expect(result.stdout).toContain('3. npx be-worker provision');
   });
 
   it('keeps hand edits: comments, order, quotes and layout', async () => {
@@ -104,12 +104,73 @@ export const tasks: TaskDefinition[] = [
     );
   });
 
+  it('adds a row to the queue tables of README.md and examples/client/README.md', async () => {
+    const result = await addQueue('images-resize', '--task', 'resize');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(await read('README.md')).toContain(
+      [
+        '| queue | task | SQS queue (`APP_ENV=prod`) | dead-letter queue |',
+        '|---|---|---|---|',
+        '| `orders` | `ship` | `prod-orders` | `err-prod-orders` |',
+        '| `images-resize` | `resize` | `prod-images-resize` | `err-prod-images-resize` |',
+        '',
+      ].join('\n'),
+    );
+    expect(await read('examples/client/README.md')).toContain(
+      [
+        '| queue | task | SQS name in prod |',
+        '|---|---|---|',
+        '| `orders` | `ship` | `prod-orders` |',
+        '| `images-resize` | `resize` | `prod-images-resize` |',
+        '',
+      ].join('\n'),
+    );
+    expect(result.stdout).toContain('updated README.md');
+    expect(result.stdout).toContain('updated examples/client/README.md');
+  });
+
+  it("keeps the team's edits to the README: its own rows, columns in its order, the text around", async () => {
+    const readme = await read('README.md');
+    const table = readme.slice(readme.indexOf('| queue |'), readme.indexOf('\n\n', readme.indexOf('| queue |')) + 1);
+    const rows = [
+      '| dead-letter queue | task | queue |',
+      '|:--|:--|--:|',
+      '| `err-prod-orders` | `ship` | `orders` |',
+      '| `err-prod-legacy` | `old_task` | `legacy` |   ',
+    ];
+    const theirs = `${rows.join('\n')}\n`;
+    const edited = readme.replace('A TypeScript worker', 'Our worker').replace(table, theirs);
+    await writeFile(join(worker, 'README.md'), edited);
+    const result = await addQueue('refunds');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(await read('README.md')).toBe(
+      edited.replace(theirs, `${[...rows, '| `err-prod-refunds` | `refunds` | `refunds` |'].join('\n')}\n`),
+    );
+  });
+
+  it('leaves a queue table the team removed or rewrote, says so, and makes its other edits', async () => {
+    const readme = (await read('README.md')).replace('| queue | task |', '| Queue | Task |');
+    await writeFile(join(worker, 'README.md'), readme);
+    await rm(join(worker, 'examples/client/README.md'));
+    const result = await addQueue('refunds');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(await read('README.md')).toBe(readme);
+    expect(result.stdout).toContain(
+      'README.md has no queue table as generated (| queue | task | … |): left as is; add refunds to it by hand.',
+    );
+    expect(result.stdout).toContain('examples/client/README.md is not there: no queue table to update.');
+    expect(await read('src/config/queues.ts')).toContain("queue: 'refunds'");
+  });
+
   it('--dry-run prints the diff and changes nothing', async () => {
     const before = await snapshot();
     const result = await addQueue('refunds', '--dry-run');
     expect(result.exitCode, result.all).toBe(0);
     expect(result.stdout).toContain("+    queue: 'refunds',");
     expect(result.stdout).toContain('+++ b/src/tasks/refunds.ts');
+    expect(result.stdout).toContain('+++ b/README.md');
+    expect(result.stdout).toContain('+| `refunds` | `refunds` | `prod-refunds` | `err-prod-refunds` |');
+    expect(result.stdout).toContain('+| `refunds` | `refunds` | `prod-refunds` |\n');
     expect(await snapshot()).toEqual(before);
   });
 

@@ -1,10 +1,10 @@
-// The whole path a user takes, end to end: pack the CLI, install the tarball in an empty folder,
-// generate a worker outside the repository (with its install and first commit), run the worker's
-// own checks, then run the compiled worker as its own process against a local SQS in another
-// process, send tasks with `npm run send` and as Python Celery's raw bodies, read /metrics, and
-// stop it with SIGTERM.
+// The whole path a user takes, end to end: publish the packed CLI to a local npm registry, create a
+// worker from it with `npm create be-worker` outside the repository (with its install and first
+// commit), run the worker's own checks and the be-worker it pins, then run the compiled worker as
+// its own process against a local SQS in another process, send tasks with `npm run send` and as
+// Python Celery's raw bodies, read /metrics, and stop it with SIGTERM.
 import { readFileSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { execa, type ResultPromise } from 'execa';
@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { provisionQueues } from '../../templates/worker/src/runtime/provision.ts';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { freePort, REPO, sample, tempDir, waitFor } from '../support/process.ts';
+import { type LocalRegistry, startRegistry } from '../support/registry.ts';
 import { type SqsProcess, startSqsProcess } from '../support/sqs.ts';
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'celery-sqs');
@@ -22,6 +23,14 @@ const succeeded = (task: string, queue: string) =>
 
 let root: string;
 let worker: string;
+let registry: LocalRegistry;
+let version: string;
+let integrity: string;
+let created: string;
+
+/** `npx be-worker …` in the worker, as its README says; npx would fetch from the registry what is not installed. */
+const beWorker = (args: string[], cwd = worker) =>
+  execa('npx', ['be-worker', ...args], { cwd, env: registry.env, all: true, reject: false });
 
 /** Runs a package.json script's command without npm in between, so signals reach it directly. */
 function runScript(name: string, env: Record<string, string>): ResultPromise {
@@ -40,18 +49,33 @@ async function sendFixture(endpoint: string, queue: string, fixture: string): Pr
 describe('a generated worker', () => {
   beforeAll(async () => {
     root = await tempDir('cbw-e2e-');
-    const packed = await execa('npm', ['pack', '--silent', '--pack-destination', root], { cwd: REPO });
-    const tarball = join(root, packed.stdout.trim().split('\n').at(-1) ?? '');
-    const cli = join(root, 'cli');
-    await mkdir(cli);
-    await execa('npm', ['install', '--no-fund', '--no-audit', tarball], { cwd: cli });
-    await execa(
-      join(cli, 'node_modules', '.bin', 'create-be-worker'),
-      ['my-worker', '--queue', 'my-worker-add:add', '--queue', 'emails:send_email', '--package-manager', 'npm'],
-      { cwd: root, env: { CI: 'true' } },
+    registry = await startRegistry();
+    ({ version, integrity } = await registry.publishThisPackage());
+    const result = await execa(
+      'npm',
+      ['create', 'be-worker@latest', 'my-worker', '--', '--queue', 'my-worker-add:add', '--queue', 'emails:send_email'],
+      { cwd: root, env: { CI: 'true', npm_config_yes: 'true', ...registry.env }, all: true },
     );
+    created = result.all;
     worker = join(root, 'my-worker');
   }, 10 * MINUTES);
+
+  afterAll(() => registry?.stop());
+
+  it('pins the create-be-worker that made it, from the registry, and runs it with npx be-worker', async () => {
+    const pkg = JSON.parse(await readFile(join(worker, 'package.json'), 'utf8'));
+    expect(pkg.devDependencies['create-be-worker']).toBe(version);
+    const lock = JSON.parse(await readFile(join(worker, 'package-lock.json'), 'utf8'));
+    // The very tarball published above: another build of the same version would differ.
+    expect(lock.packages['node_modules/create-be-worker']).toMatchObject({ version, integrity, dev: true });
+    expect(created).not.toContain('runs from a clone');
+    // From a folder inside the worker too, as npx finds the project's own bin.
+    const info = await beWorker(['info'], join(worker, 'src', 'tasks'));
+    expect(info.exitCode, info.all).toBe(0);
+    expect(info.stdout).toContain(`my-worker at ${await realpath(worker)}`);
+    expect(info.stdout).toContain(`created with create-be-worker ${version}`);
+    expect((await beWorker(['--version'])).stdout.trim()).toBe(version);
+  });
 
   it('is committed to git with its lockfile', async () => {
     const files = (await execa('git', ['ls-files'], { cwd: worker })).stdout.split('\n');
@@ -272,9 +296,6 @@ describe('a generated worker', () => {
   );
 
   describe('after be-worker add-queue, on hand-edited files', () => {
-    const beWorker = (...args: string[]) =>
-      execa(join(root, 'cli', 'node_modules', '.bin', 'be-worker'), args, { cwd: worker, all: true, reject: false });
-
     beforeAll(async () => {
       // The team's own edits: a comment, fields reordered.
       const queuesPath = join(worker, 'src', 'config', 'queues.ts');
@@ -285,7 +306,7 @@ describe('a generated worker', () => {
           .replace('export const queues', '// Owned by the payments team.\nexport const queues')
           .replace("    queue: 'emails',\n    task: 'send_email',", "    task: 'send_email',\n    queue: 'emails',"),
       );
-      const added = await beWorker('add-queue', 'refunds', '--ratelimit', 'money');
+      const added = await beWorker(['add-queue', 'refunds', '--ratelimit', 'money']);
       expect(added.exitCode, added.all).toBe(0);
     }, MINUTES);
 
@@ -296,6 +317,9 @@ describe('a generated worker', () => {
         expect(queues).toContain('// Owned by the payments team.');
         expect(queues).toContain("    task: 'send_email',\n    queue: 'emails',");
         expect(queues).toContain("    queue: 'refunds',\n    task: 'refunds',\n    ratelimit: 'money',");
+        expect(await readFile(join(worker, 'README.md'), 'utf8')).toContain(
+          '| `emails` | `send_email` | `prod-emails` | `err-prod-emails` |\n| `refunds` | `refunds` | `prod-refunds` | `err-prod-refunds` |\n',
+        );
         for (const script of ['typecheck', 'lint', 'test', 'build']) {
           const result = await execa('npm', ['run', script], { cwd: worker, reject: false, all: true });
           expect(result.exitCode, `npm run ${script}:\n${result.all}`).toBe(0);
@@ -312,7 +336,7 @@ describe('a generated worker', () => {
         const httpPort = await freePort();
         const env = { APP_ENV: 'local', BE_WORKER_USER: 'added', SQS_ENDPOINT: endpoint, HTTP_PORT: String(httpPort) };
         try {
-          const provisioned = await beWorker('provision', '--endpoint', endpoint, '--user', 'added');
+          const provisioned = await beWorker(['provision', '--endpoint', endpoint, '--user', 'added']);
           expect(provisioned.exitCode, provisioned.all).toBe(0);
           expect(provisioned.stdout).toMatch(/added-local-refunds\s+queue\s+created/);
           const running = runScript('start', env);

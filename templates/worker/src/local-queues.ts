@@ -17,7 +17,7 @@ if (import.meta.main) {
     const config = loadConfig();
     if (!config.SQS_ENDPOINT) {
       throw new ConfigError(
-        'SQS_ENDPOINT is not set: this creates queues on a local SQS only. For AWS run `npx -p create-be-worker be-worker provision`.',
+        'SQS_ENDPOINT is not set: this creates queues on a local SQS only. For AWS run `npx be-worker provision`.',
       );
     }
     const names = await createLocalQueues(config, config.SQS_ENDPOINT);

@@ -1,0 +1,46 @@
+// A worker pins the create-be-worker that made it, so `npx be-worker` in it runs that version: the
+// exact version when the CLI was installed from a registry, the clone itself when it runs from one
+// (a version npm may not have). The global set-up's worker was made from this clone and installed.
+import { readFile, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, inject, it } from 'vitest';
+import { CLI_VERSION, cliDependency, runsFromClone } from '../../src/version.ts';
+import { CLI, REPO, tempDir } from '../support/process.ts';
+
+const repo = REPO.replace(/\/$/, '');
+
+describe('the create-be-worker a worker pins', () => {
+  it('is the exact version when installed by a package manager, the clone otherwise', () => {
+    for (const installed of [
+      '/home/ann/.npm/_npx/1a2b3c/node_modules/create-be-worker',
+      '/usr/lib/node_modules/create-be-worker',
+      '/srv/app/node_modules/.pnpm/create-be-worker@0.1.0/node_modules/create-be-worker',
+    ]) {
+      expect(runsFromClone(installed), installed).toBe(false);
+      expect(cliDependency('npm', installed)).toBe(CLI_VERSION);
+    }
+    expect(runsFromClone('/home/ann/src/create-be-worker')).toBe(true);
+    expect(cliDependency('npm', '/home/ann/src/create-be-worker')).toBe('file:/home/ann/src/create-be-worker');
+    expect(cliDependency('pnpm', '/home/ann/src/create-be-worker')).toBe('link:/home/ann/src/create-be-worker');
+  });
+
+  it('is this clone for a worker made by its bin, and create says so', async () => {
+    const cwd = await tempDir();
+    const result = await execa('node', [CLI, 'cloned', '--no-install', '--no-git', '--user', 'ann'], {
+      cwd,
+      env: { CI: 'true', npm_config_user_agent: '' },
+    });
+    const pkg = JSON.parse(await readFile(join(cwd, 'cloned', 'package.json'), 'utf8'));
+    expect(pkg.devDependencies['create-be-worker']).toBe(`file:${repo}`);
+    expect(result.stdout).toContain(`runs from a clone, so the worker pins it as "create-be-worker": "file:${repo}"`);
+  });
+
+  it('runs with npx be-worker, from any folder of the installed worker, as this clone', async () => {
+    const worker = inject('allOnWorker');
+    expect(await realpath(join(worker, 'node_modules', 'create-be-worker'))).toBe(await realpath(repo));
+    const info = await execa('npx', ['be-worker', 'info'], { cwd: join(worker, 'src', 'config'), all: true });
+    expect(info.stdout).toContain(`all-on at ${await realpath(worker)}`);
+    expect(info.stdout).toContain(`created with create-be-worker ${CLI_VERSION}`);
+  });
+});
