@@ -53,7 +53,9 @@ describe('renderWorker', () => {
     // Grafana's legends and Prometheus' annotations use {{ }} themselves: there, no template tag may be left.
     const ownBraces = new Set(['docker/grafana/dashboard.json', 'docker/prometheus/alerts.yml']);
     for (const [path, contents] of tree) {
-      expect(contents, path).not.toMatch(ownBraces.has(path) ? /\{\{\s*[#/]|\{\{\s*prefix\s*\}\}|"title": "\{\{/ : /\{\{|\}\}/);
+      expect(contents, path).not.toMatch(
+        ownBraces.has(path) ? /\{\{\s*[#/]|\{\{\s*prefix\s*\}\}|"title": "\{\{/ : /\{\{|\}\}/,
+      );
     }
   });
 
