@@ -12,6 +12,7 @@ import { renderWorker } from '../src/render.ts';
 import { type Spec, validateSpec } from '../src/spec.ts';
 import { tempDir } from './support/process.ts';
 import { ciCommands, composeSchema, gitlabCiSchema, scriptsRun } from './support/ship-checks.ts';
+import { requireTools } from './support/tools.ts';
 
 const spec = (overrides: Partial<Spec> = {}): Spec =>
   validateSpec({
@@ -110,6 +111,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       expect(job.static_configs[0].targets).toEqual([`worker:${port}`]);
       expect(worker.ports).toContain(`${port}:${port}`);
       // Prometheus itself accepts the file.
+      await requireTools(['promtool']);
       const dir = await tempDir('cbw-prometheus-');
       await writeFile(join(dir, 'prometheus.yml'), await file(source.replace(/^\.\//, '')));
       const checked = await execa('promtool', ['check', 'config', join(dir, 'prometheus.yml')], {

@@ -14,6 +14,7 @@ import { provisionQueues } from '../../templates/worker/src/runtime/provision.ts
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { freePort, REPO, sample, tempDir, waitFor } from '../support/process.ts';
 import { type SqsProcess, startSqsProcess } from '../support/sqs.ts';
+import { requireTools } from '../support/tools.ts';
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'celery-sqs');
 const MINUTES = 60_000;
@@ -248,6 +249,7 @@ describe('a generated worker', () => {
           ).toBe(1);
           // Prometheus' own checker parses and lints what it scrapes. It exits 3 on lint findings
           // alone; prom-client's default nodejs_active_*_total gauges are its only ones.
+          await requireTools(['promtool']);
           const checked = await execa('promtool', ['check', 'metrics'], {
             input: await metrics(),
             reject: false,
