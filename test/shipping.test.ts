@@ -20,7 +20,7 @@ const spec = (overrides: Partial<Spec> = {}): Spec =>
     description: 'Resizes images',
     queues: [
       { queue: 'image-resizer-add', task: 'add' },
-      { queue: 'resize', task: 'resize', ratelimit: 'images' },
+      { queue: 'resize', task: 'resize' },
     ],
     env: 'local',
     user: 'alice',
@@ -32,7 +32,13 @@ const spec = (overrides: Partial<Spec> = {}): Spec =>
 
 const variants = {
   'no integrations, npm': spec(),
-  'every integration, npm': spec({ integrations: ['fluent', 'ratelimit', 'sentry', 'tracing', 'vault'] }),
+  'every integration, npm': spec({
+    integrations: ['fluent', 'ratelimit', 'sentry', 'tracing', 'vault'],
+    queues: [
+      { queue: 'image-resizer-add', task: 'add' },
+      { queue: 'resize', task: 'resize', ratelimit: 'images' },
+    ],
+  }),
   'tracing, pnpm': spec({ integrations: ['tracing'], packageManager: 'pnpm' }),
 };
 

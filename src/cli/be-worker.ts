@@ -83,7 +83,7 @@ awsOptions(
     .description('add a queue and a task to fill in: queues.ts, src/tasks/, its test, be-worker.json')
     .argument('<queue>', 'the short queue name, e.g. images-resize')
     .option('--task <name>', "the Celery task it runs (default: the queue's last word)")
-    .option('--ratelimit <name>', 'the ratelimit it is held to')
+    .option('--ratelimit <name>', 'the ratelimit it is held to (needs the ratelimit integration)')
     .option('--provision', 'create the new queue and its DLQ right away')
     .option('--dry-run', 'print the diff; change nothing'),
 ).action(
