@@ -91,13 +91,11 @@ export async function createWorker(input: Spec, options: CreateOptions): Promise
         ? await cancelled('the first git commit', `${result.installed ? 'installed, ' : ''}without a git repository`)
         : error;
     });
-    progress?.stop(
-      {
-        committed: 'Made the first git commit',
-        'inside-repository': 'Inside an existing git repository: no new one made',
-        'no-git': 'git is not installed: no repository made',
-      }[outcome],
-    );
+    result.git = outcome;
+    if (outcome === 'committed') progress?.stop('Made the first git commit');
+    if (outcome === 'inside-repository') progress?.stop('Inside an existing git repository: no new one made');
+    // A step not done is not shown as done.
+    if (outcome === 'no-git') progress?.fail('git is not installed: no repository made');
   }
   return result;
 }
