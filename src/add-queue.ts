@@ -19,8 +19,13 @@ export async function planAddQueue(
   repo: WorkerRepo,
   input: AddQueueInput,
 ): Promise<{ queue: QueueSpec; changes: ChangeSet; notes: string[] }> {
-  const queue = queueSpecOf(input.queue, input.task, input.ratelimit);
+  const queue = queueSpecOf(input.queue, input.task, input.ratelimit, { task: '--task', ratelimit: '--ratelimit' });
   const { root, answers } = repo;
+  if (queue.ratelimit && !answers.answers.integrations.includes('ratelimit')) {
+    throw new UserError(
+      `--ratelimit ${queue.ratelimit}: this worker has no ratelimit integration, so nothing would enforce it; leave out --ratelimit (the integration is chosen when a worker is created: create-be-worker --with ratelimit)`,
+    );
+  }
   const [queuesSource, tasksSource] = await Promise.all([read(root, QUEUES_FILE), read(root, TASKS_FILE)]);
 
   const existing = readQueues(queuesSource);

@@ -4,6 +4,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
+import { CancelledError } from './errors.ts';
 
 /** Path → new contents, with what was there before (undefined: a new file). */
 export type ChangeSet = Map<string, { before: string | undefined; after: string }>;
@@ -21,7 +22,8 @@ export function diffOf(changes: ChangeSet): string {
     .join('');
 }
 
-export async function applyChanges(root: string, changes: ChangeSet): Promise<void> {
+/** Writes the change set; Ctrl-C (`signal`) before the first rename changes nothing. */
+export async function applyChanges(root: string, changes: ChangeSet, signal?: AbortSignal): Promise<void> {
   const staged: { temp: string; target: string; backup?: string }[] = [];
   const suffix = `.be-worker-${process.pid}-${Date.now()}`;
   try {
@@ -31,6 +33,7 @@ export async function applyChanges(root: string, changes: ChangeSet): Promise<vo
       await writeFile(`${target}${suffix}.new`, after);
       staged.push({ temp: `${target}${suffix}.new`, target });
     }
+    if (signal?.aborted) throw new CancelledError('Cancelled; nothing was changed.');
   } catch (error) {
     await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
     throw error;

@@ -26,17 +26,18 @@ export async function collectSpec({ flags, yes, ask, directory }: CollectOptions
   for (const option of OPTIONS) {
     const key = option.key;
     const raw = flags[key];
+    const flag = option.flag.split(' ')[0];
     const initial = option.default(answers, { directory });
     let value: unknown;
     if (raw !== undefined) {
-      value = option.parse(raw, answers);
+      value = option.parse(raw, answers, flag);
     } else if (ask && option.prompt && !yes) {
-      value = await prompt(option, initial, answers, ask);
+      value = await prompt(option, option.suggest?.(answers) ?? initial, answers, ask);
     } else if (initial !== undefined) {
-      value = option.parse(option.format ? option.format(initial as never) : (initial as string), answers);
+      value = option.parse(option.format ? option.format(initial as never) : (initial as string), answers, flag);
     } else {
       throw new UserError(
-        `missing ${option.flag.split(' ')[0]}: ${option.description}; pass it as a flag (nothing is asked without a terminal)`,
+        `missing ${flag}: ${option.description}; pass it as a flag (nothing is asked without a terminal)`,
       );
     }
     Object.assign(answers, { [key]: value });
@@ -45,7 +46,13 @@ export async function collectSpec({ flags, yes, ask, directory }: CollectOptions
 }
 
 async function prompt(option: OptionDefinition, initial: unknown, answers: Partial<Spec>, ask: Ask): Promise<unknown> {
-  const initialText = initial === undefined ? '' : option.format ? option.format(initial as never) : String(initial);
+  // Enter on an empty prompt takes what it shows in grey: the default, or else the example.
+  const initialText =
+    initial === undefined
+      ? (option.prompt?.placeholder ?? '')
+      : option.format
+        ? option.format(initial as never)
+        : String(initial);
   const validate = (text: string) => {
     try {
       option.parse(text || initialText, answers);

@@ -2,6 +2,7 @@
 // `create-be-worker`, usable as a library; it reports progress and throws typed errors.
 import { resolve } from 'node:path';
 import { CancelledError } from './errors.ts';
+import { commandsFor, requirePackageManager } from './package-manager.ts';
 import type { GitOutcome } from './post-steps.ts';
 import { renderWorker } from './render.ts';
 import { type Spec, validateSpec } from './spec.ts';
@@ -11,6 +12,8 @@ import { CLI_VERSION } from './version.ts';
 export interface Progress {
   start(message: string): void;
   stop(message: string): void;
+  /** The step failed or was cancelled: never shown as a success. */
+  fail(message: string): void;
 }
 
 export interface CreateOptions {
@@ -45,30 +48,70 @@ export async function createWorker(input: Spec, options: CreateOptions): Promise
     await checkTarget(directory, options);
     return result;
   }
+  // Everything that can be refused is refused before the first file is written.
+  if (options.install !== false) await requirePackageManager(spec.packageManager);
 
-  progress?.start(`Writing ${tree.size} files`);
-  const { backup } = await applyTree(tree, directory, options);
+  const { backup } = await step(progress, `Writing ${tree.size} files`, 'Writing', () =>
+    applyTree(tree, directory, options),
+  );
   if (backup) result.backup = backup;
   progress?.stop(`Wrote ${tree.size} files to ${directory}`);
 
   // Loaded only when used: it brings the process runner (execa).
   const postSteps = () => import('./post-steps.ts');
-  if (options.install !== false) {
+  const left = { install: options.install !== false, git: options.git !== false };
+  const cancelled = async (during: string, kept: string) => {
+    const { initialCommitMessage } = await postSteps();
+    const finish = [
+      ...(left.install ? [commandsFor(spec.packageManager).install.join(' ')] : []),
+      ...(left.git ? [`git init && git add --all && git commit -m "${initialCommitMessage(CLI_VERSION)}"`] : []),
+    ];
+    return new CancelledError(
+      `Cancelled during ${during}. Kept: the project in ${directory}, ${kept}. To finish: cd ${directory} && ${finish.join(' && ')}`,
+    );
+  };
+
+  if (left.install) {
     const { installDependencies } = await postSteps();
-    progress?.start(`Installing dependencies with ${spec.packageManager}`);
-    try {
-      await installDependencies(directory, spec.packageManager, signal);
-    } catch (error) {
-      progress?.stop('Install failed');
-      if (signal?.aborted) throw new CancelledError(`Cancelled during the install; the project is in ${directory}.`);
-      throw error;
-    }
+    await step(progress, `Installing dependencies with ${spec.packageManager}`, 'Install', () =>
+      installDependencies(directory, spec.packageManager, signal),
+    ).catch(async (error) => {
+      throw error instanceof CancelledError ? await cancelled('the install', 'without its dependencies') : error;
+    });
     result.installed = true;
+    left.install = false;
     progress?.stop('Dependencies installed');
   }
-  if (options.git !== false) {
+  if (left.git) {
     const { initialCommit } = await postSteps();
-    result.git = await initialCommit(directory, CLI_VERSION);
+    const outcome = await step(progress, 'Making the first git commit', 'git', () =>
+      initialCommit(directory, CLI_VERSION, signal),
+    ).catch(async (error) => {
+      throw error instanceof CancelledError
+        ? await cancelled('the first git commit', `${result.installed ? 'installed, ' : ''}without a git repository`)
+        : error;
+    });
+    result.git = outcome;
+    if (outcome === 'committed') progress?.stop('Made the first git commit');
+    if (outcome === 'inside-repository') progress?.stop('Inside an existing git repository: no new one made');
+    // A step not done is not shown as done.
+    if (outcome === 'no-git') progress?.fail('git is not installed: no repository made');
   }
   return result;
+}
+
+/** Runs one step under a started progress line; a failure or cancel marks it failed, never done. */
+async function step<T>(
+  progress: Progress | undefined,
+  doing: string,
+  name: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  progress?.start(doing);
+  try {
+    return await work();
+  } catch (error) {
+    progress?.fail(`${name} ${error instanceof CancelledError ? 'cancelled' : 'failed'}`);
+    throw error;
+  }
 }

@@ -31,6 +31,7 @@ export interface OptionContext {
 
 interface Prompt {
   message: string;
+  /** Shown in grey, and taken on Enter, when the answer has no default. */
   placeholder?: string;
   /** A multiselect over these (value, hint); the answer is the chosen values, comma-separated. */
   choices?: readonly { value: string; hint: string }[];
@@ -56,14 +57,19 @@ export interface OptionDefinition<K extends keyof Spec = keyof Spec> {
   prompt?: Prompt;
   /** The value used with `--yes`, without a TTY, and as the prompt's initial value. */
   default(answers: Partial<Spec>, context: OptionContext): Spec[K] | undefined;
-  /** Turns the flag or prompt text into the value, or throws a UserError naming the flag. */
-  parse(raw: string | string[], answers: Partial<Spec>): Spec[K];
+  /** The prompt's initial value, when it differs from `default` (which flags without a TTY get). */
+  suggest?(answers: Partial<Spec>): Spec[K] | undefined;
+  /**
+   * Turns the flag or prompt text into the value, or throws a UserError. `flag` is the flag its
+   * errors name; undefined for text typed at a prompt, where the user typed no flag.
+   */
+  parse(raw: string | string[], answers: Partial<Spec>, flag?: string): Spec[K];
   /** Shows a value as prompt text (the inverse of `parse`). */
   format?(value: Spec[K]): string;
 }
 
-function field<K extends keyof Spec>(key: K, flag: string) {
-  return (raw: string | string[]) => {
+function field<K extends keyof Spec>(key: K) {
+  return (raw: string | string[], _answers: Partial<Spec>, flag?: string) => {
     const { checked, specSchema } = loaded();
     return checked(specSchema.shape[key] as unknown as z.ZodType<Spec[K]>, raw, flag);
   };
@@ -79,7 +85,7 @@ export const OPTIONS: readonly OptionDefinition[] = [
     description: 'worker name: npm package, metric prefix and default queue prefix',
     prompt: { message: 'Worker name', placeholder: 'image-resizer' },
     default: (_answers, { directory }) => (directory ? basename(resolve(directory)) : undefined),
-    parse: field('name', '--name'),
+    parse: field('name'),
   }),
   define({
     key: 'description',
@@ -87,45 +93,46 @@ export const OPTIONS: readonly OptionDefinition[] = [
     description: 'one line on what the worker does',
     prompt: { message: 'Description' },
     default: (answers) => `Runs ${answers.name ?? 'the'} tasks from SQS`,
-    parse: field('description', '--description'),
+    parse: field('description'),
   }),
   define({
     key: 'env',
     flag: '--env <env>',
     description: 'environment for queue names (default: local)',
     default: () => 'local',
-    parse: field('env', '--env'),
+    parse: field('env'),
   }),
   define({
     key: 'user',
     flag: '--user <user>',
     description: 'the <user> of local queue names (default: your login name, SQS-safe)',
     default: () => loaded().defaultUser(),
-    parse: field('user', '--user'),
+    parse: field('user'),
   }),
   define({
     key: 'region',
     flag: '--region <region>',
     description: 'AWS region (default: us-west-1)',
     default: () => 'us-west-1',
-    parse: field('region', '--region'),
+    parse: field('region'),
   }),
   define({
     key: 'queues',
     flag: '--queue <queue[:task[:ratelimit]]>',
-    description: 'a queue, the task it runs and its ratelimit name; repeat for more (default: <name>-add:add)',
+    description:
+      'a queue, the task it runs and its ratelimit name (which needs --with ratelimit); repeat for more (default: <name>-add:add)',
     repeatable: true,
     prompt: {
       message: 'Queues, comma-separated, each queue[:task[:ratelimit]]',
       placeholder: 'image-resizer-add:add',
     },
     default: (answers) => (answers.name ? [{ queue: `${answers.name}-add`, task: 'add' }] : undefined),
-    parse: (raw, answers) => {
+    parse: (raw, answers, flag) => {
       const items = (Array.isArray(raw) ? raw : raw.split(',')).map((item) => item.trim()).filter(Boolean);
       const { crossCheck, parseQueueSpec } = loaded();
-      const queues = items.map((item) => prefixed(() => parseQueueSpec(item), '--queue'));
+      const queues = items.map((item) => parseQueueSpec(item, flag));
       // Check duplicates and the longest name now, so a prompt can say so at once.
-      crossCheck({ ...(answers as Spec), queues });
+      crossCheck({ ...(answers as Spec), queues }, flag);
       return queues;
     },
     format: (queues: QueueSpec[]) =>
@@ -149,21 +156,31 @@ export const OPTIONS: readonly OptionDefinition[] = [
       choices: INTEGRATIONS.map(({ name, hint }) => ({ value: name, hint })),
     },
     default: () => [],
-    parse: (raw) => {
+    // A queue that names a ratelimit needs the integration: offered ticked, so Enter keeps it.
+    suggest: (answers) => (answers.queues?.some(({ ratelimit }) => ratelimit) ? ['ratelimit'] : []),
+    parse: (raw, answers, flag) => {
       // "all" or "none" sets the start; names add to it, "-name" takes away.
-      const words = (Array.isArray(raw) ? raw : [raw]).flatMap((text) => text.split(',')).map((word) => word.trim());
-      const chosen = new Set<string>(words.includes('all') ? INTEGRATION_NAMES : []);
-      for (const word of words.filter((candidate) => candidate && candidate !== 'all' && candidate !== 'none')) {
-        if (word.startsWith('-')) chosen.delete(word.slice(1));
-        else chosen.add(word);
+      const words = (Array.isArray(raw) ? raw : [raw])
+        .flatMap((text) => text.split(','))
+        .map((word) => word.trim())
+        .filter(Boolean);
+      for (const word of words) {
         const name = word.replace(/^-/, '');
-        if (!(INTEGRATION_NAMES as readonly string[]).includes(name)) {
+        if (name !== 'all' && name !== 'none' && !(INTEGRATION_NAMES as readonly string[]).includes(name)) {
           throw new UserError(
             `--with/--without: no integration ${loaded().quoted(name)}; there are ${INTEGRATION_NAMES.join(', ')}`,
           );
         }
       }
-      return INTEGRATION_NAMES.filter((name) => chosen.has(name));
+      refuseContradictions(words);
+      const chosen = new Set<string>(words.includes('all') ? INTEGRATION_NAMES : []);
+      for (const word of words.filter((candidate) => candidate !== 'all' && candidate !== 'none')) {
+        if (word.startsWith('-')) chosen.delete(word.slice(1));
+        else chosen.add(word);
+      }
+      const integrations = INTEGRATION_NAMES.filter((name) => chosen.has(name));
+      if (answers.queues) loaded().checkRatelimits({ queues: answers.queues, integrations }, flag !== undefined);
+      return integrations;
     },
     format: (names: string[]) => names.join(','),
   }),
@@ -172,15 +189,18 @@ export const OPTIONS: readonly OptionDefinition[] = [
     flag: '--package-manager <name>',
     description: `package manager to install with: ${PACKAGE_MANAGERS.join(' or ')} (default: the one running this)`,
     default: () => detectPackageManager(),
-    parse: field('packageManager', '--package-manager'),
+    parse: field('packageManager'),
   }),
 ];
 
-function prefixed<T>(parse: () => T, flag: string): T {
-  try {
-    return parse();
-  } catch (error) {
-    (error as Error).message = `${flag} ${(error as Error).message}`;
-    throw error;
-  }
+/** Integration flags that say opposite things are refused, not settled by their order. */
+function refuseContradictions(words: readonly string[]): void {
+  const added = words.filter((word) => !word.startsWith('-') && word !== 'all' && word !== 'none');
+  const removed = new Set(words.filter((word) => word.startsWith('-')).map((word) => word.slice(1)));
+  const both = added.find((name) => removed.has(name));
+  let pair: string | undefined;
+  if (words.includes('all') && words.includes('none')) pair = '--all and --none';
+  else if (words.includes('none') && added[0]) pair = `--none and --with ${added[0]}`;
+  else if (both) pair = `--with ${both} and --without ${both}`;
+  if (pair) throw new UserError(`${pair} contradict each other; keep one of them`);
 }

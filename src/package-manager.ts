@@ -1,4 +1,7 @@
-// The package managers a generated worker can use, and the commands each one needs.
+// The package managers a generated worker can use, the commands each one needs, and whether the
+// chosen one is there.
+import { EnvironmentError } from './errors.ts';
+import { onPath } from './on-path.ts';
 
 export const PACKAGE_MANAGERS = ['npm', 'pnpm'] as const;
 export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
@@ -17,6 +20,8 @@ export interface PackageManagerCommands {
   lockfile: string;
   /** Needs `corepack enable` in the node image. */
   corepack: boolean;
+  /** How to get it when it is missing. */
+  installHint: string;
 }
 
 const COMMANDS: Record<PackageManager, PackageManagerCommands> = {
@@ -30,6 +35,7 @@ const COMMANDS: Record<PackageManager, PackageManagerCommands> = {
     cacheDir: '.npm',
     lockfile: 'package-lock.json',
     corepack: false,
+    installHint: 'it comes with Node.js (https://nodejs.org)',
   },
   pnpm: {
     name: 'pnpm',
@@ -41,6 +47,7 @@ const COMMANDS: Record<PackageManager, PackageManagerCommands> = {
     cacheDir: '.pnpm-store',
     lockfile: 'pnpm-lock.yaml',
     corepack: true,
+    installHint: 'corepack enable pnpm, or npm install -g pnpm',
   },
 };
 
@@ -52,4 +59,13 @@ export function commandsFor(packageManager: PackageManager): PackageManagerComma
 export function detectPackageManager(userAgent = process.env.npm_config_user_agent ?? ''): PackageManager {
   const name = userAgent.split('/')[0];
   return PACKAGE_MANAGERS.find((candidate) => candidate === name) ?? 'npm';
+}
+
+/** Refuses, before anything is written, an install with a package manager that is not on PATH. */
+export async function requirePackageManager(packageManager: PackageManager): Promise<void> {
+  if (await onPath(packageManager)) return;
+  const others = PACKAGE_MANAGERS.filter((name) => name !== packageManager);
+  throw new EnvironmentError(
+    `${packageManager} is not installed (not found on PATH), so nothing was written: install it (${COMMANDS[packageManager].installHint}), or use --package-manager ${others.join(' or ')}, or skip the install with --no-install`,
+  );
 }

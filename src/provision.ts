@@ -13,7 +13,7 @@ import {
   planQueues,
 } from '../templates/worker/src/runtime/provision.ts';
 import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
-import { awsClientConfig } from '../templates/worker/src/runtime/sqs.ts';
+import { awsClientConfig, SQS_TIMEOUTS } from '../templates/worker/src/runtime/sqs.ts';
 import { CancelledError, EnvironmentError } from './errors.ts';
 
 export interface ProvisionOptions {
@@ -29,8 +29,10 @@ export interface ProvisionOptions {
   fix?: boolean;
   maxReceiveCount?: number;
   visibilityTimeoutSeconds?: number;
-  /** Asked before writing; resolving false cancels. */
-  confirm?(plan: PlanEntry[]): Promise<boolean>;
+  /** Asked with the plan (who, where, what) before changing anything; resolving false cancels. */
+  confirm?(plan: ProvisionReport): Promise<boolean>;
+  /** Ctrl-C: stops at once with a CancelledError; what was created stays, and a rerun finishes. */
+  signal?: AbortSignal;
 }
 
 export interface ProvisionReport {
@@ -41,28 +43,53 @@ export interface ProvisionReport {
 }
 
 export async function provision(options: ProvisionOptions): Promise<ProvisionReport> {
-  const config = awsClientConfig(options);
+  // Every request has a deadline: an endpoint that never answers fails instead of hanging.
+  const config = { ...awsClientConfig(options), requestHandler: SQS_TIMEOUTS };
   const sts = new STSClient(config);
   const sqs = new SQSClient(config);
+  let reject: (error: Error) => void = () => {};
+  const stopped = new Promise<never>((_, fail) => {
+    reject = fail;
+  });
+  const cancel = () =>
+    reject(
+      new CancelledError(
+        'Cancelled during provisioning; the queues created before it stay, and running it again creates the rest.',
+      ),
+    );
+  if (options.signal?.aborted) cancel();
+  options.signal?.addEventListener('abort', cancel, { once: true });
   try {
-    const identity = await whoAmI(sts, options);
-    const settings = {
-      maxReceiveCount: options.maxReceiveCount ?? DEFAULT_QUEUE_SETTINGS.maxReceiveCount,
-      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEFAULT_QUEUE_SETTINGS.visibilityTimeoutSeconds,
-      tags: { worker: options.worker, env: options.env, owner: options.user },
-    };
-    const names = options.queues.map(({ queue }) => fullQueueName(queue, options));
-    const desired = desiredQueues(names, settings);
-    const plan = await awsCall(() => planQueues(sqs, desired), 'reading the queues');
-    const report = { identity, region: options.region, dryRun: Boolean(options.dryRun), entries: plan };
-    const writes = plan.some(({ action }) => action === 'create' || (action === 'drift' && options.fix));
-    if (options.dryRun) return report;
-    if (writes && options.confirm && !(await options.confirm(plan))) throw new CancelledError('Nothing was changed.');
-    return { ...report, entries: await applyPlan(sqs, desired, plan, { fix: options.fix, tags: settings.tags }) };
+    // Races the work with Ctrl-C; closing the clients (finally) ends the requests still open.
+    return await Promise.race([stopped, provisionWith(sts, sqs, options)]);
   } finally {
+    options.signal?.removeEventListener('abort', cancel);
     sts.destroy();
     sqs.destroy();
   }
+}
+
+async function provisionWith(sts: STSClient, sqs: SQSClient, options: ProvisionOptions): Promise<ProvisionReport> {
+  const identity = await whoAmI(sts, options);
+  const settings = {
+    maxReceiveCount: options.maxReceiveCount ?? DEFAULT_QUEUE_SETTINGS.maxReceiveCount,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEFAULT_QUEUE_SETTINGS.visibilityTimeoutSeconds,
+    tags: { worker: options.worker, env: options.env, owner: options.user },
+  };
+  const names = options.queues.map(({ queue }) => fullQueueName(queue, options));
+  const desired = desiredQueues(names, settings);
+  const plan = await awsCall(() => planQueues(sqs, desired), 'reading the queues');
+  const report = { identity, region: options.region, dryRun: Boolean(options.dryRun), entries: plan };
+  if (options.dryRun) return report;
+  if (writes(report, options.fix) && options.confirm && !(await options.confirm(report))) {
+    throw new CancelledError('Nothing was changed.');
+  }
+  return { ...report, entries: await applyPlan(sqs, desired, plan, { fix: options.fix, tags: settings.tags }) };
+}
+
+/** How many queues applying the plan would change: created, or fixed with `fix`. */
+export function writes({ entries }: Pick<ProvisionReport, 'entries'>, fix?: boolean): number {
+  return entries.filter(({ action }) => action === 'create' || (action === 'drift' && fix)).length;
 }
 
 async function whoAmI(sts: STSClient, options: ProvisionOptions): Promise<ProvisionReport['identity']> {

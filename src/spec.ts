@@ -48,19 +48,33 @@ export const specSchema = z.object({
 });
 export type Spec = z.output<typeof specSchema>;
 
-/** `queue[:task[:ratelimit]]`, as --queue takes it. */
-export function parseQueueSpec(text: string): QueueSpec {
+/**
+ * `queue[:task[:ratelimit]]`, as --queue and the queues prompt take it. `flag` is what errors name:
+ * the flag it came from, or nothing when it was typed at a prompt.
+ */
+export function parseQueueSpec(text: string, flag?: string): QueueSpec {
   const [queue = '', task, ratelimit, ...rest] = text.trim().split(':');
   if (rest.length > 0) {
-    throw new UserError(`${quoted(text)} has too many parts; the form is queue[:task[:ratelimit]]`);
+    throw new UserError(`${labelled(flag)}${quoted(text)} has too many parts; the form is queue[:task[:ratelimit]]`);
   }
-  return queueSpecOf(queue, task, ratelimit);
+  return queueSpecOf(queue, task, ratelimit, { queue: flag, task: flag, ratelimit: flag });
+}
+
+/** What an error about each part of a queue names (a flag), when anything. */
+export interface QueuePartLabels {
+  queue?: string | undefined;
+  task?: string | undefined;
+  ratelimit?: string | undefined;
 }
 
 /** A queue, its task (default: the queue's last word, `emails-send` → `send`) and its ratelimit. */
-export function queueSpecOf(queue: string, task?: string, ratelimit?: string): QueueSpec {
-  const value = { queue, task: task || defaultTaskName(queue), ratelimit: ratelimit || undefined };
-  return checked(queueSpecSchema, value, quoted([queue, task, ratelimit].filter(Boolean).join(':')));
+export function queueSpecOf(queue: string, task?: string, ratelimit?: string, labels: QueuePartLabels = {}): QueueSpec {
+  // Each part on its own, so that an error says which rule and which value, not a path into an object.
+  return {
+    queue: checked(queueNameSchema, queue, labels.queue),
+    task: checked(taskNameSchema, task || defaultTaskName(queue), labels.task),
+    ...(ratelimit ? { ratelimit: checked(ratelimitNameSchema, ratelimit, labels.ratelimit) } : {}),
+  };
 }
 
 function defaultTaskName(queue: string): string {
@@ -72,14 +86,22 @@ function defaultTaskName(queue: string): string {
   return /^[A-Za-z_]/.test(last) ? last : `task_${last}`;
 }
 
-/** Parses with a schema; failures become a UserError naming what was checked and the value. */
-export function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+/**
+ * Parses with a schema; failures become a UserError with the rule and the value, after `what` (the
+ * flag, or nothing for an answer typed at a prompt) and the path of a nested field.
+ */
+export function checked<T>(schema: z.ZodType<T>, value: unknown, what?: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = issue?.path.length ? `${issue.path.join('.')} ` : '';
+  const field = issue?.path.length ? `${issue.path.join('.')}: ` : '';
   const got = ` (got ${quoted(issue?.path.length ? valueAt(value, issue.path) : value)})`;
-  throw new UserError(`${what}: ${field}${issue?.message ?? 'invalid'}${got}`);
+  throw new UserError(`${labelled(what)}${field}${issue?.message ?? 'invalid'}${got}`);
+}
+
+/** `--flag: ` before a message, or nothing. */
+function labelled(what: string | undefined): string {
+  return what ? `${what}: ` : '';
 }
 
 /**
@@ -98,16 +120,21 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key], value);
 }
 
-/** The rules that span several answers: duplicate queues and tasks, and the longest SQS name. */
-export function crossCheck(spec: Spec): void {
+/**
+ * The rules that span several answers: duplicate queues and tasks, and the longest SQS name. `flag`
+ * is the flag the queues came from (errors name it and show the fix in its syntax), or nothing for
+ * queues typed at a prompt.
+ */
+export function crossCheck(spec: Spec, flag?: string): void {
+  const prefix = labelled(flag);
   const seen = new Set<string>();
   for (const { queue } of spec.queues) {
-    if (seen.has(queue)) throw new UserError(`--queue: "${queue}" is given twice; each queue appears once`);
+    if (seen.has(queue)) throw new UserError(`${prefix}"${queue}" is given twice; each queue appears once`);
     seen.add(queue);
     const longest = longestQueueName(queue, spec);
     if (longest.length > SQS_NAME_MAX) {
       throw new UserError(
-        `--queue: "${queue}" makes the dead-letter queue "${longest}" ${longest.length} characters long; SQS allows ${SQS_NAME_MAX}. Shorten the queue name by ${longest.length - SQS_NAME_MAX} (or --user / --env)`,
+        `${prefix}"${queue}" makes the dead-letter queue "${longest}" ${longest.length} characters long; SQS allows ${SQS_NAME_MAX}. Shorten the queue name by ${longest.length - SQS_NAME_MAX} (or --user / --env)`,
       );
     }
   }
@@ -116,7 +143,7 @@ export function crossCheck(spec: Spec): void {
     const first = queueOf.get(task);
     if (first !== undefined) {
       throw new UserError(
-        `--queue: queues "${first}" and "${queue}" both run task "${task}", but a task runs from one queue only; give "${queue}" a task of its own: --queue ${queue}:<task>`,
+        `${prefix}queues "${first}" and "${queue}" both run task "${task}", but a task runs from one queue only; give "${queue}" a task of its own: ${flag ? `${flag} ` : ''}${queue}:<task>`,
       );
     }
     queueOf.set(task, queue);
@@ -127,16 +154,33 @@ export function crossCheck(spec: Spec): void {
     const owner = owners.get(identifier);
     if (owner && owner !== task) {
       throw new UserError(
-        `--queue: tasks "${owner}" and "${task}" would share the TypeScript name ${identifier}; rename one`,
+        `${prefix}tasks "${owner}" and "${task}" would share the TypeScript name ${identifier}; rename one`,
       );
     }
     owners.set(identifier, task);
   }
 }
 
+/**
+ * A ratelimit name does nothing without the ratelimit integration: refused, never ignored. `flags`:
+ * the fix is said as flags; otherwise as the integrations prompt's choice.
+ */
+export function checkRatelimits(spec: Pick<Spec, 'queues' | 'integrations'>, flags = true): void {
+  if (spec.integrations.includes('ratelimit')) return;
+  const limited = spec.queues.find(({ ratelimit }) => ratelimit);
+  if (!limited) return;
+  const { queue, task, ratelimit } = limited;
+  throw new UserError(
+    flags
+      ? `--queue ${queue}:${task}:${ratelimit} names ratelimit "${ratelimit}", but the ratelimit integration is off, so nothing would enforce it: add --with ratelimit, or drop the name (--queue ${queue}:${task})`
+      : `queue "${queue}" names ratelimit "${ratelimit}", which needs the ratelimit integration: select ratelimit, or press Ctrl-C and leave the name out`,
+  );
+}
+
 export function validateSpec(input: unknown): Spec {
   const spec = checked(specSchema, input, 'invalid answers');
   crossCheck(spec);
+  checkRatelimits(spec);
   return spec;
 }
 

@@ -66,7 +66,7 @@ export async function applyTree(tree: VirtualTree, target: string, options: Appl
 
 /** Moves staged files into an existing directory one rename at a time, undoing all on failure. */
 async function moveInto(tree: VirtualTree, staging: string, destination: string): Promise<ApplyResult> {
-  const backup = `${destination}.backup-${Date.now()}`;
+  const backup = await backupPath(destination);
   const moved: { path: string; replaced: boolean }[] = [];
   const createdDirs: string[] = [];
   try {
@@ -97,7 +97,19 @@ async function moveInto(tree: VirtualTree, staging: string, destination: string)
   return moved.some(({ replaced }) => replaced) ? { backup } : {};
 }
 
-async function targetState(path: string): Promise<'missing' | 'file' | 'empty' | 'non-empty'> {
+/** `<dir>.backup-2026-11-28-143205` (local time, so a person can tell which run made it); never an existing one. */
+async function backupPath(destination: string, now = new Date()): Promise<string> {
+  const two = (value: number) => String(value).padStart(2, '0');
+  const date = `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
+  const time = `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
+  const base = `${destination}.backup-${date}-${time}`;
+  for (let attempt = 1; ; attempt++) {
+    const candidate = attempt === 1 ? base : `${base}-${attempt}`;
+    if ((await targetState(candidate)) === 'missing') return candidate;
+  }
+}
+
+export async function targetState(path: string): Promise<'missing' | 'file' | 'empty' | 'non-empty'> {
   try {
     const info = await stat(path);
     if (!info.isDirectory()) return 'file';

@@ -16,6 +16,8 @@ const spec = (overrides: Partial<Spec> = {}): Spec =>
     user: 'alice',
     region: 'eu-west-1',
     packageManager: 'npm',
+    // A ratelimit name needs the ratelimit integration.
+    integrations: ['ratelimit'],
     ...overrides,
   });
 

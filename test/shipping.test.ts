@@ -12,6 +12,7 @@ import { renderWorker } from '../src/render.ts';
 import { type Spec, validateSpec } from '../src/spec.ts';
 import { tempDir } from './support/process.ts';
 import { ciCommands, composeSchema, gitlabCiSchema, scriptsRun } from './support/ship-checks.ts';
+import { requireTools } from './support/tools.ts';
 
 const spec = (overrides: Partial<Spec> = {}): Spec =>
   validateSpec({
@@ -19,7 +20,7 @@ const spec = (overrides: Partial<Spec> = {}): Spec =>
     description: 'Resizes images',
     queues: [
       { queue: 'image-resizer-add', task: 'add' },
-      { queue: 'resize', task: 'resize', ratelimit: 'images' },
+      { queue: 'resize', task: 'resize' },
     ],
     env: 'local',
     user: 'alice',
@@ -31,7 +32,13 @@ const spec = (overrides: Partial<Spec> = {}): Spec =>
 
 const variants = {
   'no integrations, npm': spec(),
-  'every integration, npm': spec({ integrations: ['fluent', 'ratelimit', 'sentry', 'tracing', 'vault'] }),
+  'every integration, npm': spec({
+    integrations: ['fluent', 'ratelimit', 'sentry', 'tracing', 'vault'],
+    queues: [
+      { queue: 'image-resizer-add', task: 'add' },
+      { queue: 'resize', task: 'resize', ratelimit: 'images' },
+    ],
+  }),
   'tracing, pnpm': spec({ integrations: ['tracing'], packageManager: 'pnpm' }),
 };
 
@@ -112,6 +119,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       expect(job.static_configs[0].targets).toEqual([`worker:${port}`]);
       expect(worker.ports).toContain(`${port}:${port}`);
       // Prometheus itself accepts the file.
+      await requireTools(['promtool']);
       const dir = await tempDir('cbw-prometheus-');
       await writeFile(join(dir, 'prometheus.yml'), await file(source.replace(/^\.\//, '')));
       await writeFile(join(dir, 'alerts.yml'), await file(alertsSource.replace(/^\.\//, '')));

@@ -8,12 +8,14 @@ import { deadLetterQueueName, fullQueueName } from '../../templates/worker/src/r
 import type { QueueBinding } from '../../templates/worker/src/runtime/queues.ts';
 import { planAddQueue } from '../add-queue.ts';
 import { applyChanges, diffOf } from '../changes.ts';
+import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { onboardingMessage } from '../onboarding.ts';
+import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { CLI_VERSION } from '../version.ts';
-import { provisionAndReport } from './provision-output.ts';
-import { reportError } from './ui.ts';
+import { confirmFor, isShared, provisionAndReport } from './provision-output.ts';
+import { cancelOnCtrlC, interactive, reportError } from './ui.ts';
 
 const program = new Command('be-worker')
   .description('Work on a worker made by create-be-worker')
@@ -72,9 +74,10 @@ awsOptions(
     .option('--fix', 'apply the planned attributes to queues that drifted')
     .option('--json', 'print the result as JSON'),
 ).action(async (flags: AwsFlags & { dryRun?: boolean; fix?: boolean; json?: boolean }) => {
+  const signal = cancelOnCtrlC();
   const repo = await findWorkerRepo(process.cwd());
   const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
-  await provisionAndReport(provisionOptions(repo, queues, flags), flags);
+  await provisionAndReport({ ...provisionOptions(repo, queues, flags), signal }, flags);
 });
 
 awsOptions(
@@ -83,7 +86,7 @@ awsOptions(
     .description('add a queue and a task to fill in: queues.ts, src/tasks/, its test, be-worker.json')
     .argument('<queue>', 'the short queue name, e.g. images-resize')
     .option('--task <name>', "the Celery task it runs (default: the queue's last word)")
-    .option('--ratelimit <name>', 'the ratelimit it is held to')
+    .option('--ratelimit <name>', 'the ratelimit it is held to (needs the ratelimit integration)')
     .option('--provision', 'create the new queue and its DLQ right away')
     .option('--dry-run', 'print the diff; change nothing'),
 ).action(
@@ -91,6 +94,7 @@ awsOptions(
     queueName: string,
     flags: AwsFlags & { task?: string; ratelimit?: string; provision?: boolean; dryRun?: boolean },
   ) => {
+    const signal = cancelOnCtrlC();
     const repo = await findWorkerRepo(process.cwd());
     const { queue, changes, notes } = await planAddQueue(repo, {
       queue: queueName,
@@ -103,9 +107,35 @@ awsOptions(
       console.log('Dry run: nothing was changed.');
       return;
     }
-    await applyChanges(repo.root, changes);
+    const provisioning = flags.provision ? { ...provisionOptions(repo, [queue], flags), signal } : undefined;
+    // Everything that can stop the provisioning is settled before a file changes: the shared env's
+    // consent, the credentials, the plan. A retry then never meets a half-added queue.
+    if (provisioning) {
+      const { env } = provisioning;
+      if (isShared(env) && !flags.yes && !interactive) {
+        throw new UserError(
+          `add-queue --provision would create queues in env "${env}"; pass --yes to do it without a terminal, or leave out --provision and run npx be-worker provision later. Nothing was changed.`,
+        );
+      }
+      const plan = await provision({ ...provisioning, dryRun: true }).catch((error) => {
+        throw error instanceof CancelledError ? new CancelledError('Cancelled; nothing was changed.') : error;
+      });
+      const confirm = flags.yes ? undefined : confirmFor(provisioning);
+      if (confirm && writes(plan) > 0 && !(await confirm({ ...plan, dryRun: false }))) {
+        throw new CancelledError('Nothing was changed.');
+      }
+    }
+    await applyChanges(repo.root, changes, signal);
     for (const [path, { before }] of changes) console.log(`${before === undefined ? 'created' : 'updated'} ${path}`);
-    if (flags.provision) await provisionAndReport(provisionOptions(repo, [queue], flags), flags);
+    if (provisioning) {
+      await provisionAndReport(provisioning, { yes: true, again: 'npx be-worker provision' }).catch((error) => {
+        // The files are in; running add-queue again would be refused as a duplicate.
+        const added = `The queue is added to the worker's files; to create it in SQS, run npx be-worker provision.`;
+        if (error instanceof CancelledError) throw new CancelledError(`Cancelled during provisioning. ${added}`);
+        if (error instanceof EnvironmentError) throw new EnvironmentError(`${error.message}\n${added}`);
+        throw error;
+      });
+    }
     console.log(
       [
         '',
@@ -158,4 +188,6 @@ function positiveInteger(value: string): number {
 
 program.parseAsync().catch((error: unknown) => {
   process.exitCode = reportError(error);
+  // Cancelled is over at once: a request still open (an SQS that never answers) must not hold it.
+  if (error instanceof CancelledError) process.exit();
 });

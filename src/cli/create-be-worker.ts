@@ -1,6 +1,7 @@
 // The `create-be-worker` bin: its flags. What a run does is in create-run.ts, loaded only when
 // it runs, so `--help` and `--version` start in the time node itself takes.
 import { Command, Option } from 'commander';
+import { CancelledError } from '../errors.ts';
 import { OPTIONS } from '../options.ts';
 import type { Spec } from '../spec.ts';
 import { CLI_VERSION } from '../version.ts';
@@ -45,7 +46,10 @@ program
   .option('--dry-run', 'print the files that would be written; write nothing')
   .option('--force', 'write into a non-empty directory (replaced files are kept in a backup)')
   .option('-y, --yes', 'accept the defaults instead of asking (and confirm provisioning)')
-  .option('--provision', 'create the <user>-<env>-<queue> SQS queues and their err- DLQs after generating')
+  .option(
+    '--provision',
+    'create the SQS queues (<env>-<queue>; locally <user>-local-<queue>) and their err- DLQs after generating',
+  )
   .option('--profile <profile>', 'AWS profile for --provision (default: the default credential chain)')
   .option('--endpoint <url>', 'a local SQS for --provision instead of AWS, e.g. http://localhost:4566');
 
@@ -69,4 +73,6 @@ program.action(async (directory: string | undefined, flags: RunFlags) => {
 program.parseAsync().catch(async (error: unknown) => {
   const { reportError } = await import('./ui.ts');
   process.exitCode = reportError(error);
+  // Cancelled is over at once: a request still open (an SQS that never answers) must not hold it.
+  if (error instanceof CancelledError) process.exit();
 });

@@ -1,83 +1,167 @@
 // One run of `create-be-worker`, once its flags are read: prompts, the worker written, the
 // summary. With create-be-worker.ts, the only place that decides what is printed.
-import { relative } from 'node:path';
+import { basename, relative, resolve } from 'node:path';
 import * as clack from '@clack/prompts';
 import kleur from 'kleur';
 import { type Ask, collectSpec } from '../collect.ts';
 import { type CreateResult, createWorker } from '../create.ts';
+import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { ONBOARDING_CHANNEL, onboardingMessage } from '../onboarding.ts';
-import { commandsFor } from '../package-manager.ts';
+import { commandsFor, PACKAGE_MANAGERS, type PackageManager, requirePackageManager } from '../package-manager.ts';
 import { taskTemplate } from '../render.ts';
 import type { Spec } from '../spec.ts';
-import { checkTarget, describeTree } from '../tree.ts';
+import { checkTarget, describeTree, targetState } from '../tree.ts';
 import { CLI_VERSION, cliDependency, runsFromClone } from '../version.ts';
 import type { RunFlags } from './create-be-worker.ts';
-import { interactive, progress } from './ui.ts';
+import { cancelOnCtrlC, interactive, progress } from './ui.ts';
 
 export async function run(
   directoryArgument: string | undefined,
   flags: RunFlags,
   answers: Partial<Record<keyof Spec, string | string[]>>,
 ): Promise<void> {
-  // Ctrl-C outside a prompt: stop at the next step and clean up; a second one exits at once.
-  const aborted = new AbortController();
-  process.on('SIGINT', () => (aborted.signal.aborted ? process.exit(130) : aborted.abort()));
+  const signal = cancelOnCtrlC();
   if (interactive) clack.intro(kleur.bold(`create-be-worker ${CLI_VERSION}`));
 
-  // Refuse a non-empty target before asking anything.
-  if (directoryArgument && !flags.dryRun) await checkTarget(directoryArgument, flags);
+  // What can be refused from the flags alone is refused before anything is asked.
+  let force = Boolean(flags.force);
+  let directory = directoryArgument;
+  if (directory && !flags.dryRun) ({ directory, force } = await target(directory, force));
+  const packageManager = answers.packageManager;
+  if (flags.install && !flags.dryRun && PACKAGE_MANAGERS.includes(packageManager as PackageManager)) {
+    await requirePackageManager(packageManager as PackageManager);
+  }
 
   const spec = await collectSpec({
-    directory: directoryArgument,
+    directory,
     yes: Boolean(flags.yes),
     flags: answers,
     ...(interactive ? { ask } : {}),
   });
-  const directory = directoryArgument ?? spec.name;
+  if (!directory) {
+    directory = spec.name;
+    if (interactive && !flags.dryRun) ({ directory, force } = await target(directory, force));
+  }
+  const provisioning = flags.provision && !flags.dryRun;
+  if (provisioning && spec.env !== 'local' && !flags.yes && !interactive) {
+    throw new UserError(
+      `--provision would create queues in env "${spec.env}"; pass --yes to do it without a terminal, or leave out --provision and run npx be-worker provision later. Nothing was written.`,
+    );
+  }
+
   const result = await createWorker(spec, {
     directory,
-    force: flags.force,
+    force,
     dryRun: flags.dryRun,
     install: flags.install,
     git: flags.git,
-    signal: aborted.signal,
+    signal,
     progress: progress(),
   });
-  if (flags.provision && !flags.dryRun) {
+  if (!provisioning) return printSummary(result, Boolean(flags.dryRun));
+
+  const later = `cd ${shown(result.directory)} && npx be-worker provision${flags.profile ? ` --profile ${flags.profile}` : ''}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}`;
+  try {
     const { name: worker, queues, env, user, region } = result.spec;
+    const doing = `Provisioning the SQS queues of env "${env}"${flags.endpoint ? ` at ${flags.endpoint}` : ''}`;
+    if (interactive) clack.log.step(doing);
+    else console.log(`… ${doing}`);
     // The AWS SDK loads only for --provision.
     const { provisionAndReport } = await import('./provision-output.ts');
     await provisionAndReport(
-      { worker, queues, env, user, region, profile: flags.profile, endpoint: flags.endpoint },
-      { yes: flags.yes },
+      { worker, queues, env, user, region, profile: flags.profile, endpoint: flags.endpoint, signal },
+      { yes: flags.yes, again: later },
     );
+  } catch (error) {
+    // The worker is complete without its queues: say how to go on, then what went wrong.
+    printSummary(result, false, later);
+    const kept = `The worker is in ${result.directory}; to provision it later: ${later}`;
+    if (error instanceof CancelledError) throw new CancelledError(`${error.message} ${kept}`);
+    if (error instanceof EnvironmentError) throw new EnvironmentError(`${error.message}\n${kept}`);
+    if (error instanceof UserError) throw new UserError(`${error.message}\n${kept}`);
+    throw error;
   }
-  printSummary(result, Boolean(flags.dryRun));
+  printSummary(result, false);
+}
+
+/**
+ * The directory to write into. A non-empty one is refused without a terminal (unless --force);
+ * in a terminal the user chooses: write into it (replaced files kept in a backup), another
+ * directory, or cancel.
+ */
+async function target(directory: string, force: boolean): Promise<{ directory: string; force: boolean }> {
+  if (!interactive) {
+    await checkTarget(directory, { force });
+    return { directory, force };
+  }
+  for (;;) {
+    const state = await targetState(resolve(directory));
+    if (state === 'missing' || state === 'empty' || (state === 'non-empty' && force)) return { directory, force };
+    const choice = await clack.select({
+      message: `${directory} is ${state === 'file' ? 'a file' : 'not empty'}`,
+      options: [
+        ...(state === 'non-empty'
+          ? [
+              {
+                value: 'into',
+                label: 'Write into it',
+                hint: `files it replaces are kept in ${basename(directory)}.backup-<date>-<time>`,
+              },
+            ]
+          : []),
+        { value: 'other', label: 'Choose another directory' },
+        { value: 'cancel', label: 'Cancel' },
+      ],
+    });
+    if (clack.isCancel(choice) || choice === 'cancel') throw new CancelledError();
+    if (choice === 'into') return { directory, force: true };
+    const other = await clack.text({
+      message: 'Directory',
+      placeholder: `${directory}-2`,
+      defaultValue: `${directory}-2`,
+    });
+    if (clack.isCancel(other)) throw new CancelledError();
+    directory = other;
+  }
 }
 
 const ask: Ask = async (option, initial, validate) => {
   const prompt = option.prompt;
   if (!prompt) return initial;
   if (prompt.choices) {
-    const chosen = await clack.multiselect({
-      message: prompt.message,
-      options: prompt.choices.map(({ value, hint }) => ({ value, label: value, hint })),
-      initialValues: initial ? initial.split(',') : [],
-      required: false,
-    });
-    return clack.isCancel(chosen) ? null : chosen.join(',') || 'none';
+    let chosen = initial && initial !== 'none' ? initial.split(',') : [];
+    // clack's multiselect cannot validate: a refused choice is said and asked again.
+    for (;;) {
+      const answer = await clack.multiselect({
+        message: prompt.message,
+        options: prompt.choices.map(({ value, hint }) => ({ value, label: value, hint })),
+        initialValues: chosen,
+        required: false,
+      });
+      if (clack.isCancel(answer)) return null;
+      chosen = answer;
+      const problem = validate(chosen.join(',') || 'none');
+      if (problem === undefined) return chosen.join(',') || 'none';
+      clack.log.error(problem);
+    }
   }
   const answer = await clack.text({
     message: prompt.message,
-    placeholder: initial || prompt.placeholder,
+    placeholder: initial,
     defaultValue: initial,
     validate: (value) => validate(value ?? ''),
   });
   return clack.isCancel(answer) ? null : String(answer);
 };
 
-function printSummary(result: CreateResult, dryRun: boolean): void {
-  if (runsFromClone()) {
+/** A path as the user would type it from here. */
+function shown(directory: string): string {
+  return relative(process.cwd(), directory) || '.';
+}
+
+/** The next steps and the onboarding message, as plain lines: both are meant to be copied. */
+function printSummary(result: CreateResult, dryRun: boolean, provisionLater?: string): void {
+  if (runsFromClone() && !dryRun) {
     console.log(
       kleur.yellow(
         `This create-be-worker runs from a clone, so the worker pins it as "create-be-worker": "${cliDependency(result.spec.packageManager)}" in devDependencies (npx be-worker runs that clone). The worker's CI and Docker build cannot reach that folder: pin a published version before you push.`,
@@ -91,13 +175,11 @@ function printSummary(result: CreateResult, dryRun: boolean): void {
   }
   const run = commandsFor(result.spec.packageManager).run;
   if (result.backup) console.log(kleur.yellow(`Replaced files were kept in ${result.backup}`));
-  if (result.git === 'inside-repository')
-    console.log('Inside an existing git repository: no new repository was created.');
-  if (result.git === 'no-git') console.log(kleur.yellow('git was not found: no repository was created.'));
   const first = result.spec.queues[0];
   const steps: [string, string?][] = [
-    [`cd ${relative(process.cwd(), result.directory) || '.'}`],
+    [`cd ${shown(result.directory)}`],
     ...(result.installed ? [] : [[`${result.spec.packageManager} install`] as [string]]),
+    ...(provisionLater ? [['npx be-worker provision', 'create the SQS queues (see below)'] as [string, string]] : []),
     [`${run} dev`, 'local SQS + the worker, restarted on change'],
     [
       `${run} send -- ${first?.task} ${taskTemplate(first?.task ?? '').example.join(' ')}`,
@@ -107,10 +189,8 @@ function printSummary(result: CreateResult, dryRun: boolean): void {
   ];
   const width = Math.max(...steps.map(([command]) => command.length));
   const lines = steps.map(([command, why]) => (why ? `${command.padEnd(width)}   # ${why}` : command));
-  const message = `Next steps:\n${lines.map((line) => `  ${line}`).join('\n')}`;
+  const next = `Next steps:\n${lines.map((line) => `  ${line}`).join('\n')}`;
   const onboarding = `To get it linked to GitLab, post in ${ONBOARDING_CHANNEL} (again any time: npx be-worker onboarding):\n\n${onboardingMessage(result.spec)}`;
-  if (interactive) {
-    clack.note(onboarding, 'Onboarding');
-    clack.outro(message);
-  } else console.log(`\n${onboarding}\n\n${message}`);
+  if (interactive) clack.outro(`Created ${result.spec.name} in ${shown(result.directory)}`);
+  console.log(`\n${onboarding}\n\n${next}`);
 }

@@ -1,11 +1,11 @@
 // Provisioning for people (a table) and for scripts (--json), plus the confirmation it needs.
 import * as clack from '@clack/prompts';
-import type { PlanEntry } from '../../templates/worker/src/runtime/provision.ts';
-import { EnvironmentError, UserError } from '../errors.ts';
-import { type ProvisionOptions, type ProvisionReport, provision } from '../provision.ts';
+import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
+import { type ProvisionOptions, type ProvisionReport, provision, writes } from '../provision.ts';
 import { interactive } from './ui.ts';
 
-export function formatReport(report: ProvisionReport): string {
+/** The report as a table; `planned`: the plan shown before asking, nothing changed yet. */
+export function formatReport(report: ProvisionReport, { planned = false } = {}): string {
   const { identity, region, dryRun, entries } = report;
   const rows = entries.map((entry) => {
     const result = 'outcome' in entry ? entry.outcome : entry.action;
@@ -24,15 +24,24 @@ export function formatReport(report: ProvisionReport): string {
       .join('  ')
       .trimEnd();
   const drift = entries.some((entry) => ('outcome' in entry ? entry.outcome === 'drift' : entry.action === 'drift'));
+  const note = dryRun ? ' — dry run, nothing changed' : planned ? ' — the plan, nothing changed yet' : '';
   return [
-    `AWS account ${identity.account} as ${identity.arn}, region ${region}${dryRun ? ' — dry run, nothing changed' : ''}`,
+    `AWS account ${identity.account} as ${identity.arn}, region ${region}${note}`,
     line(['QUEUE', 'ROLE', 'RESULT', 'DETAILS']),
     ...rows.map(line),
-    ...(drift && !dryRun
+    ...(drift && !dryRun && !planned
       ? ['Drift is reported, not changed: run again with --fix to apply the planned attributes.']
       : []),
     ...(entries.every((entry) => entry.action === 'exists') ? ['Everything is in place: nothing to change.'] : []),
   ].join('\n');
+}
+
+export interface ReportFlags {
+  json?: boolean;
+  /** Change a shared env without asking. */
+  yes?: boolean;
+  /** What to run to finish after a failure (default: the same command again). */
+  again?: string;
 }
 
 /**
@@ -41,29 +50,41 @@ export function formatReport(report: ProvisionReport): string {
  */
 export async function provisionAndReport(
   options: Omit<ProvisionOptions, 'confirm'>,
-  { json = false, yes = false }: { json?: boolean; yes?: boolean } = {},
+  { json = false, yes = false, again = 'the same command again' }: ReportFlags = {},
 ): Promise<void> {
-  const report = await provision({ ...options, confirm: confirmFor(options.env, yes) });
+  const report = await provision({ ...options, confirm: yes ? undefined : confirmFor(options) });
   console.log(json ? JSON.stringify(report, null, 2) : formatReport(report));
   const failed = report.entries.filter((entry) => 'outcome' in entry && entry.outcome === 'failed');
   if (failed.length > 0) {
-    throw new EnvironmentError(
-      `${failed.length} queue(s) failed (see above); fix the cause and run the same command again.`,
-    );
+    throw new EnvironmentError(`${failed.length} queue(s) failed (see above); fix the cause and run ${again}.`);
   }
 }
 
-/** Writing to a shared environment is confirmed in a terminal, and needs --yes without one. */
-function confirmFor(env: string, yes: boolean | undefined): ((plan: PlanEntry[]) => Promise<boolean>) | undefined {
-  if (env === 'local' || yes) return undefined;
+/** Whether changing queues in `env` is confirmed first: every env but a developer's own. */
+export function isShared(env: string): boolean {
+  return env !== 'local';
+}
+
+/**
+ * Writing to a shared environment is confirmed in a terminal, after showing who (the AWS account),
+ * where (env, region) and what (the plan); without a terminal it needs --yes.
+ */
+export function confirmFor({
+  env,
+  fix,
+}: Pick<ProvisionOptions, 'env' | 'fix'>): ((plan: ProvisionReport) => Promise<boolean>) | undefined {
+  if (!isShared(env)) return undefined;
   return async (plan) => {
-    const changes = plan.filter(({ action }) => action !== 'exists').length;
+    const count = writes(plan, fix);
+    const where = `env "${env}" of AWS account ${plan.identity.account} (${plan.region})`;
     if (!interactive) {
       throw new UserError(
-        `provisioning would change ${changes} queue(s) in env "${env}"; pass --yes to do it without a terminal`,
+        `provisioning would change ${count} queue(s) in ${where}; pass --yes to do it without a terminal`,
       );
     }
-    const answer = await clack.confirm({ message: `Change ${changes} queue(s) in env "${env}"?`, initialValue: false });
-    return answer === true;
+    console.log(formatReport(plan, { planned: true }));
+    const answer = await clack.confirm({ message: `Change ${count} queue(s) in ${where}?`, initialValue: false });
+    if (clack.isCancel(answer)) throw new CancelledError('Nothing was changed.');
+    return answer;
   };
 }

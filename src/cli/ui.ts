@@ -7,11 +7,53 @@ import { CancelledError, EnvironmentError, exitCodeOf, UserError } from '../erro
 export const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 
 export function progress(): Progress {
-  if (interactive) {
-    const spinner = clack.spinner();
-    return { start: (message) => spinner.start(message), stop: (message) => spinner.stop(message) };
-  }
-  return { start: (message) => console.log(`… ${message}`), stop: (message) => console.log(`✔ ${message}`) };
+  if (interactive) return spinner();
+  return {
+    start: (message) => console.log(`… ${message}`),
+    stop: (message) => console.log(`✔ ${message}`),
+    fail: (message) => console.log(`✖ ${message}`),
+  };
+}
+
+const FRAMES = ['◒', '◐', '◓', '◑'];
+
+/**
+ * A spinner that leaves the keyboard alone. clack's own reads keys in raw mode and exits 0 on
+ * Ctrl-C; with this one Ctrl-C stays the terminal's SIGINT, which the bins turn into exit 130.
+ */
+function spinner(): Progress {
+  let timer: NodeJS.Timeout | undefined;
+  const end = () => {
+    clearInterval(timer);
+    process.stdout.write('\r\x1b[2K');
+  };
+  return {
+    start(message) {
+      let frame = 0;
+      const draw = () =>
+        process.stdout.write(`\r\x1b[2K${kleur.magenta(FRAMES[frame++ % FRAMES.length] ?? '')}  ${message}…`);
+      draw();
+      timer = setInterval(draw, 120);
+    },
+    stop(message) {
+      end();
+      clack.log.success(message);
+    },
+    fail(message) {
+      end();
+      clack.log.error(message);
+    },
+  };
+}
+
+/**
+ * Ctrl-C outside a prompt aborts the returned signal: the work stops at its next step, cleans up
+ * and says what was kept (exit 130). A second Ctrl-C exits at once.
+ */
+export function cancelOnCtrlC(): AbortSignal {
+  const aborted = new AbortController();
+  process.on('SIGINT', () => (aborted.signal.aborted ? process.exit(130) : aborted.abort()));
+  return aborted.signal;
 }
 
 /** Prints a thrown error as one clear message and returns the exit code for it. */

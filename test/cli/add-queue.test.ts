@@ -27,14 +27,22 @@ async function snapshot(): Promise<Map<string, string>> {
   );
 }
 
-beforeEach(async () => {
+/** A fresh worker "shop" (queue orders, task ship) made with `flags`. */
+async function createShop(...flags: string[]): Promise<void> {
   const cwd = await tempDir();
-  await execa('node', [CLI, 'shop', '--user', 'ann', '--queue', 'orders:ship', '--no-install', '--no-git'], { cwd });
+  await execa('node', [CLI, 'shop', '--user', 'ann', '--queue', 'orders:ship', '--no-install', '--no-git', ...flags], {
+    cwd,
+  });
   worker = join(cwd, 'shop');
+}
+
+beforeEach(async () => {
+  await createShop();
 });
 
 describe('be-worker add-queue', () => {
   it('adds the queue, the task with its test, the registration and the answer', async () => {
+    await createShop('--with', 'ratelimit');
     const result = await addQueue('images-resize', '--task', 'resize', '--ratelimit', 'img');
     expect(result.exitCode, result.all).toBe(0);
     expect(await read('src/config/queues.ts')).toContain(
@@ -52,6 +60,27 @@ describe('be-worker add-queue', () => {
       { queue: 'images-resize', task: 'resize', ratelimit: 'img' },
     ]);
     expect(result.stdout).toContain('3. npx be-worker provision');
+  });
+
+  it('refuses a --ratelimit when the worker has no ratelimit integration, with the fix, changing no byte', async () => {
+    const before = await snapshot();
+    const result = await addQueue('images-resize', '--ratelimit', 'img');
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      '✖ --ratelimit img: this worker has no ratelimit integration, so nothing would enforce it; leave out --ratelimit (the integration is chosen when a worker is created: create-be-worker --with ratelimit)',
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each([
+    [['ok', '--task', '1x'], '✖ --task: a task name is a Celery-style identifier'],
+    [['bad name'], '✖ an SQS queue name is letters, digits'],
+    [['ok', '--ratelimit', 'bad limit'], '✖ --ratelimit: a ratelimit name is letters, digits'],
+  ])('names the part of %j that is wrong, not the queue and task glued together', async (args, start) => {
+    const result = await addQueue(...args);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim().startsWith(start), result.stderr).toBe(true);
+    expect(result.stderr).not.toMatch(/"ok:|"bad name:/);
   });
 
   it('keeps hand edits: comments, order, quotes and layout', async () => {

@@ -78,6 +78,10 @@ describe('create-be-worker without a terminal', () => {
     expect(JSON.parse(await readFile(join(target, 'package.json'), 'utf8')).name).toBe('taken');
     const backup = (await readdir(cwd)).find((entry) => entry.startsWith('taken.backup-'));
     expect(backup, result.all).toBeDefined();
+    // Named with the local date and time a person reads, not epoch milliseconds.
+    const now = new Date();
+    const today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, '0'));
+    expect(backup).toMatch(new RegExp(`^taken\\.backup-${today.join('-')}-\\d{6}$`));
     expect(await readFile(join(cwd, backup ?? '', 'package.json'), 'utf8')).toBe('{"mine": true}\n');
   });
 
@@ -97,6 +101,69 @@ describe('create-be-worker without a terminal', () => {
     expect(result.exitCode).toBe(1);
     expect(result.all).toContain(flag);
     expect(result.all).toContain(value);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it.each([
+    [
+      ['--queue', 'weird queue'],
+      '--queue: an SQS queue name is letters, digits, "-" and "_" only (FIFO queues end in ".fifo") (got "weird queue")',
+    ],
+    [
+      ['--queue', 'q:1x'],
+      '--queue: a task name is a Celery-style identifier: dot-separated words of letters, digits and "_", e.g. "add" or "app.tasks.add" (got "1x")',
+    ],
+    [
+      ['--queue', 'q:add:bad limit'],
+      '--queue: a ratelimit name is letters, digits, "_", ".", ":" and "-", starting with a letter or digit (got "bad limit")',
+    ],
+  ])('says what is wrong with %j in one plain sentence', async (args, message) => {
+    const result = await run('--name', 'ok', ...args, ...offline);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim()).toBe(`✖ ${message}`);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it.each([
+    [['--queue', 'images:resize:img']],
+    [['--queue', 'images:resize:img', '--none']],
+    [['--queue', 'images:resize:img', '--with', 'sentry']],
+  ])('refuses a ratelimit name without the ratelimit integration (%j), with the fix, writing nothing', async (args) => {
+    const result = await run('--name', 'ok', ...args, ...offline);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      '✖ --queue images:resize:img names ratelimit "img", but the ratelimit integration is off, so nothing would enforce it: add --with ratelimit, or drop the name (--queue images:resize)',
+    );
+    expect(await readdir(cwd)).toEqual([]);
+    const fixed = await run('--name', 'ok', '--queue', 'images:resize:img', '--with', 'ratelimit', ...offline);
+    expect(fixed.exitCode, fixed.all).toBe(0);
+  });
+
+  it.each([
+    [['--all', '--none'], '--all and --none'],
+    [['--none', '--with', 'sentry'], '--none and --with sentry'],
+    [['--with', 'sentry,tracing', '--without', 'tracing'], '--with tracing and --without tracing'],
+  ])('refuses integration flags that contradict each other (%j), writing nothing', async (args, pair) => {
+    const result = await run('--name', 'ok', ...args, ...offline);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim()).toBe(`✖ ${pair} contradict each other; keep one of them`);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('refuses a package manager that is not installed before writing anything, with the fixes', async () => {
+    // A PATH without pnpm (nor anything else); node itself is started by its full path.
+    const result = await execa(process.execPath, [CLI, 'pnpm-worker', '--package-manager', 'pnpm', '--no-git'], {
+      cwd,
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+      env: { CI: 'true', PATH: cwd },
+    });
+    expect(result.exitCode, result.all).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      '✖ pnpm is not installed (not found on PATH), so nothing was written: install it (corepack enable pnpm, or npm install -g pnpm), or use --package-manager npm, or skip the install with --no-install',
+    );
+    expect(result.all).not.toContain('✔');
     expect(await readdir(cwd)).toEqual([]);
   });
 
@@ -176,6 +243,11 @@ describe('create-be-worker without a terminal', () => {
     ]) {
       expect(help.stdout).toContain(flag);
     }
+    // Only local names have the user in them.
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(
+      '--provision create the SQS queues (<env>-<queue>; locally <user>-local-<queue>) and their err- DLQs',
+    );
+    expect(help.stdout).not.toContain('<user>-<env>-<queue>');
     const version = await run('--version');
     expect(version.stdout.trim()).toBe(packageJson.version);
   });
@@ -191,6 +263,9 @@ describe('create-be-worker without a terminal', () => {
     });
     expect(result.exitCode, result.all).toBe(2);
     expect(result.all).toContain(`cd ${join(cwd, 'broken-install')} && npm install`);
+    // A failed step is never shown as done.
+    expect(result.stdout).toContain('✖ Install failed');
+    expect(result.stdout).not.toContain('✔ Install failed');
     expect(await readdir(join(cwd, 'broken-install'))).toContain('package.json');
   }, 120_000);
 });

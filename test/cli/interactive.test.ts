@@ -1,14 +1,12 @@
 // The interactive path of `create-be-worker`: the real bin in a real pseudo-terminal, so clack's
 // prompts, their validation, Ctrl-C and `--yes` are exercised exactly as a user meets them.
-// Every step waits on what is on the screen, never on a delay.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stripVTControlCharacters } from 'node:util';
-import * as pty from 'node-pty';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KEYS, killTerminals, spawnInTerminal } from '../support/terminal.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(REPO, 'bin', 'create-be-worker.js');
@@ -21,86 +19,10 @@ const PROMPTS = {
 } as const;
 /** The rule in `workerNameSchema` (templates/worker/src/runtime/naming.ts). */
 const NAME_RULE = 'lower-case letters, digits and single hyphens';
-const ENTER = '\r';
-const CTRL_C = '\x03';
-const BACKSPACE = '\x7f';
-const DOWN = '\x1b[B';
-const SPACE = ' ';
+const { ENTER, CTRL_C, BACKSPACE, DOWN, SPACE } = KEYS;
 
-interface Cli {
-  /** Everything printed so far, without ANSI escapes. */
-  screen(): string;
-  /** Resolves once `text` is on the screen; rejects on timeout or if the process exits first. */
-  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
-  write(s: string): void;
-  /** The exit code. */
-  exited: Promise<number>;
-}
-
-const running = new Set<pty.IPty>();
 const temporary: string[] = [];
-
-function spawnCli(args: string[], cwd: string): Cli {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
-  delete env.CI;
-  env.TERM = 'xterm-256color';
-
-  const terminal = pty.spawn(process.execPath, [CLI, ...args], {
-    name: 'xterm-256color',
-    cols: 120,
-    rows: 40,
-    cwd,
-    env,
-  });
-  running.add(terminal);
-
-  let output = '';
-  let done = false;
-  const listeners = new Set<() => void>();
-  const notify = () => {
-    for (const listener of [...listeners]) listener();
-  };
-  terminal.onData((chunk) => {
-    output += chunk;
-    notify();
-  });
-  const exited = new Promise<number>((resolve) => {
-    terminal.onExit(({ exitCode }) => {
-      done = true;
-      running.delete(terminal);
-      notify();
-      resolve(exitCode);
-    });
-  });
-  const screen = () => stripVTControlCharacters(output);
-  const found = (text: string | RegExp) => (typeof text === 'string' ? screen().includes(text) : text.test(screen()));
-
-  return {
-    screen,
-    write: (s) => terminal.write(s),
-    exited,
-    waitFor: (text, timeoutMs = 15_000) =>
-      new Promise<void>((resolve, reject) => {
-        const finish = (error?: Error) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (error) reject(error);
-          else resolve();
-        };
-        const check = () => {
-          if (found(text)) finish();
-          else if (done) finish(new Error(`the CLI exited before ${String(text)} appeared; screen:\n${screen()}`));
-        };
-        const timer = setTimeout(
-          () => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${String(text)}; screen:\n${screen()}`)),
-          timeoutMs,
-        );
-        listeners.add(check);
-        check();
-      }),
-  };
-}
+const spawnCli = (args: string[], cwd: string) => spawnInTerminal(CLI, args, cwd);
 
 async function freshDir(): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'cbw-pty-'));
@@ -122,8 +44,7 @@ async function readManifest(worker: string): Promise<Manifest> {
 }
 
 afterEach(async () => {
-  for (const terminal of running) terminal.kill();
-  running.clear();
+  killTerminals();
   await Promise.all(temporary.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
 });
 
@@ -138,7 +59,8 @@ describe('create-be-worker in a terminal', () => {
     cli.write(`Resizes images from a terminal${ENTER}`);
     await cli.waitFor(PROMPTS.queues);
     cli.write(`pty-worker-add:add, images:resize:img-limit${ENTER}`);
-    // The multiselect lists fluent, ratelimit, sentry: pick the third.
+    // The multiselect lists fluent, ratelimit, sentry, with ratelimit ticked (a queue names one):
+    // pick the third as well.
     await cli.waitFor(PROMPTS.integrations);
     cli.write(`${DOWN}${DOWN}${SPACE}${ENTER}`);
 
@@ -155,9 +77,9 @@ describe('create-be-worker in a terminal', () => {
     expect(existsSync(task)).toBe(true);
     expect(await readFile(task, 'utf8')).toContain("name: 'resize'");
     expect(await readFile(join(worker, 'src', 'config', 'queues.ts'), 'utf8')).toContain("ratelimit: 'img-limit'");
-    expect(answers.integrations).toEqual(['sentry']);
+    expect(answers.integrations).toEqual(['ratelimit', 'sentry']);
     expect(existsSync(join(worker, 'src', 'integrations', 'sentry.ts'))).toBe(true);
-    expect(existsSync(join(worker, 'src', 'integrations', 'ratelimit.ts'))).toBe(false);
+    expect(existsSync(join(worker, 'src', 'integrations', 'ratelimit.ts'))).toBe(true);
   });
 
   it('shows the naming rule for a bad name and keeps asking', async () => {
@@ -248,5 +170,122 @@ describe('create-be-worker in a terminal', () => {
     const { answers } = await readManifest(join(cwd, 'yes-worker'));
     expect(answers.name).toBe('yes-worker');
     expect(existsSync(join(cwd, 'yes-worker', 'src', 'config', 'queues.ts'))).toBe(true);
+  });
+
+  it('takes the example shown in grey when Enter is pressed on the empty name prompt', async () => {
+    const cwd = await freshDir();
+    const cli = spawnCli(['--no-install', '--no-git'], cwd);
+
+    await cli.waitFor(PROMPTS.name);
+    expect(cli.screen()).toContain('image-resizer');
+    cli.write(ENTER);
+    await cli.waitFor(PROMPTS.description);
+    cli.write(ENTER);
+    await cli.waitFor(PROMPTS.queues);
+    cli.write(ENTER);
+    await cli.waitFor(PROMPTS.integrations);
+    cli.write(ENTER);
+
+    expect(await cli.exited, cli.screen()).toBe(0);
+    expect(cli.screen()).not.toContain('is empty');
+    expect((await readManifest(join(cwd, 'image-resizer'))).answers.name).toBe('image-resizer');
+  });
+
+  it('refuses leaving out ratelimit while a queue names one, and asks again', async () => {
+    const cwd = await freshDir();
+    const cli = spawnCli(['--name', 'limited', '--description', 'd', '--no-install', '--no-git'], cwd);
+
+    await cli.waitFor(PROMPTS.queues);
+    cli.write(`limited-add:add:adds${ENTER}`);
+    await cli.waitFor(PROMPTS.integrations);
+    // ratelimit (second) is ticked for the queue's name: untick it.
+    cli.write(`${DOWN}${SPACE}${ENTER}`);
+    await cli.waitFor('queue "limited-add" names ratelimit "adds", which needs the ratelimit integration');
+    await cli.waitFor(/Integrations[\s\S]*Integrations/);
+    cli.write(`${DOWN}${SPACE}${ENTER}`);
+
+    expect(await cli.exited, cli.screen()).toBe(0);
+    expect((await readManifest(join(cwd, 'limited'))).answers.integrations).toEqual(['ratelimit']);
+  });
+
+  describe('a directory that is not empty', () => {
+    async function taken(cwd: string): Promise<string> {
+      const directory = join(cwd, 'taken');
+      await mkdir(directory);
+      await writeFile(join(directory, 'package.json'), '{"mine": true}\n');
+      return directory;
+    }
+    const answerRest = async (cli: ReturnType<typeof spawnCli>) => {
+      for (const prompt of [PROMPTS.name, PROMPTS.description, PROMPTS.queues, PROMPTS.integrations]) {
+        await cli.waitFor(prompt);
+        cli.write(ENTER);
+      }
+    };
+
+    it('offers to write into it, keeping what it replaces in a backup', async () => {
+      const cwd = await freshDir();
+      const directory = await taken(cwd);
+      const cli = spawnCli(['taken', '--no-install', '--no-git'], cwd);
+
+      await cli.waitFor('taken is not empty');
+      await cli.waitFor('Write into it');
+      cli.write(ENTER);
+      await answerRest(cli);
+
+      expect(await cli.exited, cli.screen()).toBe(0);
+      expect((await readManifest(directory)).answers.name).toBe('taken');
+      const backup = (await readdir(cwd)).find((entry) => entry.startsWith('taken.backup-'));
+      expect(await readFile(join(cwd, backup ?? 'none', 'package.json'), 'utf8')).toBe('{"mine": true}\n');
+    });
+
+    it('offers another directory, also when the directory comes from the name', async () => {
+      const cwd = await freshDir();
+      const directory = await taken(cwd);
+      const cli = spawnCli(['--no-install', '--no-git'], cwd);
+
+      await cli.waitFor(PROMPTS.name);
+      cli.write(`taken${ENTER}`);
+      for (const prompt of [PROMPTS.description, PROMPTS.queues, PROMPTS.integrations]) {
+        await cli.waitFor(prompt);
+        cli.write(ENTER);
+      }
+      await cli.waitFor('Choose another directory');
+      cli.write(`${DOWN}${ENTER}`);
+      await cli.waitFor('Directory');
+      cli.write(`elsewhere${ENTER}`);
+
+      expect(await cli.exited, cli.screen()).toBe(0);
+      expect((await readManifest(join(cwd, 'elsewhere'))).answers.name).toBe('taken');
+      expect(await readdir(directory)).toEqual(['package.json']);
+    });
+
+    it('offers to cancel: exit 130, nothing changed', async () => {
+      const cwd = await freshDir();
+      const directory = await taken(cwd);
+      const cli = spawnCli(['taken', '--no-install', '--no-git'], cwd);
+
+      await cli.waitFor('Cancel');
+      cli.write(`${DOWN}${DOWN}${ENTER}`);
+
+      expect(await cli.exited, cli.screen()).toBe(130);
+      expect(await readdir(cwd)).toEqual(['taken']);
+      expect(await readdir(directory)).toEqual(['package.json']);
+    });
+  });
+
+  it('prints the onboarding message and the next steps as plain lines, ready to paste', async () => {
+    const cwd = await freshDir();
+    const cli = spawnCli(['--yes', '--name', 'plain-worker', '--no-install', '--no-git'], cwd);
+
+    expect(await cli.exited, cli.screen()).toBe(0);
+    const lines = cli.screen().split(/\r?\n/);
+    const first = lines.findIndex((line) => line.includes('Hi #gitlab!'));
+    const last = lines.findIndex((line) => line.includes('npm run test'));
+    expect(first, cli.screen()).toBeGreaterThan(0);
+    const message = lines.slice(first, last + 1);
+    expect(message[0]).toMatch(/^Hi #gitlab! We have a new worker, plain-worker/);
+    expect(message.find((line) => /[│┃|◇]/.test(line))).toBeUndefined();
+    expect(message).toContain('Next steps:');
+    expect(message).toContain('  cd plain-worker');
   });
 });

