@@ -41,10 +41,10 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
   for (const [path, action] of plan.actions) console.log(`  ${action.padEnd(8)} ${path}`);
   if (plan.notes.length > 0)
     console.log(['Kept as you have them:', ...plan.notes.map((note) => `  ${note}`)].join('\n'));
-  if (plan.conflicts.length > 0) console.log(conflictList(plan.conflicts));
 
   if (flags.dryRun) {
     process.stdout.write(diffOf(plan.changes));
+    if (plan.conflicts.length > 0) console.log(conflictList(plan.conflicts));
     console.log('Dry run: nothing was changed.');
     return 0;
   }

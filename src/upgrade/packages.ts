@@ -74,13 +74,13 @@ export async function fetchPackage(spec: string, prefix: string, signal?: AbortS
   if (result.failed) {
     const output = (result.all ?? '').trim().split('\n').slice(-8).join('\n');
     throw new EnvironmentError(
-      `could not fetch ${spec} with npm (registry ${process.env.npm_config_registry ?? 'from your npm config'}):\n${output}\nWithout a registry, pass --base <tarball|dir> for the version the worker was made with.`,
+      `could not fetch ${spec} from ${registryName()}:\n${output}\nWithout a registry, pass --base <tarball|dir> for the version the worker was made with.`,
     );
   }
   return join(prefix, 'node_modules', PACKAGE);
 }
 
-/** The version a worker was made with: from --base, from its node_modules, or fetched. */
+/** The version a worker was made with: from --base, this CLI, the worker's node_modules, or fetched. */
 export async function recordedVersion(
   root: string,
   version: string,
@@ -102,12 +102,13 @@ export async function recordedVersion(
     }
     return generator;
   }
+  if (version === CLI_VERSION) return thisVersion();
   const installed = join(root, 'node_modules', PACKAGE);
   const manifest = await readOptional(join(installed, 'package.json'));
   if (manifest !== undefined && (JSON.parse(manifest) as { version?: string }).version === version) {
     return loadPackage(installed, `node_modules/${PACKAGE}`);
   }
-  return loadPackage(await fetchPackage(`${PACKAGE}@${version}`, prefix, signal), 'the npm registry');
+  return loadPackage(await fetchPackage(`${PACKAGE}@${version}`, prefix, signal), registryName());
 }
 
 /** The version to upgrade to: this one, or `to` (a version or a tag such as latest) from the registry. */
@@ -116,7 +117,12 @@ export async function targetVersion(
   { prefix, signal }: { prefix: string; signal?: AbortSignal },
 ): Promise<Generator> {
   if (to === undefined || to === CLI_VERSION) return thisVersion();
-  return loadPackage(await fetchPackage(`${PACKAGE}@${to}`, prefix, signal), 'the npm registry');
+  return loadPackage(await fetchPackage(`${PACKAGE}@${to}`, prefix, signal), registryName());
+}
+
+function registryName(): string {
+  const url = process.env.npm_config_registry;
+  return url ? `the npm registry at ${url}` : 'the npm registry';
 }
 
 /** This package's folder: the nearest package.json up from this module (in src/ or in the bundle). */
