@@ -63,8 +63,8 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
   const from = answers.cliVersion;
   const prefix = await mkdtemp(join(tmpdir(), 'be-worker-upgrade-'));
   try {
-    if (options.to !== undefined) options.onStep?.(`Fetching ${PACKAGE}@${options.to}`);
-    const theirs = await targetVersion(options.to, { prefix: join(prefix, 'target'), signal: options.signal });
+    const { signal, onStep } = options;
+    const theirs = await targetVersion(options.to, { prefix: join(prefix, 'target'), signal, onStep });
     const order = compareVersions(theirs.version, from);
     if (order === 0) return { upToDate: true, version: from };
     if (order < 0) {
@@ -72,12 +72,11 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
         `this worker is at ${PACKAGE} ${from}, newer than ${theirs.version}; run the upgrade with ${from} or later`,
       );
     }
-    if (options.base === undefined)
-      options.onStep?.(`Finding ${PACKAGE} ${from}, the version this worker was made with`);
     const base = await recordedVersion(root, from, {
       base: options.base,
       prefix: join(prefix, 'base'),
-      signal: options.signal,
+      signal,
+      onStep,
     });
     const [baseTree, theirsTree, changelog] = await Promise.all([
       base.render(answers.answers),

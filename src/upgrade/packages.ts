@@ -59,11 +59,20 @@ export async function loadPackage(dir: string, source: string): Promise<Generato
   };
 }
 
+export interface FetchOptions {
+  /** An empty folder for npm to install into. */
+  prefix: string;
+  signal?: AbortSignal;
+  /** Told before a fetch, which takes a while. */
+  onStep?: (message: string) => void;
+}
+
 /**
  * Installs `spec` (a version, a tag, or a tarball's path) into `prefix` with npm, which honours
  * npm_config_registry and the user's .npmrc; returns the package's directory.
  */
-export async function fetchPackage(spec: string, prefix: string, signal?: AbortSignal): Promise<string> {
+export async function fetchPackage(spec: string, { prefix, signal, onStep }: FetchOptions): Promise<string> {
+  onStep?.(`Fetching ${spec} from ${registryName()}`);
   const args = ['install', '--prefix', prefix, '--ignore-scripts', '--no-package-lock', '--no-audit', '--no-fund'];
   const result = await execa('npm', [...args, spec], {
     reject: false,
@@ -84,7 +93,7 @@ export async function fetchPackage(spec: string, prefix: string, signal?: AbortS
 export async function recordedVersion(
   root: string,
   version: string,
-  { base, prefix, signal }: { base?: string; prefix: string; signal?: AbortSignal },
+  { base, ...fetch }: FetchOptions & { base?: string },
 ): Promise<Generator> {
   if (base !== undefined) {
     const path = resolve(base);
@@ -94,7 +103,7 @@ export async function recordedVersion(
         throw new UserError(`--base ${base}: no such file or folder`);
       },
     );
-    const generator = await loadPackage(isDir ? path : await fetchPackage(path, prefix, signal), `--base ${base}`);
+    const generator = await loadPackage(isDir ? path : await fetchPackage(path, fetch), `--base ${base}`);
     if (generator.version !== version) {
       throw new UserError(
         `--base ${base} is ${PACKAGE} ${generator.version}, but this worker was made with ${version}; pass that version's package`,
@@ -108,16 +117,13 @@ export async function recordedVersion(
   if (manifest !== undefined && (JSON.parse(manifest) as { version?: string }).version === version) {
     return loadPackage(installed, `node_modules/${PACKAGE}`);
   }
-  return loadPackage(await fetchPackage(`${PACKAGE}@${version}`, prefix, signal), registryName());
+  return loadPackage(await fetchPackage(`${PACKAGE}@${version}`, fetch), registryName());
 }
 
 /** The version to upgrade to: this one, or `to` (a version or a tag such as latest) from the registry. */
-export async function targetVersion(
-  to: string | undefined,
-  { prefix, signal }: { prefix: string; signal?: AbortSignal },
-): Promise<Generator> {
+export async function targetVersion(to: string | undefined, fetch: FetchOptions): Promise<Generator> {
   if (to === undefined || to === CLI_VERSION) return thisVersion();
-  return loadPackage(await fetchPackage(`${PACKAGE}@${to}`, prefix, signal), registryName());
+  return loadPackage(await fetchPackage(`${PACKAGE}@${to}`, fetch), registryName());
 }
 
 function registryName(): string {

@@ -147,11 +147,11 @@ describe('be-worker upgrade from version A to version B', () => {
       );
       await writeFile(
         join(worker, 'src/tasks/ship.ts'),
-        (await read(worker, 'src/tasks/ship.ts')).replace('return text;', 'return `shipped ${text}`;'),
+        (await read(worker, 'src/tasks/ship.ts')).replace('return text;', 'return text.toUpperCase();'),
       );
       await writeFile(
         join(worker, 'test/tasks/ship.test.ts'),
-        (await read(worker, 'test/tasks/ship.test.ts')).replace("toBe('hello')", "toBe('shipped hello')"),
+        (await read(worker, 'test/tasks/ship.test.ts')).replace("toBe('hello')", "toBe('HELLO')"),
       );
       await commit(worker, 'Our work');
       const ours = await snapshot(worker);
