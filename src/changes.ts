@@ -1,20 +1,26 @@
-// A change set to an existing repository: files to create or rewrite, shown as a diff, written
-// all or nothing (each file goes to a temporary sibling first; the renames come last and are
-// undone if one fails).
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// A change set to an existing repository: files to create, rewrite or delete, shown as a diff,
+// applied all or nothing (each new file goes to a temporary sibling first; the renames come last
+// and are undone if one fails).
+import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { CancelledError } from './errors.ts';
 
-/** Path → new contents, with what was there before (undefined: a new file). */
-export type ChangeSet = Map<string, { before: string | undefined; after: string }>;
+/** Path → new contents (undefined: delete it), with what was there before (undefined: a new file). */
+export type ChangeSet = Map<string, { before: string | undefined; after: string | undefined }>;
 
 export function diffOf(changes: ChangeSet): string {
   return [...changes]
     .map(([path, { before, after }]) =>
-      createTwoFilesPatch(before === undefined ? '/dev/null' : `a/${path}`, `b/${path}`, before ?? '', after, '', '', {
-        context: 3,
-      })
+      createTwoFilesPatch(
+        before === undefined ? '/dev/null' : `a/${path}`,
+        after === undefined ? '/dev/null' : `b/${path}`,
+        before ?? '',
+        after ?? '',
+        '',
+        '',
+        { context: 3 },
+      )
         .split('\n')
         .slice(1) // the ==== line
         .join('\n'),
@@ -24,44 +30,61 @@ export function diffOf(changes: ChangeSet): string {
 
 /** Writes the change set; Ctrl-C (`signal`) before the first rename changes nothing. */
 export async function applyChanges(root: string, changes: ChangeSet, signal?: AbortSignal): Promise<void> {
-  const staged: { temp: string; target: string; backup?: string }[] = [];
   const suffix = `.be-worker-${process.pid}-${Date.now()}`;
+  const files = [...changes].map(([path, { before, after }]) => {
+    const target = join(root, path);
+    return { target, before, after, temp: `${target}${suffix}.new`, backup: `${target}${suffix}.old`, moved: false };
+  });
+  const staged = files.filter(({ after }) => after !== undefined);
+  const createdDirs: string[] = [];
+  const undoStaging = async () => {
+    await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
+    for (const dir of createdDirs.reverse()) await rm(dir, { recursive: true, force: true });
+  };
   try {
-    for (const [path, { after }] of changes) {
-      const target = join(root, path);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(`${target}${suffix}.new`, after);
-      staged.push({ temp: `${target}${suffix}.new`, target });
+    for (const { target, temp, after } of staged) {
+      const created = await mkdir(dirname(target), { recursive: true });
+      if (created) createdDirs.push(created);
+      await writeFile(temp, after ?? '');
     }
     if (signal?.aborted) throw new CancelledError('Cancelled; nothing was changed.');
   } catch (error) {
-    await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
+    await undoStaging();
     throw error;
   }
-  const done: typeof staged = [];
+  const done: typeof files = [];
   try {
-    for (const file of staged) {
-      const existed = changes.get(relativeTo(root, file.target))?.before !== undefined;
-      if (existed) {
-        file.backup = `${file.target}${suffix}.old`;
+    for (const file of files) {
+      // The old file steps aside (a deletion is only that), so the undo can put it back.
+      if (file.before !== undefined) {
         await rename(file.target, file.backup);
+        file.moved = true;
       }
       done.push(file);
-      await rename(file.temp, file.target);
+      if (file.after !== undefined) await rename(file.temp, file.target);
     }
   } catch (error) {
     for (const file of done.reverse()) {
-      if (file.backup) await rename(file.backup, file.target);
+      if (file.moved) await rename(file.backup, file.target);
       else await rm(file.target, { force: true });
     }
-    await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
+    await undoStaging();
     throw error;
   }
-  await Promise.all(done.map(({ backup }) => (backup ? rm(backup, { force: true }) : undefined)));
-}
-
-function relativeTo(root: string, target: string): string {
-  return target.slice(join(root, '/').length);
+  await Promise.all(done.map(({ moved, backup }) => (moved ? rm(backup, { force: true }) : undefined)));
+  // A deletion that empties a folder takes the folder too, as git would show it.
+  for (const { target, after } of files) {
+    if (after !== undefined) continue;
+    for (let dir = dirname(target); dir.length > root.length; dir = dirname(dir)) {
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+    }
+  }
 }
 
 /** The current contents of `path` in `root`, or undefined. */

@@ -231,6 +231,22 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       expect(config['.buildah'].image).toMatch(/^quay\.io\/buildah\/stable:v\d+\.\d+\.\d+$/);
     });
 
+    it('has an upgrade job, off unless a schedule asks for it, that opens a merge request', async () => {
+      const config = parse(await file('.gitlab-ci.yml'));
+      const { upgrade } = config;
+      expect(upgrade.rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "schedule" && $BE_WORKER_UPGRADE == "true"' }]);
+      const script = upgrade.script.join('\n');
+      expect(script).toContain(workerSpec.packageManager === 'npm' ? 'npm ci' : 'pnpm install --frozen-lockfile');
+      expect(script).toContain('be-worker upgrade --to latest --yes || status=$?');
+      expect(script).toContain('-o merge_request.create -o merge_request.target="$CI_DEFAULT_BRANCH"');
+      expect(script).not.toMatch(/\$UPGRADE_TOKEN@/);
+      // Valid shell (GitLab runs each entry in one bash), and no other job upgrades.
+      const syntax = await execa('bash', ['-n', '-c', script], { reject: false });
+      expect(syntax.exitCode, syntax.stderr).toBe(0);
+      const others = Object.entries(config).filter(([name]) => name !== 'upgrade');
+      expect(ciCommands(Object.fromEntries(others)).join('\n')).not.toContain('be-worker upgrade');
+    });
+
     it('releases a tag to the registry named by RELEASE_IMAGE, only when it is set', async () => {
       const { release } = parse(await file('.gitlab-ci.yml'));
       expect(release.stage).toBe('release');

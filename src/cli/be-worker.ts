@@ -179,6 +179,21 @@ program
     console.log(onboardingMessage(answers.answers, repository));
   });
 
+program
+  .command('upgrade')
+  .description("bring the worker to this be-worker's version (or --to), three-way: your edits are kept")
+  .option('--to <version>', 'the version to upgrade to, e.g. 0.4.0 or latest (default: this be-worker)')
+  .option('--base <tarball|dir>', 'the package of the version the worker was made with, when offline')
+  .option('--dry-run', 'print the diff and the conflicts; change nothing')
+  .option('-y, --yes', 'apply without asking')
+  .option('--allow-dirty', 'upgrade even with changes not committed')
+  .option('--no-install', 'skip the dependency install after the upgrade')
+  .action(async (flags: import('./upgrade.ts').UpgradeFlags) => {
+    // Loaded when used: the merge and the package loading are not needed by the other commands.
+    const { runUpgrade } = await import('./upgrade.ts');
+    process.exitCode = await runUpgrade(flags);
+  });
+
 function positiveInteger(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1)

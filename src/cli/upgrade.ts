@@ -1,0 +1,88 @@
+// `be-worker upgrade`: the plan, the confirmation, the apply, the install, and what changed.
+import * as clack from '@clack/prompts';
+import kleur from 'kleur';
+import { applyChanges, diffOf } from '../changes.ts';
+import { CancelledError, UserError } from '../errors.ts';
+import { commandsFor } from '../package-manager.ts';
+import { findWorkerRepo } from '../repo.ts';
+import { checkCleanTree, planUpgrade } from '../upgrade/index.ts';
+import { PACKAGE } from '../upgrade/packages.ts';
+import type { Conflict } from '../upgrade/plan.ts';
+import { interactive, progress } from './ui.ts';
+
+export interface UpgradeFlags {
+  to?: string;
+  base?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  allowDirty?: boolean;
+  install: boolean;
+}
+
+/** Runs the upgrade; returns the exit code: 0 clean, 1 conflicts left (errors are thrown). */
+export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
+  const repo = await findWorkerRepo(process.cwd());
+  if (!flags.dryRun && !flags.allowDirty) await checkCleanTree(repo.root);
+  const plan = await planUpgrade(repo, {
+    to: flags.to,
+    base: flags.base,
+    onStep: (message) => console.log(`… ${message}`),
+  });
+  const name = repo.answers.answers.name;
+  if (plan.upToDate) {
+    console.log(`${name} is at ${PACKAGE} ${plan.version} already: nothing to do.`);
+    if (flags.to === undefined) console.log('For the latest release: npx be-worker upgrade --to latest');
+    return 0;
+  }
+
+  console.log(`Upgrading ${name} from ${PACKAGE} ${plan.from} to ${plan.to}`);
+  console.log(`  base: ${PACKAGE} ${plan.from} from ${plan.sources.base}`);
+  console.log(`  new:  ${PACKAGE} ${plan.to} from ${plan.sources.theirs}`);
+  for (const [path, action] of plan.actions) console.log(`  ${action.padEnd(8)} ${path}`);
+  if (plan.notes.length > 0)
+    console.log(['Kept as you have them:', ...plan.notes.map((note) => `  ${note}`)].join('\n'));
+
+  if (flags.dryRun) {
+    process.stdout.write(diffOf(plan.changes));
+    if (plan.conflicts.length > 0) console.log(conflictList(plan.conflicts));
+    console.log('Dry run: nothing was changed.');
+    return 0;
+  }
+  if (!flags.yes) {
+    if (!interactive) throw new UserError('pass --yes to upgrade without a terminal (--dry-run shows the changes)');
+    const answer = await clack.confirm({ message: `Apply ${plan.changes.size} change(s)?`, initialValue: true });
+    if (answer !== true) throw new CancelledError('Cancelled; nothing was changed.');
+  }
+  await applyChanges(repo.root, plan.changes);
+  console.log(`✔ ${plan.changes.size} file(s) changed`);
+
+  const spec = repo.answers.answers;
+  if (flags.install) {
+    const { installDependencies } = await import('../post-steps.ts');
+    const spinner = progress();
+    spinner.start(`Installing dependencies with ${spec.packageManager}`);
+    await installDependencies(repo.root, spec.packageManager);
+    spinner.stop('Dependencies installed');
+  }
+  if (plan.changelog) console.log(`\n${kleur.bold('What changed for workers:')}\n${plan.changelog}`);
+
+  const commit = `git add -A && git commit -m "Upgrade to ${PACKAGE} ${plan.to}"`;
+  if (plan.conflicts.length > 0) {
+    const run = commandsFor(spec.packageManager).run;
+    console.log(
+      `\n${conflictList(plan.conflicts)}\nResolve them (search for <<<<<<<), then check and commit:\n  ${run} typecheck && ${run} test && ${commit}`,
+    );
+    return 1;
+  }
+  console.log(
+    `\n${kleur.green('✔')} Upgraded to ${PACKAGE} ${plan.to}. Review it (git diff), then commit:\n  ${commit}`,
+  );
+  return 0;
+}
+
+function conflictList(conflicts: Conflict[]): string {
+  const lines = conflicts.flatMap(({ path, hunks, keys }) =>
+    keys ? keys.map((key) => `  ${path}: ${key}`) : [`  ${path} (${hunks} conflict${hunks === 1 ? '' : 's'} marked)`],
+  );
+  return [kleur.yellow(`Conflicts in ${conflicts.length} file(s):`), ...lines].join('\n');
+}
