@@ -80,7 +80,8 @@ describe('renderWorker', () => {
     expect(tree.get('src/tasks/index.ts')).toContain('export const tasks: TaskDefinition[] = [add, appTasksResize];');
     expect(tree.get('src/tasks/app.tasks.resize.ts')).toContain("name: 'app.tasks.resize'");
     expect(tree.get('.env')).toContain('BE_WORKER_USER=alice');
-    expect(tree.get('.env')).toContain('SQS_ENDPOINT=http://localhost:4566');
+    expect(tree.get('.env')).toMatch(/^APP_ENV=local$/m);
+    expect(tree.get('.env')).not.toMatch(/^SQS_ENDPOINT=/m);
     expect(tree.get('README.md')).toContain('image_resizer_worker_tasks_count_total');
     expect(tree.get('Dockerfile')).toContain('npm ci --omit=dev');
     expect(tree.get('Dockerfile')).toMatch(/^USER node$/m);
@@ -99,10 +100,11 @@ describe('renderWorker', () => {
     expect(example).toMatch(/^# .*127\.0\.0\.1.*\nHTTP_HOST=0\.0\.0\.0$/m);
   });
 
-  it('leaves the local endpoint out of .env for a shared environment', async () => {
+  it('keeps .env local for a shared environment: npm run dev and send stay on the local SQS', async () => {
     const tree = await renderWorker(spec({ env: 'dev' }));
-    expect(tree.get('.env')).toContain('APP_ENV=dev');
-    expect(tree.get('.env')).not.toContain('SQS_ENDPOINT');
+    expect(tree.get('.env')).toMatch(/^APP_ENV=local$/m);
+    expect(tree.get('.env')).toContain('`npm run build && APP_ENV=dev npm run start`');
+    expect(tree.get('.env')).not.toMatch(/^SQS_ENDPOINT=/m);
   });
 
   it('uses the chosen package manager in the Dockerfile and README', async () => {

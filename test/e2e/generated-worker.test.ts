@@ -33,10 +33,13 @@ let created: string;
 const beWorker = (args: string[], cwd = worker) =>
   execa('npx', ['be-worker', ...args], { cwd, env: registry.env, all: true, reject: false });
 
-/** Runs a package.json script's command without npm in between, so signals reach it directly. */
+/**
+ * Runs a package.json script's command without npm in between, so signals reach it directly: its
+ * last command, after the Node.js version check (`node scripts/check-node.cjs && …`).
+ */
 function runScript(name: string, env: Record<string, string>): ResultPromise {
   const pkg = JSON.parse(readFileSync(join(worker, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const [command = 'node', ...args] = (pkg.scripts[name] ?? '').split(' ');
+  const [command = 'node', ...args] = (pkg.scripts[name] ?? '').split(' && ').at(-1)?.split(' ') ?? [];
   return execa(command, args, { cwd: worker, env, reject: false, all: true });
 }
 

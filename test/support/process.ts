@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(REPO, 'bin', 'create-be-worker.js');
@@ -72,4 +73,32 @@ export async function startStub(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, server };
+}
+
+/**
+ * Runs a command in a process group of its own and ends the whole group afterwards, and after
+ * `timeoutMs` at the latest: `npm run` leaves its script's processes behind when only it is killed.
+ */
+export async function runGrouped(
+  file: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; extendEnv?: boolean },
+  timeoutMs = 30_000,
+): Promise<{ exitCode: number | undefined; stdout: string; stderr: string; all: string }> {
+  const child = execa(file, args, { ...options, detached: true, reject: false, all: true });
+  const killGroup = () => {
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      // The group has ended.
+    }
+  };
+  const timer = setTimeout(killGroup, timeoutMs);
+  try {
+    const { exitCode, stdout, stderr, all } = await child;
+    return { exitCode, stdout, stderr, all };
+  } finally {
+    clearTimeout(timer);
+    killGroup();
+  }
 }

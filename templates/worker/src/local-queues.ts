@@ -1,29 +1,45 @@
 // This worker's queues and their err- dead-letter queues on a local SQS (fauxqs): `npm run dev`
-// creates them on its embedded SQS, and `docker compose up` runs this file before the worker.
-// Queues in AWS are made by `be-worker provision`, which also plans, tags and checks them.
+// creates them on its embedded SQS each time it starts the worker, and `docker compose up` runs
+// this file before the worker. Queues in AWS are made by `be-worker provision`, which also plans,
+// tags and checks them.
 import { type Config, loadConfig } from './config/config.ts';
 import { queues } from './config/queues.ts';
-import { ConfigError, createSqsClient, fullQueueName, provisionQueues } from './runtime/index.ts';
+import {
+  ConfigError,
+  createSqsClient,
+  explainStartupError,
+  fullQueueName,
+  provisionQueues,
+  type SqsTarget,
+  sqsTarget,
+} from './runtime/index.ts';
 
 export async function createLocalQueues(config: Config, endpoint: string): Promise<string[]> {
   const naming = { env: config.APP_ENV, user: config.BE_WORKER_USER };
   const names = queues.map((binding) => fullQueueName(binding.queue, naming));
-  await provisionQueues(createSqsClient({ region: config.AWS_REGION, endpoint }), names);
+  const sqs = createSqsClient({ region: config.AWS_REGION, endpoint });
+  try {
+    await provisionQueues(sqs, names);
+  } finally {
+    sqs.destroy();
+  }
   return names;
 }
 
 if (import.meta.main) {
+  let target: SqsTarget | undefined;
   try {
     const config = loadConfig();
-    if (!config.SQS_ENDPOINT) {
+    target = sqsTarget(config);
+    if (!target.endpoint) {
       throw new ConfigError(
-        'SQS_ENDPOINT is not set: this creates queues on a local SQS only. For AWS run `npx be-worker provision`.',
+        `APP_ENV=${config.APP_ENV} means AWS, and this creates queues on a local SQS only: set SQS_ENDPOINT, or create them in AWS with \`npx be-worker provision --env ${config.APP_ENV}\``,
       );
     }
-    const names = await createLocalQueues(config, config.SQS_ENDPOINT);
-    console.log(`Queues on ${config.SQS_ENDPOINT}: ${names.join(', ')} (and their err- DLQs)`);
+    const names = await createLocalQueues(config, target.endpoint);
+    console.log(`Queues on ${target.endpoint}: ${names.join(', ')} (and their err- DLQs)`);
   } catch (error) {
-    console.error(`Cannot create the local queues: ${(error as Error).message}`);
+    console.error(`Cannot create the local queues: ${explainStartupError(error, target)}`);
     process.exitCode = 1;
   }
 }

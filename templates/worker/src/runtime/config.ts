@@ -1,37 +1,66 @@
 // The environment variables every worker reads (DESIGN §4), parsed once at start-up.
+import { readFileSync } from 'node:fs';
+import { parseEnv as parseEnvFile } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { defaultUser, envNameSchema, userNameSchema } from './naming.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
+/** A whole number in a range; the message states the range, since the value is never shown. */
+function wholeNumber(min: number, max: number) {
+  const error = `a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+/**
+ * An http:// or https:// URL. `z.url()` alone takes `localhost:4566` as a URL of scheme
+ * "localhost:", which then fails far from its variable.
+ */
+export function httpUrl(example: string) {
+  return z.url({ protocol: /^https?$/, error: `an http:// or https:// URL, e.g. ${example}` });
+}
 
 export function coreEnvSchema({ region }: { region: string }) {
   return {
     APP_ENV: envNameSchema.default('local'),
     BE_WORKER_USER: userNameSchema.default(defaultUser()),
-    AWS_REGION: z.string().min(1).default(region),
-    SQS_ENDPOINT: z.url().optional(),
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
-    WORKER_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+    AWS_REGION: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, { error: 'an AWS region, e.g. us-west-1' })
+      .default(region),
+    SQS_ENDPOINT: httpUrl('http://localhost:4566').optional(),
+    WORKER_CONCURRENCY: wholeNumber(1, 1000).default(10),
+    WORKER_PROCESSES: wholeNumber(1, 64).default(1),
     /** The address the HTTP server binds: all interfaces by default, as probes and scrapers in containers need. */
     HTTP_HOST: z
       .string()
       .regex(/^\S+$/, { message: 'a host name or IP address to bind, e.g. 0.0.0.0 (all) or 127.0.0.1' })
       .default('0.0.0.0'),
-    HTTP_PORT: port.default(8080),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    HTTP_PORT: wholeNumber(0, 65535).default(8080),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    SHUTDOWN_GRACE_SECONDS: z.coerce
+      .number({ error: 'seconds, from 0 to 3600' })
+      .min(0, { error: 'seconds, from 0 to 3600' })
+      .max(3600, { error: 'seconds, from 0 to 3600' })
+      .default(30),
     /** How often the queue depths are read from SQS into /metrics; 0 turns it off. */
-    QUEUE_DEPTH_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(60),
+    QUEUE_DEPTH_INTERVAL_SECONDS: z.coerce
+      .number({ error: 'seconds, from 0 to 3600 (0: never)' })
+      .min(0, { error: 'seconds, from 0 to 3600 (0: never)' })
+      .max(3600, { error: 'seconds, from 0 to 3600 (0: never)' })
+      .default(60),
   };
 }
 
 export type CoreConfig = z.output<z.ZodObject<ReturnType<typeof coreEnvSchema>>>;
 
 /**
- * Parses the environment, or throws one ConfigError naming every bad or missing variable. A value is
- * never printed: variables carry secrets (a DATABASE_URL from Vault, a SENTRY_DSN's key), so the
- * message says which variable, what is wrong with it and whether it is set.
+ * Parses the environment, or throws one ConfigError naming every bad or missing variable, on one
+ * line. A value is never printed: variables carry secrets (a DATABASE_URL from Vault, a SENTRY_DSN's
+ * key), so the message says which variable, what it must be, and whether and where it is set.
  */
 export function parseEnv<Schema extends z.ZodObject>(
   schema: Schema,
@@ -43,8 +72,38 @@ export function parseEnv<Schema extends z.ZodObject>(
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '');
-    const set = present[name] !== undefined;
-    return `  ${name}: ${issue.message} (${set ? 'it is set; its value is not shown' : 'it is not set'})`;
+    if (present[name] === undefined) return `${name}: ${issue.message} (it is not set)`;
+    const where = settingOrigin(name, present) === 'the environment' ? '' : ` in ${settingOrigin(name, present)}`;
+    return `${name}: ${issue.message} (it is set${where}; its value is not shown)`;
   });
-  throw new ConfigError(`invalid configuration, fix these environment variables:\n${problems.join('\n')}`);
+  throw new ConfigError(`invalid configuration, fix these environment variables: ${problems.join('; ')}`);
+}
+
+/**
+ * Where a variable's value comes from: an env file this process was started with
+ * (`node --env-file-if-exists=.env`, as the npm scripts do), or the environment itself. Said at
+ * start-up, and used to keep local settings (.env) out of shared environments.
+ */
+export function settingOrigin(name: string, env: Record<string, string | undefined> = process.env): string {
+  if (env[name] === undefined) return 'the environment';
+  for (const file of envFiles().reverse()) {
+    if (file.values[name] === env[name]) return file.path;
+  }
+  return 'the environment';
+}
+
+/** The env files named by this process's `--env-file` and `--env-file-if-exists` flags, and their values. */
+function envFiles(execArgv = process.execArgv): { path: string; values: Record<string, string> }[] {
+  const files: { path: string; values: Record<string, string> }[] = [];
+  execArgv.forEach((arg, index) => {
+    const flag = /^--env-file(?:-if-exists)?(?:=(.*))?$/.exec(arg);
+    const path = flag && (flag[1] ?? execArgv[index + 1]);
+    if (!path) return;
+    try {
+      files.push({ path, values: parseEnvFile(readFileSync(path, 'utf8')) as Record<string, string> });
+    } catch {
+      // --env-file-if-exists and no such file: it set nothing.
+    }
+  });
+  return files;
 }

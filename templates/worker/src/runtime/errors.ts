@@ -25,6 +25,14 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The worker cannot start, for a reason outside its configuration's syntax (a port in use, no SQS
+ * at the endpoint, no AWS credentials, a missing queue); the message is one sentence with the fix.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 /** Thrown by a task: this failure will not go away by trying again; dead-letter it now. */
 export class NonRetryableError extends Error {
   override name = 'NonRetryableError';

@@ -1,6 +1,6 @@
 // The worker framework's public surface: what tasks, scripts and tests import.
 export { type CeleryMessage, decodeMessage, encodeMessage, SQS_MAX_BODY_BYTES } from './codec.ts';
-export { type CoreConfig, coreEnvSchema, parseEnv } from './config.ts';
+export { type CoreConfig, coreEnvSchema, httpUrl, parseEnv, settingOrigin } from './config.ts';
 export * from './errors.ts';
 export {
   combineHooks,
@@ -26,6 +26,15 @@ export {
 export type { QueueBinding, ResolvedQueue } from './queues.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export { type RunOptions, runWorker } from './run.ts';
-export { createSqsClient } from './sqs.ts';
+export { createSqsClient, QueueNotFoundError } from './sqs.ts';
+export {
+  describeSqsTarget,
+  explainSqsError,
+  explainStartupError,
+  LOCAL_SQS_ENDPOINT,
+  listenError,
+  type SqsTarget,
+  sqsTarget,
+} from './startup.ts';
 export { type ArgsSchema, defineTask, parseArguments, type TaskContext, type TaskDefinition } from './task.ts';
 export { startWorker, type Worker } from './worker.ts';

@@ -10,6 +10,7 @@ import { startHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { onStopSignals } from './signals.ts';
+import { listenError } from './startup.ts';
 import { within } from './timing.ts';
 import { stopDeadlineSeconds, type Worker } from './worker.ts';
 
@@ -61,6 +62,8 @@ export async function runPrimary(config: CoreConfig, log: Logger): Promise<void>
     isReady: () =>
       !stopping && children.size === config.WORKER_PROCESSES && [...children.values()].every((child) => child.ready),
     isAlive: () => [...children.values()].every((child) => child.alive && Date.now() - child.lastReport < SILENCE_MS),
+  }).catch((error: unknown) => {
+    throw listenError(error, config.HTTP_HOST, config.HTTP_PORT);
   });
   log.info({ port: config.HTTP_PORT, processes: config.WORKER_PROCESSES }, 'prefork primary listening');
 
@@ -143,7 +146,7 @@ function askMetrics(child: ChildProcess, request: number): Promise<object[] | un
 /** A forked worker process: runs the queues, reports its state, obeys the primary. */
 export async function runChild(
   metrics: Metrics,
-  start: (onStuck: () => void) => Promise<{ worker: Worker; close(): Promise<void> } | undefined>,
+  start: (onStuck: () => void) => Promise<{ worker: Worker; close(): Promise<void> }>,
   config: CoreConfig,
 ): Promise<void> {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => {});
@@ -158,11 +161,11 @@ export async function runChild(
     process.exit(process.exitCode ?? 0);
   };
   // A given-up run ends only with this process: stop, and exit 1 so the primary starts another.
+  // A start that fails throws: runWorker says why and exits 1, and the primary stops.
   const started = await start(() => {
     process.exitCode = 1;
     void stop();
   });
-  if (!started) process.exit();
   const { worker } = started;
   const report = () => {
     if (!process.connected) return;

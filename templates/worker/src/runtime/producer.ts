@@ -26,6 +26,11 @@ export interface SendOptions {
    * (the task name by default).
    */
   group?: string;
+  /**
+   * Send without checking the arguments against the task's schema: the worker then dead-letters
+   * what its schema refuses (how to test a dead-letter alert). The body must still encode.
+   */
+  unchecked?: boolean;
 }
 
 export interface SentTask {
@@ -59,13 +64,13 @@ export class Producer {
     this.options = options;
   }
 
-  /** Checks the arguments against the task's schema, then sends it to its queue. */
+  /** Checks the arguments against the task's schema (unless `unchecked`), then sends it to its queue. */
   async send<Args extends ArgsSchema>(
     task: TaskDefinition<Args>,
     args: z.input<Args>,
     options: SendOptions = {},
   ): Promise<SentTask> {
-    parseArguments(task, args as unknown[], {});
+    if (!options.unchecked) parseArguments(task, args as unknown[], {});
     const binding = this.#queueOf(task.name, options.queue);
     const queue = fullQueueName(binding.queue, this.naming);
     const id = options.id ?? crypto.randomUUID();

@@ -2,7 +2,6 @@
 // WORKER_PROCESSES > 1 the work is forked (prefork.ts). These two files and signals.ts are the
 // only runtime code that touches process-level state: signals, forks and the exit code.
 import type { CoreConfig } from './config.ts';
-import { ConfigError } from './errors.ts';
 import { combineHooks, type IntegrationContext, type WorkerHooks } from './hooks.ts';
 import { startHttpServer } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -12,6 +11,8 @@ import { metricPrefix } from './naming.ts';
 import { isFirstProcess, isPrimary, runChild, runPrimary } from './prefork.ts';
 import type { QueueBinding } from './queues.ts';
 import { onStopSignals } from './signals.ts';
+import type { SqsSettings } from './sqs.ts';
+import { describeSqsTarget, explainStartupError, listenError, type SqsTarget, sqsTarget } from './startup.ts';
 import type { TaskDefinition } from './task.ts';
 import { startWorker, type Worker } from './worker.ts';
 
@@ -25,38 +26,50 @@ export interface RunOptions<Config extends CoreConfig = CoreConfig> {
   integrations?(config: Config, context: IntegrationContext): WorkerHooks[];
 }
 
+/**
+ * Runs the worker. A start-up failure (configuration, a port in use, SQS unreachable, a missing
+ * queue) is one line on stderr with the fix, and exit code 1; its stack only at LOG_LEVEL=debug.
+ */
 export async function runWorker<Config extends CoreConfig>(options: RunOptions<Config>): Promise<void> {
-  let config: Config;
+  let target: SqsTarget | undefined;
+  let log: Logger | undefined;
   try {
-    config = await options.loadConfig();
+    const config = await options.loadConfig();
+    target = sqsTarget(config);
+    const logger = createLogger(options.name, config.LOG_LEVEL);
+    log = logger;
+    logger.info(describeSqsTarget(target));
+    const sqs = { region: config.AWS_REGION, endpoint: target.endpoint };
+    if (config.WORKER_PROCESSES > 1 && isPrimary()) return await runPrimary(config, logger);
+    const metrics = createMetrics(metricPrefix(options.name));
+    watchEventLoop(logger, metrics);
+    if (config.WORKER_PROCESSES > 1) {
+      const start = (onStuck: () => void) => startFromConfig(options, config, sqs, metrics, logger, onStuck);
+      return await runChild(metrics, start, config);
+    }
+    return await runSingle(options, config, sqs, metrics, logger);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${options.name}: ${error.message}\n`);
-    process.exitCode = 1;
-    return;
+    log?.debug({ err: error }, 'start-up failed');
+    const hint = log ? ' (LOG_LEVEL=debug logs its stack)' : '';
+    process.stderr.write(`${options.name} cannot start: ${explainStartupError(error, target, hint)}\n`);
+    // Whatever the failed start left open (a Redis connection, a timer) must not keep it running.
+    process.exit(1);
   }
-  const log = createLogger(options.name, config.LOG_LEVEL);
-  if (config.WORKER_PROCESSES > 1 && isPrimary()) return runPrimary(config, log);
-  const metrics = createMetrics(metricPrefix(options.name));
-  watchEventLoop(log, metrics);
-  if (config.WORKER_PROCESSES > 1) {
-    return runChild(metrics, (onStuck) => startFromConfig(options, config, metrics, log, onStuck), config);
-  }
-  return runSingle(options, config, metrics, log);
 }
 
-/** Starts the worker, or says why it cannot and sets exit code 1. */
+/** Starts the worker, or throws why it cannot (after closing what it opened). */
 async function startFromConfig<Config extends CoreConfig>(
   { name, queues, tasks, integrations }: RunOptions<Config>,
   config: Config,
+  sqs: SqsSettings,
   metrics: Metrics,
   log: Logger,
   onStuck: () => void,
-): Promise<{ worker: Worker; close(): Promise<void> } | undefined> {
+): Promise<{ worker: Worker; close(): Promise<void> }> {
   const hooks = combineHooks(integrations?.(config, { name, prefix: metricPrefix(name), log, metrics }) ?? []);
   try {
     const worker = await startWorker({
-      sqs: { region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT },
+      sqs,
       queues,
       tasks,
       naming: { env: config.APP_ENV, user: config.BE_WORKER_USER },
@@ -71,16 +84,15 @@ async function startFromConfig<Config extends CoreConfig>(
     });
     return { worker, close: () => hooks.close() };
   } catch (error) {
-    log.fatal({ err: error }, `${name} cannot start: ${(error as Error).message}`);
     await hooks.close();
-    process.exitCode = 1;
-    return undefined;
+    throw error;
   }
 }
 
 async function runSingle<Config extends CoreConfig>(
   options: RunOptions<Config>,
   config: Config,
+  sqs: SqsSettings,
   metrics: Metrics,
   log: Logger,
 ): Promise<void> {
@@ -93,18 +105,16 @@ async function runSingle<Config extends CoreConfig>(
     metricsContentType: metrics.registry.contentType,
     isReady: () => !stopping && (worker?.isReady() ?? false),
     isAlive: () => worker?.isAlive() ?? true,
+  }).catch((error: unknown) => {
+    throw listenError(error, config.HTTP_HOST, config.HTTP_PORT);
   });
   log.info({ host: config.HTTP_HOST, port: config.HTTP_PORT }, 'http server listening: /healthz /readyz /metrics');
   let shutdown: ((signal: NodeJS.Signals) => Promise<void>) | undefined;
-  const started = await startFromConfig(options, config, metrics, log, () => {
+  const started = await startFromConfig(options, config, sqs, metrics, log, () => {
     // A given-up run ends only with the process: stop as on SIGTERM, and exit 1 for the supervisor.
     process.exitCode = 1;
     void shutdown?.('SIGTERM');
   });
-  if (!started) {
-    server.close();
-    return;
-  }
   worker = started.worker;
   const { close } = started;
   const running = worker;

@@ -39,22 +39,24 @@ export function isQueueMissing(error: unknown): boolean {
   return name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue';
 }
 
-/** The URL of a queue by its full name, with the fix in the error when it does not exist. */
+/** The URL of a queue by its full name; a QueueNotFoundError naming it when it does not exist. */
 export async function resolveQueueUrl(sqs: SQSClient, fullName: string): Promise<string> {
   try {
     const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: fullName }));
     if (!QueueUrl) throw new Error('SQS returned no URL');
     return QueueUrl;
   } catch (error) {
-    if (isQueueMissing(error)) {
-      throw new QueueNotFoundError(
-        `SQS queue "${fullName}" does not exist: \`npm run dev\` runs a local SQS that has it; in AWS, create it and its dead-letter queue "err-${fullName}" (check APP_ENV and BE_WORKER_USER if the name looks wrong)`,
-      );
-    }
+    if (isQueueMissing(error)) throw new QueueNotFoundError(fullName);
     throw error;
   }
 }
 
+/** The queue does not exist; the fix depends on where SQS is (startup.ts says it). */
 export class QueueNotFoundError extends Error {
   override name = 'QueueNotFoundError';
+  readonly queue: string;
+  constructor(queue: string) {
+    super(`SQS queue "${queue}" does not exist`);
+    this.queue = queue;
+  }
 }

@@ -7,7 +7,11 @@ import { addLogSink, type IntegrationContext, type WorkerHooks } from '../runtim
 
 export const fluentEnv = {
   /** fluentd's host; unset turns the integration off. */
-  FLUENT_HOST: z.string().min(1).optional(),
+  FLUENT_HOST: z
+    .string()
+    .regex(/^(?![a-z]+:\/\/)[^\s/]+$/, { error: 'a host name or IP address, without a scheme, e.g. fluentd' })
+    .refine((host) => !/^[^:]+:\d+$/.test(host), { error: 'a host without a port: the port goes in FLUENT_PORT' })
+    .optional(),
   FLUENT_PORT: z.coerce.number().int().min(1).max(65535).default(24224),
   /** Tag prefix; events go out as `<tag>.task`. The worker's name by default. */
   FLUENT_TAG: z.string().min(1).optional(),

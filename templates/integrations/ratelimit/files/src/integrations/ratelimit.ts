@@ -9,12 +9,20 @@ import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import type { IntegrationContext, ReceiveLimiter, WorkerHooks } from '../runtime/index.ts';
+import {
+  ConfigError,
+  httpUrl,
+  type IntegrationContext,
+  type ReceiveLimiter,
+  type WorkerHooks,
+} from '../runtime/index.ts';
 
 export const ratelimitEnv = {
   RATELIMIT_BACKEND: z.enum(['local', 'redis', 'http']).default('local'),
   /** Redis for backend redis, e.g. redis://redis:6379. */
-  REDIS_URL: z.url().optional(),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL, e.g. redis://localhost:6379' })
+    .optional(),
   /** Messages per second per ratelimit name, e.g. "images=5,emails=20"; others get the default. */
   RATELIMIT_LIMITS: z
     .string()
@@ -24,7 +32,7 @@ export const ratelimitEnv = {
     .optional(),
   RATELIMIT_DEFAULT_PER_SECOND: z.coerce.number().positive().default(10),
   /** The ratelimit service, e.g. http://ratelimit:8080 (backend http). */
-  RATELIMIT_URL: z.url().optional(),
+  RATELIMIT_URL: httpUrl('http://ratelimit:8080').optional(),
   RATELIMIT_DOMAIN: z.string().min(1).optional(),
 };
 
@@ -32,10 +40,14 @@ type RatelimitConfig = z.output<z.ZodObject<typeof ratelimitEnv>>;
 
 export function ratelimit(config: RatelimitConfig, { name, log, metrics, prefix }: IntegrationContext): WorkerHooks {
   if (config.RATELIMIT_BACKEND === 'http' && !config.RATELIMIT_URL) {
-    throw new Error('RATELIMIT_BACKEND=http needs RATELIMIT_URL (the ratelimit service, e.g. http://ratelimit:8080)');
+    throw new ConfigError(
+      'RATELIMIT_BACKEND=http needs RATELIMIT_URL: set it to the ratelimit service, e.g. http://ratelimit:8080, or use RATELIMIT_BACKEND=local',
+    );
   }
   if (config.RATELIMIT_BACKEND === 'redis' && !config.REDIS_URL) {
-    throw new Error('RATELIMIT_BACKEND=redis needs REDIS_URL (e.g. redis://redis:6379)');
+    throw new ConfigError(
+      'RATELIMIT_BACKEND=redis needs REDIS_URL: set it, e.g. redis://redis:6379, or use RATELIMIT_BACKEND=local',
+    );
   }
   // One connection for every queue; no offline queue, so a Redis that is down fails fast.
   const redis =

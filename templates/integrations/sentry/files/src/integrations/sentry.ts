@@ -5,8 +5,14 @@ import * as Sentry from '@sentry/node';
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
 
+/** Sentry's DSN shape, https://<key>@<host>/<project id>: Sentry.init ignores any other silently. */
+const DSN = /^https?:\/\/[^@/\s]+@[^/\s]+\/(.+\/)?\d+$/;
+
 export const sentryEnv = {
-  SENTRY_DSN: z.url().optional(),
+  SENTRY_DSN: z
+    .string()
+    .regex(DSN, { error: "a Sentry DSN, https://<key>@<host>/<project id> (the project's Client Keys page)" })
+    .optional(),
   /** Sentry's environment; APP_ENV by default. */
   SENTRY_ENVIRONMENT: z.string().min(1).optional(),
 };

@@ -9,11 +9,11 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { z } from 'zod';
-import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
+import { httpUrl, type IntegrationContext, type WorkerHooks } from '../runtime/index.ts';
 
 export const tracingEnv = {
   /** The collector, e.g. http://jaeger:4318; spans go to <endpoint>/v1/traces. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('http://localhost:4318').optional(),
   /** The service name; the worker's name by default. */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
 };

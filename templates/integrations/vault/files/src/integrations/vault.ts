@@ -12,16 +12,21 @@ const SECRET = /^([A-Z_][A-Z0-9_]*)=([^#=,\s]+)\/([^#,\s]+)#([^,\s]+)$/;
 
 /** TLS, or plain HTTP to this machine only (a local dev vault): anything else sends the token in clear. */
 function secureAddress(address: string): boolean {
+  // Not an http(s) URL at all: the URL check says so (zod runs this refinement too).
+  if (!URL.canParse(address) || !/^https?:/.test(address)) return true;
   const { protocol, hostname } = new URL(address);
   if (protocol === 'https:') return true;
   // The URL parser normalises IPv4 (127.1 → 127.0.0.1) and keeps IPv6 in brackets.
   const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
-  return protocol === 'http:' && loopback;
+  return loopback;
 }
 
 export const vaultEnv = {
   VAULT_ADDR: z
-    .url()
+    .url({
+      protocol: /^https?$/,
+      error: 'not an https:// URL: use https://<vault host>:8200 (or http:// on this machine)',
+    })
     .refine(secureAddress, {
       message:
         'plain http:// to a host other than this machine (localhost, 127.0.0.0/8, ::1) would send the Vault token in clear; use https://',
@@ -107,9 +112,19 @@ class Vault {
         signal: AbortSignal.timeout(10_000),
       });
     } catch (error) {
-      throw new ConfigError(`cannot reach Vault at ${this.#address}: ${(error as Error).message}`);
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a bad port) is its cause.
+      const { cause } = error as { cause?: { code?: string; message?: string } };
+      const why = cause?.code ?? cause?.message ?? (error as Error).message;
+      throw new ConfigError(
+        `cannot reach Vault at VAULT_ADDR ${this.#address} (${why}): check VAULT_ADDR and that Vault is running`,
+      );
     }
     if (response.status === 404 && secret) throw new ConfigError(`Vault secret ${secret} does not exist`);
+    if (response.status === 403) {
+      throw new ConfigError(
+        `Vault answered 403 to ${path}${secret ? ` (secret ${secret})` : ''}: check VAULT_TOKEN (or VAULT_K8S_ROLE) and its policy`,
+      );
+    }
     if (!response.ok) {
       throw new ConfigError(`Vault answered ${response.status} to ${path}${secret ? ` (secret ${secret})` : ''}`);
     }

@@ -1,0 +1,14 @@
+// Run first by the npm scripts that run this worker (dev, send, start, test): on an older Node.js
+// they would fail later without saying why (ERR_UNKNOWN_FILE_EXTENSION ".ts", "Map.groupBy is
+// not a function"). CommonJS using nothing recent, so that any Node.js runs it. The minimum is
+// package.json's engines.node.
+const { engines, name } = require('../package.json');
+
+const [major = 0, minor = 0] = (engines.node.match(/\d+/g) || []).map(Number);
+const [haveMajor, haveMinor] = process.versions.node.split('.').map(Number);
+if (haveMajor < major || (haveMajor === major && haveMinor < minor)) {
+  console.error(
+    `${name} needs Node.js ${major}.${minor} or newer (this is ${process.version}): install Node 24 LTS (nvm install 24) and run it again.`,
+  );
+  process.exit(1);
+}

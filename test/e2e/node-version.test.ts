@@ -1,0 +1,36 @@
+// The generated worker on a Node.js older than its engines (>=22.18): each npm script that runs it
+// says so in one sentence before anything else loads, instead of ERR_UNKNOWN_FILE_EXTENSION ".ts"
+// (22.0–22.17) or "Map.groupBy is not a function" (vitest on 20).
+import { delimiter } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { oldNodeBin } from '../support/old-node.ts';
+
+const MINUTES = 60_000;
+const versions = ['22.12.0', '20'];
+const bins = new Map<string, string>();
+
+describe('a generated worker on an old Node.js', () => {
+  beforeAll(async () => {
+    for (const version of versions) bins.set(version, await oldNodeBin(version));
+  }, 5 * MINUTES);
+
+  it.each(versions.flatMap((version) => ['dev', 'send', 'start', 'test'].map((script) => [script, version] as const)))(
+    '`npm run %s` on Node %s says which Node it needs, found and how to get it, and exits 1',
+    async (script, version) => {
+      const bin = bins.get(version) ?? '';
+      const result = await execa('npm', ['run', '--silent', script], {
+        cwd: inject('allOnWorker'),
+        env: { PATH: `${bin}${delimiter}${process.env.PATH}` },
+        reject: false,
+      });
+      const found = (await execa(`${bin}/node`, ['--version'])).stdout;
+      expect(found.startsWith(`v${version}`)).toBe(true);
+      expect(result.stderr).toBe(
+        `all-on needs Node.js 22.18 or newer (this is ${found}): install Node 24 LTS (nvm install 24) and run it again.`,
+      );
+      expect(result.stdout).toBe('');
+      expect(result.exitCode).toBe(1);
+    },
+  );
+});
