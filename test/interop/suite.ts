@@ -24,7 +24,7 @@ import {
   startCeleryWorker,
 } from '../support/celery.ts';
 import { tempDir, waitFor } from '../support/process.ts';
-import { createQueues, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
+import { createQueues, receiveAll, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
 
 /** One run of a TypeScript task here, with the Celery headers it started with. */
 interface TsRun {
@@ -82,6 +82,17 @@ export function interop(protocol: Protocol): void {
       args: z.tuple([z.string()]),
       run([why]) {
         throw new NonRetryableError(`ts.fail: ${why}`);
+      },
+    }),
+    defineTask({
+      name: 'ts.patient',
+      args: z.tuple([z.number()]),
+      retry: { maxRetries: 0 },
+      async run([ms], ctx) {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          ctx.signal.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true });
+        });
       },
     }),
     defineTask({
@@ -175,6 +186,22 @@ export function interop(protocol: Protocol): void {
           )?.value;
         expect(await waitFor('the expired task', expiredCount)).toBe(1);
         expect(runs.some(byId(String(expired)))).toBe(false);
+      },
+      TEST_TIMEOUT,
+    );
+
+    it(
+      'takes the time limits Python gives a call, [hard, soft] as Celery writes them, over the task’s own (none)',
+      async () => {
+        const sentAt = Date.now();
+        const [id] = await firstIds(py, env, [
+          { send_task: 'ts.patient', args: [30_000], options: { soft_time_limit: 1, time_limit: 20 } },
+        ]);
+        const [dead] = await receiveAll(sqs, `err-${full('ts-patient')}`, 1);
+        expect(dead?.MessageAttributes?.task_id?.StringValue).toBe(id);
+        expect(dead?.MessageAttributes?.error_type?.StringValue).toBe('TimeLimitExceededError');
+        expect(dead?.MessageAttributes?.error_message?.StringValue).toMatch(/time limit of 1 s/);
+        expect(Date.now() - sentAt).toBeLessThan(15_000);
       },
       TEST_TIMEOUT,
     );
