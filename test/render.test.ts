@@ -114,6 +114,17 @@ describe('renderWorker', () => {
     expect(tree.get('README.md')).toContain('pnpm dev');
   });
 
+  it('hands the fleet’s task_routes (src/config/routes.ts) to the worker and to the producer', async () => {
+    for (const integrations of [[], ['tracing' as const]]) {
+      const tree = await renderWorker(spec({ integrations }));
+      expect(tree.get('src/config/routes.ts')).toMatch(/export const taskRoutes: TaskRoutes = \{/);
+      expect(tree.get('src/main.ts')).toMatch(
+        /import \{ taskRoutes \} from '\.\/config\/routes\.ts';[\s\S]*routes: taskRoutes,/,
+      );
+      expect(tree.get('src/producer.ts')).toMatch(/routes: taskRoutes/);
+    }
+  });
+
   it('ships the runtime byte for byte', async () => {
     const { readFile } = await import('node:fs/promises');
     const tree = await renderWorker(spec());

@@ -1,9 +1,12 @@
 // The decisions about one message, without SQS: what happens before a task runs, and after it fails.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { Routes } from '../../templates/worker/src/runtime/canvas.ts';
 import { decodeMessage, encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
-import { afterFailure, inspect } from '../../templates/worker/src/runtime/decide.ts';
+import { afterFailure, afterRun, inspect, whenUnsent } from '../../templates/worker/src/runtime/decide.ts';
 import {
+  CanvasError,
+  CanvasSendError,
   InvalidArgumentsError,
   NonRetryableError,
   PayloadTooLargeError,
@@ -116,5 +119,64 @@ describe('afterFailure', () => {
     const outcome = afterFailure(celery(0), add, new Error('boom'), { ...options, maxBytes: 100 });
     expect(outcome.action).toBe('dead-letter');
     if (outcome.action === 'dead-letter') expect(outcome.reason.error).toBeInstanceOf(PayloadTooLargeError);
+  });
+});
+
+describe('the canvas of a message', () => {
+  const routes: Routes = [['py.*', 'q-py']];
+  const withCanvas = (embed: Record<string, unknown>, args: unknown[] = [1, 2]) => body({ args, embed });
+  const alert = { task: 'py.alert', args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false };
+
+  it('refuses, unrun, a task whose next step nothing routes, saying so', () => {
+    const next = { ...alert, task: 'billing.charge' };
+    const verdict = inspect(withCanvas({ chain: [next] }), tasks, LIMIT, NOW, routes);
+    expect(verdict.action).toBe('dead-letter');
+    if (verdict.action !== 'dead-letter') return;
+    expect(verdict.reason.error).toBeInstanceOf(CanvasError);
+    expect(verdict.reason.error.message).toMatch(/^not run: nothing routes task "billing.charge"/);
+    expect(verdict.errbacks ?? []).toEqual([]);
+  });
+
+  it('runs a task whose links and next step are routed', () => {
+    const verdict = inspect(withCanvas({ callbacks: [alert], chain: [alert] }), tasks, LIMIT, NOW, routes);
+    expect(verdict.action).toBe('run');
+  });
+
+  it('sends the link_errors of a task whose arguments its schema refuses, as Celery does for a TypeError', () => {
+    const verdict = inspect(withCanvas({ errbacks: [alert] }, ['one', 2]), tasks, LIMIT, NOW, routes);
+    expect(verdict).toMatchObject({ action: 'dead-letter', errbacks: [{ queue: 'q-py' }] });
+  });
+
+  it('sends the link_errors of a task that failed for good, and none with a retry', () => {
+    const failed = decodeMessage(withCanvas({ errbacks: [alert] }));
+    const options = { maxBytes: LIMIT, now: NOW, routes };
+    const outcome = afterFailure(failed, add, new NonRetryableError('no'), options);
+    expect(outcome.action).toBe('dead-letter');
+    if (outcome.action !== 'dead-letter') return;
+    expect(outcome.errbacks.map(({ message }) => [message.task, message.args, message.parentId])).toEqual([
+      ['py.alert', [failed.id], failed.id],
+    ]);
+    expect(afterFailure(failed, add, new Error('boom'), options)).not.toHaveProperty('errbacks');
+  });
+
+  it('sends the result on: links, then the chain’s next step', () => {
+    const done = decodeMessage(withCanvas({ callbacks: [alert], chain: [{ ...alert, task: 'py.next' }] }));
+    const { send } = afterRun(done, 3, routes, NOW);
+    expect(send.map(({ message }) => [message.task, message.args])).toEqual([
+      ['py.alert', [3]],
+      ['py.next', [3]],
+    ]);
+  });
+
+  it('dead-letters a task whose canvas cannot be sent for good — its work is done, and the reason says so', () => {
+    const done = decodeMessage(withCanvas({ chain: [alert] }));
+    const missing = Object.assign(new Error('SQS queue "q-py" does not exist'), { name: 'QueueNotFoundError' });
+    const unsent = whenUnsent(done, missing);
+    expect(unsent.action).toBe('dead-letter');
+    if (unsent.action !== 'dead-letter') return;
+    expect(unsent.reason.error).toBeInstanceOf(CanvasSendError);
+    expect(unsent.reason.error.message).toMatch(/succeeded and its own work is done.*"q-py" does not exist/);
+    expect(whenUnsent(done, new PayloadTooLargeError('too big')).action).toBe('dead-letter');
+    expect(whenUnsent(done, Object.assign(new Error('socket hang up'), { name: 'TimeoutError' })).action).toBe('leave');
   });
 });

@@ -69,6 +69,17 @@ export interface EncodeOptions {
   parentId?: string | null;
   /** Extra headers (e.g. `traceparent`), added next to Celery's own. */
   headers?: Record<string, unknown>;
+  /** Celery's canvas: links, link_errors, the rest of a chain (reversed), a chord. */
+  embed?: Partial<CeleryEmbed>;
+  /** Celery's per-call time limits, in its header's order: [time_limit (hard), soft_time_limit]. */
+  timelimit?: [number | null, number | null];
+  /** The name logs show instead of the task's (Celery's `shadow`). */
+  shadow?: string | null;
+  ignoreResult?: boolean;
+  /** The group this task belongs to (Celery's `group_id`) and its place in it. */
+  group?: string | null;
+  groupIndex?: number | null;
+  replyTo?: string | null;
   /** kombu's `sqs_base64_encoding`: base64 the whole envelope. On by default, as Celery does. */
   outerBase64?: boolean;
   /** The queue's MaximumMessageSize; SQS's largest by default. */
@@ -151,25 +162,26 @@ export function encodeMessage(options: EncodeOptions): string {
   const id = options.id ?? randomUUID();
   const args = options.args ?? [];
   const kwargs = options.kwargs ?? {};
-  const embed: CeleryEmbed = { callbacks: null, errbacks: null, chain: null, chord: null };
+  const embed: CeleryEmbed = { callbacks: null, errbacks: null, chain: null, chord: null, ...options.embed };
+  const expires = options.expires ?? null;
 
   const headers: CeleryHeaders = {
     lang: 'ts',
     task: options.task,
     id,
-    shadow: null,
+    shadow: options.shadow ?? null,
     eta: isoTime(options.eta),
-    expires: isoTime(options.expires),
-    group: null,
-    group_index: null,
+    expires: isoTime(expires),
+    group: options.group ?? null,
+    group_index: options.groupIndex ?? null,
     retries: options.retries ?? 0,
-    timelimit: [null, null],
+    timelimit: options.timelimit ?? [null, null],
     root_id: options.rootId ?? id,
     parent_id: options.parentId ?? null,
     argsrepr: reprOf(args),
     kwargsrepr: reprOf(kwargs),
     origin: `${process.pid}@${hostname()}`,
-    ignore_result: false,
+    ignore_result: options.ignoreResult ?? false,
     ...options.headers,
   };
   const envelope = {
@@ -179,8 +191,10 @@ export function encodeMessage(options: EncodeOptions): string {
     headers,
     properties: {
       correlation_id: id,
-      reply_to: randomUUID(),
+      reply_to: options.replyTo ?? randomUUID(),
       delivery_mode: 2,
+      // As kombu writes Celery's `expires`: milliseconds left, as a string (AMQP's message TTL).
+      ...(expires ? { expiration: String(Math.max(0, Math.trunc(expires.getTime() - Date.now()))) } : {}),
       delivery_info: { exchange: '', routing_key: options.queue },
       priority: 0,
       body_encoding: 'base64',

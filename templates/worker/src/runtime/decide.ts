@@ -1,7 +1,15 @@
 // What becomes of one message, decided apart from doing it (processor.ts carries it out): every
 // rule in one place, in the order Celery's worker applies them, each testable without SQS.
+import { afterSuccess, canvasProblem, errbacksOf, type Outgoing, type Routes } from './canvas.ts';
 import { type CeleryMessage, decodeMessage, isoTime, withHeaders } from './codec.ts';
-import { NonRetryableError, PayloadTooLargeError, RetryLaterError, UnknownTaskError } from './errors.ts';
+import {
+  CanvasError,
+  CanvasSendError,
+  NonRetryableError,
+  PayloadTooLargeError,
+  RetryLaterError,
+  UnknownTaskError,
+} from './errors.ts';
 import type { DeadLetterReason } from './queue-client.ts';
 import { MIN_RETRY_DELAY_SECONDS, retryDelaySeconds } from './retry.ts';
 import { parseArguments, retryPolicy, type TaskDefinition } from './task.ts';
@@ -13,8 +21,11 @@ export type Verdict =
   | { action: 'expire'; celery: CeleryMessage }
   /** Its `eta` is `seconds` away: back to the queue until then, never held here. */
   | { action: 'wait'; celery: CeleryMessage; seconds: number }
-  /** A task that cannot run: unknown here, or arguments its schema refuses. */
-  | { action: 'dead-letter'; reason: DeadLetterReason; celery: CeleryMessage }
+  /**
+   * A task that cannot run: unknown here, a canvas this worker cannot carry out, or arguments its
+   * schema refuses — a failure of the task, so its link_errors (`errbacks`) are sent first.
+   */
+  | { action: 'dead-letter'; reason: DeadLetterReason; celery: CeleryMessage; errbacks?: Outgoing[] }
   /** Not a Celery message this worker can read (nor could a Python worker). */
   | { action: 'undecodable'; reason: DeadLetterReason };
 
@@ -24,7 +35,18 @@ export type Failure =
   | { action: 'retry'; body: string; delaySeconds: number }
   /** FIFO: the same message runs again after the delay, in its place in its group. */
   | { action: 'retry-here'; delaySeconds: number }
-  | { action: 'dead-letter'; reason: DeadLetterReason; why: string };
+  /** Failed for good: its link_errors (`errbacks`) are sent, then it is dead-lettered. */
+  | { action: 'dead-letter'; reason: DeadLetterReason; why: string; errbacks: Outgoing[] };
+
+/** After its task succeeded: its canvas's next messages are sent (maybe none), then it is deleted. */
+export type Success = { action: 'done'; send: Outgoing[] };
+
+/** What its canvas asked to send could not be sent. */
+export type Unsent =
+  /** It never will be: dead-lettered, saying the task's own work is done. */
+  | { action: 'dead-letter'; reason: DeadLetterReason }
+  /** SQS's passing fault: the message is left to be delivered again, and runs again. */
+  | { action: 'leave' };
 
 /** A message not yet due goes back to the queue unless its eta is this close. */
 const ETA_SLACK_MS = 1000;
@@ -34,6 +56,7 @@ export function inspect(
   tasks: ReadonlyMap<string, TaskDefinition>,
   maxBytes: number,
   now = Date.now(),
+  routes: Routes = [],
 ): Verdict {
   let celery: CeleryMessage;
   try {
@@ -55,11 +78,38 @@ export function inspect(
     );
     return { action: 'dead-letter', celery, reason: { ...known, error } };
   }
+  // Before it runs: nothing runs whose result could not go on.
+  const problem = canvasProblem(celery.embed, routes);
+  if (problem) {
+    const error = new CanvasError(`not run: ${problem}`);
+    return { action: 'dead-letter', celery, reason: { ...known, error } };
+  }
   try {
     return { action: 'run', celery, task, args: parseArguments(task, celery.args, celery.kwargs) };
   } catch (error) {
-    return { action: 'dead-letter', celery, reason: { ...known, error: error as Error } };
+    const errbacks = errbacksOf(celery, routes, now);
+    return { action: 'dead-letter', celery, reason: { ...known, error: error as Error }, errbacks };
   }
+}
+
+/** Its links and its chain's next step, each with the result prepended (canvas.ts). */
+export function afterRun(celery: CeleryMessage, result: unknown, routes: Routes, now = Date.now()): Success {
+  return { action: 'done', send: afterSuccess(celery, result, routes, now) };
+}
+
+/**
+ * Failures that sending again will not fix: no such queue, a message too large, a result JSON cannot
+ * carry (a BigInt). Any other is SQS's passing fault.
+ */
+const UNSENDABLE = new Set(['QueueNotFoundError', 'PayloadTooLargeError', 'CanvasError', 'TypeError']);
+
+/** Sending what the task's canvas asked for failed with `error`. */
+export function whenUnsent(celery: CeleryMessage, error: unknown, retries = celery.retries): Unsent {
+  if (!UNSENDABLE.has((error as Error | undefined)?.name ?? '')) return { action: 'leave' };
+  const why = new CanvasSendError(
+    `the task succeeded and its own work is done, but what it sends next could not be sent: ${(error as Error).message}. Redriving this message runs the task again, then sends it`,
+  );
+  return { action: 'dead-letter', reason: { error: why, task: celery.task, taskId: celery.id, retries } };
 }
 
 /**
@@ -77,12 +127,26 @@ export function afterFailure(
     inPlace = false,
     minDelaySeconds = MIN_RETRY_DELAY_SECONDS,
     now = Date.now(),
-  }: { maxBytes: number; retries?: number; inPlace?: boolean; minDelaySeconds?: number; now?: number },
+    routes = [],
+  }: {
+    maxBytes: number;
+    retries?: number;
+    inPlace?: boolean;
+    minDelaySeconds?: number;
+    now?: number;
+    routes?: Routes;
+  },
 ): Failure {
   const policy = retryPolicy(task);
   const reason = { error, task: celery.task, taskId: celery.id, retries };
-  if (error instanceof NonRetryableError) return { action: 'dead-letter', reason, why: 'not retryable' };
-  if (retries >= policy.maxRetries) return { action: 'dead-letter', reason, why: `${retries} retries used` };
+  const final = (why: string, because = reason): Failure => ({
+    action: 'dead-letter',
+    reason: because,
+    why,
+    errbacks: errbacksOf(celery, routes, now),
+  });
+  if (error instanceof NonRetryableError) return final('not retryable');
+  if (retries >= policy.maxRetries) return final(`${retries} retries used`);
   const wanted = error instanceof RetryLaterError ? error.delaySeconds : retryDelaySeconds(policy, retries);
   const delaySeconds = Math.max(minDelaySeconds, wanted);
   if (inPlace) return { action: 'retry-here', delaySeconds };
@@ -96,10 +160,6 @@ export function afterFailure(
   try {
     return { action: 'retry', body: withHeaders({ ...celery, outerBase64: false }, headers, maxBytes), delaySeconds };
   } catch (encodeError) {
-    return {
-      action: 'dead-letter',
-      reason: { ...reason, error: encodeError as Error },
-      why: 'its retry would not fit in the queue',
-    };
+    return final('its retry would not fit in the queue', { ...reason, error: encodeError as Error });
   }
 }

@@ -52,3 +52,19 @@ export class RetryLaterError extends Error {
 export class TimeLimitExceededError extends Error {
   override name = 'TimeLimitExceededError';
 }
+
+/**
+ * The message's canvas (its links, link_errors, the next step of its chain, a chord) cannot be
+ * carried out by this worker: found before the task runs, so the task is dead-lettered unrun.
+ */
+export class CanvasError extends Error {
+  override name = 'CanvasError';
+}
+
+/**
+ * The task succeeded, but what its canvas asks to send next could not be sent (the queue routed
+ * to does not exist, the result is too large): its own work is done, and the reason says so.
+ */
+export class CanvasSendError extends Error {
+  override name = 'CanvasSendError';
+}

@@ -1,4 +1,5 @@
 // The worker framework's public surface: what tasks, scripts and tests import.
+export type { Signature, TaskRoutes } from './canvas.ts';
 export { type CeleryMessage, decodeMessage, encodeMessage, SQS_MAX_BODY_BYTES } from './codec.ts';
 export { type CoreConfig, coreEnvSchema, httpUrl, parseEnv, settingOrigin } from './config.ts';
 export * from './errors.ts';
@@ -12,7 +13,17 @@ export {
 export { addLogSink, createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';
-export { Producer, type ProducerOptions, type SendOptions, type SentTask } from './producer.ts';
+export {
+  type ApplyOptions,
+  type CallOptions,
+  chain,
+  Producer,
+  type ProducerOptions,
+  type SendOptions,
+  type SentTask,
+  type SignatureOptions,
+  sig,
+} from './producer.ts';
 export {
   type ApplyEntry,
   applyPlan,

@@ -4,9 +4,10 @@
 // fails leaves the message in the queue: SQS delivers it again (at-least-once), and if only its
 // delete had failed, it is then deleted without running again.
 import type { Message } from '@aws-sdk/client-sqs';
+import type { Outgoing, Routes } from './canvas.ts';
 import type { CeleryMessage } from './codec.ts';
 import type { Turn } from './consumer.ts';
-import { afterFailure, type Failure, inspect, type Verdict } from './decide.ts';
+import { afterFailure, afterRun, type Failure, inspect, type Verdict, whenUnsent } from './decide.ts';
 import { TimeLimitExceededError } from './errors.ts';
 import { combineHooks, type TaskEvent, type WorkerHooks } from './hooks.ts';
 import { type Lease, LeaseLostError } from './lease.ts';
@@ -14,6 +15,7 @@ import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
 import { type DeadLetterReason, MAX_VISIBILITY_SECONDS, type QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
+import type { TaskSender } from './sender.ts';
 import { type TaskDefinition, timeLimits } from './task.ts';
 import { sleep } from './timing.ts';
 
@@ -22,6 +24,9 @@ export interface ProcessorOptions {
   metrics: Metrics;
   log: Logger;
   hooks?: WorkerHooks;
+  /** Where the messages a task's canvas sends go (its links, link_errors, its chain's next step). */
+  routes: Routes;
+  sender: TaskSender;
   /**
    * A run went past its hard time limit and was given up (its message retried or dead-lettered):
    * only ending the process ends the run. Its retry waits `stuckRetryDelaySeconds` at least, long
@@ -68,7 +73,7 @@ export class MessageProcessor {
       log.info('delivered again after its delete failed; it was handled already, so it is only deleted');
       return this.#delete(client, message, lease, log);
     }
-    const verdict = inspect(message.Body ?? '', this.#tasks, queue.maxMessageBytes);
+    const verdict = inspect(message.Body ?? '', this.#tasks, queue.maxMessageBytes, Date.now(), this.#options.routes);
     if (verdict.action === 'undecodable') {
       this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'decode_error' });
       log.error({ err: verdict.reason.error }, 'message is not a Celery task; dead-lettering it');
@@ -76,11 +81,13 @@ export class MessageProcessor {
     }
     const { celery } = verdict;
     const labels = this.#labels(queue, celery.task);
-    const taskLog = log.child({ task: celery.task, id: celery.id, retries: celery.retries });
+    // Celery's logs name a task by its shadow name when it has one.
+    const shadow = celery.headers.shadow ? { shadow: celery.headers.shadow } : {};
+    const taskLog = log.child({ task: celery.task, id: celery.id, retries: celery.retries, ...shadow });
     switch (verdict.action) {
       case 'dead-letter':
         taskLog.error({ err: verdict.reason.error }, 'task cannot run; dead-lettering it');
-        return this.#deadLetter(client, message, lease, verdict.reason, labels, taskLog, celery);
+        return this.#fail(client, message, lease, verdict.reason, labels, taskLog, celery, verdict.errbacks ?? []);
       case 'expire':
         this.#record('expired', labels, message, celery);
         taskLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
@@ -113,17 +120,15 @@ export class MessageProcessor {
       const sentAt = Number(message.Attributes?.SentTimestamp);
       if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, Date.now() - sentAt) / 1000);
       this.#record('started', labels, message, celery, { retries });
-      const { error, stuck } = await this.#run(verdict, labels, message, lease, log.child({ retries }), retries);
+      const { error, stuck, value } = await this.#run(verdict, labels, message, lease, log.child({ retries }), retries);
       if (lease.signal.aborted && !stuck) return this.#gone(client, lease, log);
       if (!error) {
         this.#record('succeeded', labels, message, celery, { retries });
-        // The slot frees once the task is done: the delete joins the next batch in the background (the
-        // worker flushes pending deletes when it stops), so its round trip never idles a slot.
-        void this.#delete(client, message, lease, log);
-        return;
+        return this.#succeed(client, message, lease, celery, value, { labels, log, retries });
       }
       const minDelaySeconds = stuck ? this.#options.stuckRetryDelaySeconds : undefined;
-      const outcome = afterFailure(celery, task, error, { retries, maxBytes, minDelaySeconds, inPlace: fifo });
+      const { routes } = this.#options;
+      const outcome = afterFailure(celery, task, error, { retries, maxBytes, minDelaySeconds, inPlace: fifo, routes });
       this.#record('failed', labels, message, celery, { error, retries, final: outcome.action === 'dead-letter' });
       if (outcome.action === 'retry-here' && !stuck) {
         log.warn({ err: error, delaySeconds: outcome.delaySeconds }, `task failed; retry ${retries + 1} follows here`);
@@ -150,8 +155,8 @@ export class MessageProcessor {
     lease: Lease,
     log: Logger,
     retries: number,
-  ): Promise<{ error?: Error; stuck?: boolean }> {
-    const { soft, hard } = timeLimits(task);
+  ): Promise<{ error?: Error; stuck?: boolean; value?: unknown }> {
+    const { soft, hard } = timeLimits(task, celery.headers.timelimit);
     const limit = new AbortController();
     const timers: NodeJS.Timeout[] = [];
     if (soft !== undefined) {
@@ -186,7 +191,7 @@ export class MessageProcessor {
       // It returned, but only after its time limit: a failure all the same, as the limit promised.
       if (limit.signal.aborted) return { error: limit.signal.reason as Error };
       log.info({ result: result.value }, 'task succeeded');
-      return {};
+      return { value: result.value };
     } finally {
       stopTimer();
       for (const timer of timers) clearTimeout(timer);
@@ -205,7 +210,7 @@ export class MessageProcessor {
   ): Promise<void> {
     if (outcome.action === 'dead-letter') {
       log.error({ err: error }, `task failed (${outcome.why}); dead-lettering it`);
-      return this.#deadLetter(client, message, lease, outcome.reason, labels, log, celery);
+      return this.#fail(client, message, lease, outcome.reason, labels, log, celery, outcome.errbacks);
     }
     if (outcome.action === 'retry-here') {
       // A FIFO run given up: it runs again in its place once this process is gone, hidden until then.
@@ -221,6 +226,61 @@ export class MessageProcessor {
     }
     this.#record('retried', labels, message, celery, { error });
     await this.#delete(client, message, lease, log);
+  }
+
+  /**
+   * Sends what the task's canvas asks next (its links, its chain's next step), then deletes the
+   * message. Without any, the slot frees at once: the delete joins the next batch in the background
+   * (the worker flushes pending deletes when it stops), so its round trip never idles a slot.
+   */
+  async #succeed(
+    client: QueueClient,
+    message: Message,
+    lease: Lease,
+    celery: CeleryMessage,
+    result: unknown,
+    { labels, log, retries }: { labels: Labels; log: Logger; retries: number },
+  ): Promise<void> {
+    try {
+      const { send } = afterRun(celery, result, this.#options.routes);
+      await this.#options.sender.sendAll(send);
+      if (send.length > 0) log.info({ sent: send.map(describe) }, 'sent what its canvas asks next');
+    } catch (error) {
+      const unsent = whenUnsent(celery, error, retries);
+      if (unsent.action === 'leave') {
+        log.error({ err: error }, 'could not send what its canvas asks next; the message will be delivered again');
+        return;
+      }
+      log.error({ err: unsent.reason.error }, 'its canvas cannot go on; dead-lettering it');
+      return this.#deadLetter(client, message, lease, unsent.reason, labels, log, celery);
+    }
+    void this.#delete(client, message, lease, log);
+  }
+
+  /**
+   * A task that failed for good: its link_errors are sent, then it is dead-lettered. Should they not
+   * go, it is dead-lettered all the same (its body still holds them), and the reason says so.
+   */
+  async #fail(
+    client: QueueClient,
+    message: Message,
+    lease: Lease,
+    reason: DeadLetterReason,
+    labels: Labels,
+    log: Logger,
+    celery: CeleryMessage,
+    errbacks: readonly Outgoing[],
+  ): Promise<void> {
+    let why = reason;
+    try {
+      await this.#options.sender.sendAll(errbacks);
+      if (errbacks.length > 0) log.info({ sent: errbacks.map(describe) }, 'sent its link_errors');
+    } catch (error) {
+      log.error({ err: error }, 'could not send its link_errors; the dead-lettered message still holds them');
+      const note = `${reason.error.message} (its link_errors were not sent: ${(error as Error).message})`;
+      why = { ...reason, error: Object.assign(new Error(note), { name: reason.error.name }) };
+    }
+    return this.#deadLetter(client, message, lease, why, labels, log, celery);
   }
 
   /**
@@ -327,6 +387,9 @@ export class MessageProcessor {
     };
   }
 }
+
+/** For logs: the task and the queue of a message sent. */
+const describe = ({ queue, message }: Outgoing) => ({ task: message.task, id: message.id, queue });
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

@@ -1,6 +1,7 @@
 // The worker process: config → HTTP server → worker, and a clean stop on SIGTERM/SIGINT. With
 // WORKER_PROCESSES > 1 the work is forked (prefork.ts). These two files and signals.ts are the
 // only runtime code that touches process-level state: signals, forks and the exit code.
+import type { TaskRoutes } from './canvas.ts';
 import type { CoreConfig } from './config.ts';
 import { combineHooks, type IntegrationContext, type WorkerHooks } from './hooks.ts';
 import { startHttpServer } from './http.ts';
@@ -22,6 +23,8 @@ export interface RunOptions<Config extends CoreConfig = CoreConfig> {
   loadConfig(): Config | Promise<Config>;
   queues: readonly QueueBinding[];
   tasks: readonly TaskDefinition[];
+  /** The fleet's task_routes (src/config/routes.ts): where a chain's next step, a link or a link_error goes. */
+  routes?: TaskRoutes;
   /** The chosen integrations' hooks, made from the configuration. */
   integrations?(config: Config, context: IntegrationContext): WorkerHooks[];
 }
@@ -59,7 +62,7 @@ export async function runWorker<Config extends CoreConfig>(options: RunOptions<C
 
 /** Starts the worker, or throws why it cannot (after closing what it opened). */
 async function startFromConfig<Config extends CoreConfig>(
-  { name, queues, tasks, integrations }: RunOptions<Config>,
+  { name, queues, tasks, routes, integrations }: RunOptions<Config>,
   config: Config,
   sqs: SqsSettings,
   metrics: Metrics,
@@ -72,6 +75,7 @@ async function startFromConfig<Config extends CoreConfig>(
       sqs,
       queues,
       tasks,
+      routes,
       naming: { env: config.APP_ENV, user: config.BE_WORKER_USER },
       concurrency: config.WORKER_CONCURRENCY,
       metrics,

@@ -74,15 +74,26 @@ export function defineTask<Args extends ArgsSchema>(definition: TaskDefinition<A
 /** How much longer than its soft time limit a run may go before the worker gives it up. */
 export const HARD_LIMIT_MARGIN_SECONDS = 30;
 
-/** The task's soft and hard time limits in seconds (undefined: none). */
-export function timeLimits(task: Pick<TaskDefinition, 'timeLimitSeconds' | 'hardTimeLimitSeconds'>): {
+/**
+ * The task's soft and hard time limits in seconds (undefined: none). A message's `timelimit` header —
+ * Celery's per-call `time_limit` and `soft_time_limit`, in that order — wins over the task's own.
+ */
+export function timeLimits(
+  task: Pick<TaskDefinition, 'timeLimitSeconds' | 'hardTimeLimitSeconds'>,
+  perCall?: unknown,
+): {
   soft?: number;
   hard?: number;
 } {
-  const soft = task.timeLimitSeconds;
-  const hard = task.hardTimeLimitSeconds ?? (soft === undefined ? undefined : soft + HARD_LIMIT_MARGIN_SECONDS);
+  const [callHard, callSoft] = Array.isArray(perCall) ? perCall.map(positive) : [];
+  const soft = callSoft ?? task.timeLimitSeconds;
+  const hard =
+    callHard ?? task.hardTimeLimitSeconds ?? (soft === undefined ? undefined : soft + HARD_LIMIT_MARGIN_SECONDS);
   return { soft, hard };
 }
+
+const positive = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 
 /** The task's retry policy, its unset fields filled from `DEFAULT_RETRY`. */
 export function retryPolicy(task: Pick<TaskDefinition, 'retry'>): RetryPolicy {

@@ -1,5 +1,6 @@
 // The worker: per queue, one consumer (receiving) and one client (deleting, retrying,
 // dead-lettering); one processor and one lease keeper for all.
+import { buildRoutes, type TaskRoutes } from './canvas.ts';
 import { DEFAULT_WAIT_SECONDS, QueueConsumer, RECEIVE_PATIENCE_SECONDS } from './consumer.ts';
 import { watchQueueDepth } from './depth.ts';
 import { ConfigError } from './errors.ts';
@@ -11,6 +12,7 @@ import type { NamingContext } from './naming.ts';
 import { MessageProcessor } from './processor.ts';
 import { QueueClient } from './queue-client.ts';
 import { type QueueBinding, type ResolvedQueue, resolveQueues } from './queues.ts';
+import { TaskSender } from './sender.ts';
 import { createSqsClient, type SqsSettings } from './sqs.ts';
 import type { TaskDefinition } from './task.ts';
 import { within } from './timing.ts';
@@ -20,6 +22,8 @@ export interface WorkerOptions {
   sqs: SqsSettings;
   queues: readonly QueueBinding[];
   tasks: readonly TaskDefinition[];
+  /** Where the fleet's other tasks run (src/config/routes.ts): a chain's next step and links go there. */
+  routes?: TaskRoutes;
   naming: NamingContext;
   /** Tasks in flight at once, per queue. */
   concurrency: number;
@@ -79,6 +83,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     metrics,
     log,
     hooks: options.hooks,
+    routes: buildRoutes(options.queues, options.routes ?? {}, options.naming),
+    sender: new TaskSender(sqs),
     stuckRetryDelaySeconds: stopDeadlineSeconds(options.shutdownGraceSeconds ?? 30) + 5,
     onStuck(reason) {
       stuck = true;
