@@ -115,7 +115,7 @@ describe('renderWorker', () => {
   });
 
   it('hands the fleet’s task_routes (src/config/routes.ts) to the worker and to the producer', async () => {
-    for (const integrations of [[], ['tracing' as const]]) {
+    for (const integrations of [['ratelimit' as const], ['ratelimit' as const, 'tracing' as const]]) {
       const tree = await renderWorker(spec({ integrations }));
       expect(tree.get('src/config/routes.ts')).toMatch(/export const taskRoutes: TaskRoutes = \{/);
       expect(tree.get('src/main.ts')).toMatch(
