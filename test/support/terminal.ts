@@ -38,11 +38,21 @@ export function spawnInTerminal(
   cwd: string,
   env: Record<string, string | undefined> = {},
 ): Terminal {
+  return runInTerminal(process.execPath, [script, ...args], cwd, env);
+}
+
+/** Runs any command (`npm run dev`) in a terminal, as `spawnInTerminal` does. */
+export function runInTerminal(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+): Terminal {
   const merged: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, CI: undefined, TERM: 'xterm-256color', ...env })) {
     if (value !== undefined) merged[key] = value;
   }
-  const terminal = pty.spawn(process.execPath, [script, ...args], {
+  const terminal = pty.spawn(command, args, {
     name: 'xterm-256color',
     cols: 120,
     rows: 40,
