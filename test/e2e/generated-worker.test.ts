@@ -79,6 +79,10 @@ describe('a generated worker', () => {
     expect(info.stdout).toContain(`my-worker at ${await realpath(worker)}`);
     expect(info.stdout).toContain(`created with create-be-worker ${version}`);
     expect((await beWorker(['--version'])).stdout.trim()).toBe(version);
+    // The onboarding guide the worker's README points to comes with it.
+    const readme = await readFile(join(worker, 'README.md'), 'utf8');
+    const guide = /`(node_modules\/create-be-worker\/docs\/onboarding\.md)`/.exec(readme)?.[1] ?? '';
+    expect(await readFile(join(worker, guide), 'utf8')).toContain('## 7. Dashboards and alerts');
   });
 
   it('is committed to git with its lockfile', async () => {
