@@ -1,9 +1,9 @@
 // be-worker add-queue: a new queue, its task file, the task's unit test, its registration, the
 // answers file and the READMEs' queue tables, planned as one change set.
-import { type ChangeSet, readIfExists } from './changes.ts';
+import { applyChanges, type ChangeSet, diffOf, readIfExists } from './changes.ts';
 import { UserError } from './errors.ts';
 import { ANSWERS_FILE, renderTaskFiles } from './render.ts';
-import type { WorkerRepo } from './repo.ts';
+import { findWorkerRepo, type WorkerRepo } from './repo.ts';
 import { addQueueRow, QUEUE_TABLE_FILES } from './source/queue-tables.ts';
 import { appendQueue, QUEUES_FILE, readQueues } from './source/queues-file.ts';
 import { registeredTasks, registerTask, TASKS_FILE } from './source/tasks-file.ts';
@@ -75,4 +75,19 @@ async function read(root: string, path: string): Promise<string> {
 
 async function anyExists(root: string, paths: string[]): Promise<boolean> {
   return (await Promise.all(paths.map((path) => readIfExists(root, path)))).some((contents) => contents !== undefined);
+}
+
+/**
+ * `be-worker add-queue` as a library: finds the worker that holds `directory`, adds the queue, its
+ * task and test, all files or none (`dryRun`: nothing written). Returns the diff and the notes.
+ */
+export async function addQueue(
+  directory: string,
+  input: AddQueueInput,
+  { dryRun = false, signal }: { dryRun?: boolean; signal?: AbortSignal } = {},
+): Promise<{ queue: QueueSpec; diff: string; notes: string[] }> {
+  const repo = await findWorkerRepo(directory);
+  const { queue, changes, notes } = await planAddQueue(repo, input);
+  if (!dryRun) await applyChanges(repo.root, changes, signal);
+  return { queue, diff: diffOf(changes), notes };
 }

@@ -1,7 +1,9 @@
 // create-be-worker as a library: the same pipeline the CLI runs, without any terminal I/O.
+export { type AddQueueInput, addQueue } from './add-queue.ts';
 export { type CreateOptions, type CreateResult, createWorker, type Progress } from './create.ts';
 export { CancelledError, EnvironmentError, UserError } from './errors.ts';
 export { detectPackageManager, type PackageManager } from './package-manager.ts';
+export { type ProvisionOptions, type ProvisionReport, provision } from './provision.ts';
 export { renderWorker } from './render.ts';
 export { parseQueueSpec, type QueueSpec, type Spec, validateSpec } from './spec.ts';
 export { applyTree, describeTree, type VirtualTree } from './tree.ts';

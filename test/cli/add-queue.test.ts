@@ -225,3 +225,17 @@ export const tasks: TaskDefinition[] = [
     expect(result.stderr).toContain('no be-worker.json');
   });
 });
+
+describe('addQueue, the library call', () => {
+  it('adds the queue from any folder of the worker, and a dry run changes nothing', async () => {
+    const { addQueue: addQueueCall } = await import('../../src/index.ts');
+    const before = await snapshot();
+    const planned = await addQueueCall(join(worker, 'src'), { queue: 'refunds' }, { dryRun: true });
+    expect(planned.diff).toContain("+    queue: 'refunds',");
+    expect(await snapshot()).toEqual(before);
+    const added = await addQueueCall(join(worker, 'src'), { queue: 'refunds' });
+    expect(added.queue).toEqual({ queue: 'refunds', task: 'refunds' });
+    expect(await read('src/config/queues.ts')).toContain("queue: 'refunds',");
+    expect(await read('src/tasks/refunds.ts')).toContain("name: 'refunds'");
+  });
+});

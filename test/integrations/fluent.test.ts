@@ -75,9 +75,15 @@ describe('fluent', () => {
     const config = { FLUENT_HOST: '127.0.0.1', FLUENT_PORT: receiverPort, FLUENT_TAG: 'td.logs', FLUENT_LOGS: 'true' };
     const { stop } = await runWith(config, 'fllogs', 'info');
     try {
-      await waitFor('the start-up log line', async () =>
-        received.some(({ tag, record }) => tag === 'td.logs.log' && record.msg === 'worker started') ? true : undefined,
+      const line = await waitFor('the start-up log line', async () =>
+        received.find(
+          ({ tag, record }) =>
+            tag === 'td.logs.log' && record.msg === 'worker started' && String(record.queues).includes('fllogs-'),
+        ),
       );
+      // The log line as pino wrote it, its level and time included.
+      expect(line.record).toMatchObject({ level: 30, worker: 'shipped', queues: ['fllogs-local-jobs'] });
+      expect(typeof line.record.time).toBe('number');
     } finally {
       await stop();
     }
@@ -93,6 +99,8 @@ describe('fluent', () => {
       await waitFor('five tasks', async () =>
         (await count(metrics, { state: 'succeeded' })) === 5 ? true : undefined,
       );
+      expect(await count(metrics, { state: 'failed' })).toBe(0);
+      expect(received.some(({ record }) => record.worker === 'nofl')).toBe(false);
     } finally {
       // Ending a sender that never connected waits on its timeout: do not wait for it.
       await Promise.race([stop(), new Promise((resolve) => setTimeout(resolve, 1000))]);

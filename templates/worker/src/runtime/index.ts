@@ -48,4 +48,5 @@ export {
   sqsTarget,
 } from './startup.ts';
 export { type ArgsSchema, defineTask, parseArguments, type TaskContext, type TaskDefinition } from './task.ts';
+export { sleep } from './timing.ts';
 export { startWorker, type Worker } from './worker.ts';

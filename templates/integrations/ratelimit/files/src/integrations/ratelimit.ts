@@ -14,6 +14,7 @@ import {
   httpUrl,
   type IntegrationContext,
   type ReceiveLimiter,
+  sleep,
   type WorkerHooks,
 } from '../runtime/index.ts';
 
@@ -246,16 +247,4 @@ export class RatelimitService implements ReceiveLimiter {
     }
     return 0;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
 }
