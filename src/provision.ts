@@ -13,7 +13,7 @@ import {
   planQueues,
 } from '../templates/worker/src/runtime/provision.ts';
 import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
-import { awsClientConfig, SQS_TIMEOUTS } from '../templates/worker/src/runtime/sqs.ts';
+import { awsClientConfig, CREDENTIAL_ERRORS, SQS_TIMEOUTS } from '../templates/worker/src/runtime/sqs.ts';
 import { CancelledError, EnvironmentError } from './errors.ts';
 
 export interface ProvisionOptions {
@@ -100,17 +100,6 @@ async function whoAmI(sts: STSClient, options: ProvisionOptions): Promise<Provis
   );
   return { account: Account, arn: Arn };
 }
-
-const CREDENTIAL_ERRORS = new Set([
-  'CredentialsProviderError',
-  'TokenProviderError',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'SignatureDoesNotMatch',
-  'InvalidAccessKeyId',
-]);
 
 /** Turns AWS failures into one sentence with the fix, never a stack trace. */
 async function awsCall<T>(call: () => Promise<T>, doing: string, options?: ProvisionOptions): Promise<T> {

@@ -33,6 +33,18 @@ export function createSqsClient(settings: SqsSettings): SQSClient {
   return new SQSClient({ ...awsClientConfig(settings), requestHandler: SQS_TIMEOUTS });
 }
 
+/** The AWS SDK's names for credentials that are missing, expired or wrong: one sentence with the fix for each. */
+export const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
+  'CredentialsProviderError',
+  'TokenProviderError',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId',
+]);
+
 /** Whether SQS said the queue does not exist (its two spellings, JSON and Query protocols). */
 export function isQueueMissing(error: unknown): boolean {
   const name = (error as Error | undefined)?.name;

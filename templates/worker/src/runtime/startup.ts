@@ -2,7 +2,7 @@
 // what the entry points (main, npm run dev, npm run send) print instead of a stack trace.
 import { type CoreConfig, settingOrigin } from './config.ts';
 import { ConfigError, StartupError } from './errors.ts';
-import { QueueNotFoundError } from './sqs.ts';
+import { CREDENTIAL_ERRORS, QueueNotFoundError } from './sqs.ts';
 
 /** The local SQS of `npm run dev` (and of `docker compose up`, seen from this machine). */
 export const LOCAL_SQS_ENDPOINT = 'http://localhost:4566';
@@ -47,17 +47,6 @@ export function describeSqsTarget({ endpoint, region, origin }: SqsTarget): stri
   return endpoint ? `SQS at ${endpoint} (${origin})` : `SQS in AWS region ${region} (${origin})`;
 }
 
-/** The AWS SDK's names for credentials that are missing, expired or wrong (as `be-worker provision`'s). */
-const CREDENTIAL_ERRORS = new Set([
-  'CredentialsProviderError',
-  'TokenProviderError',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'SignatureDoesNotMatch',
-  'InvalidAccessKeyId',
-]);
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'AWS.SimpleQueueService.AccessDenied']);
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
