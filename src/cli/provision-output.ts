@@ -1,8 +1,8 @@
 // Provisioning for people (a table) and for scripts (--json), plus the confirmation it needs.
-import * as clack from '@clack/prompts';
-import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
+import { type Identity, whoAndWhere } from '../aws.ts';
+import { EnvironmentError } from '../errors.ts';
 import { type ProvisionOptions, type ProvisionReport, provision, writes } from '../provision.ts';
-import { interactive } from './ui.ts';
+import { confirmOrRefuse } from './ui.ts';
 
 /** The report as a table; `planned`: the plan shown before asking, nothing changed yet. */
 export function formatReport(report: ProvisionReport, { planned = false } = {}): string {
@@ -26,7 +26,7 @@ export function formatReport(report: ProvisionReport, { planned = false } = {}):
   const drift = entries.some((entry) => ('outcome' in entry ? entry.outcome === 'drift' : entry.action === 'drift'));
   const note = dryRun ? ' — dry run, nothing changed' : planned ? ' — the plan, nothing changed yet' : '';
   return [
-    `AWS account ${identity.account} as ${identity.arn}, region ${region}${note}`,
+    `${whoAndWhere(identity, region)}${note}`,
     line(['QUEUE', 'ROLE', 'RESULT', 'DETAILS']),
     ...rows.map(line),
     ...(drift && !dryRun && !planned
@@ -76,15 +76,16 @@ export function confirmFor({
   if (!isShared(env)) return undefined;
   return async (plan) => {
     const count = writes(plan, fix);
-    const where = `env "${env}" of AWS account ${plan.identity.account} (${plan.region})`;
-    if (!interactive) {
-      throw new UserError(
-        `provisioning would change ${count} queue(s) in ${where}; pass --yes to do it without a terminal`,
-      );
-    }
-    console.log(formatReport(plan, { planned: true }));
-    const answer = await clack.confirm({ message: `Change ${count} queue(s) in ${where}?`, initialValue: false });
-    if (clack.isCancel(answer)) throw new CancelledError('Nothing was changed.');
-    return answer;
+    const where = `env "${env}" of ${accountOf(plan.identity)} (${plan.region})`;
+    return confirmOrRefuse(
+      `Change ${count} queue(s) in ${where}?`,
+      `provisioning would change ${count} queue(s) in ${where}`,
+      () => console.log(formatReport(plan, { planned: true })),
+    );
   };
+}
+
+/** "AWS account 1234…", or the local SQS without STS. */
+export function accountOf(identity: Identity): string {
+  return identity.endpoint ? `the local SQS at ${identity.endpoint}` : `AWS account ${identity.account}`;
 }

@@ -68,3 +68,15 @@ export function reportError(error: unknown): number {
   }
   return code;
 }
+
+/**
+ * Asks `question` in a terminal after `show` printed what it is about; without a terminal refuses
+ * (exit 1) saying `what` and that --yes does it. No, or Esc, cancels: nothing was changed.
+ */
+export async function confirmOrRefuse(question: string, what: string, show?: () => void): Promise<true> {
+  if (!interactive) throw new UserError(`${what}; pass --yes to do it without a terminal`);
+  show?.();
+  const answer = await clack.confirm({ message: question, initialValue: false });
+  if (clack.isCancel(answer) || !answer) throw new CancelledError('Nothing was changed.');
+  return true;
+}
