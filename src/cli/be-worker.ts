@@ -6,16 +6,21 @@ import { execa } from 'execa';
 import kleur from 'kleur';
 import { deadLetterQueueName, fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
 import type { QueueBinding } from '../../templates/worker/src/runtime/queues.ts';
+import { sleep } from '../../templates/worker/src/runtime/timing.ts';
 import { planAddQueue } from '../add-queue.ts';
 import { applyChanges, diffOf } from '../changes.ts';
+import { listDeadLetters, peekDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../dlq/index.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { onboardingMessage } from '../onboarding.ts';
 import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
+import { status } from '../status.ts';
 import { CLI_VERSION } from '../version.ts';
-import { confirmFor, isShared, provisionAndReport } from './provision-output.ts';
-import { cancelOnCtrlC, interactive, reportError } from './ui.ts';
+import { workerQueues } from '../worker-queues.ts';
+import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
+import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
+import { cancelOnCtrlC, confirmOrRefuse, interactive, reportError } from './ui.ts';
 
 const program = new Command('be-worker')
   .description('Work on a worker made by create-be-worker')
@@ -32,14 +37,19 @@ interface AwsFlags {
   visibilityTimeout?: number;
 }
 
-/** The AWS flags add-queue --provision and provision share. */
-function awsOptions(command: Command): Command {
+/** Where the queues are: the flags of every command that talks to SQS. */
+function targetOptions(command: Command): Command {
   return command
     .option('--env <env>', 'environment of the queue names (default: the one the worker was created with)')
     .option('--user <user>', 'the <user> of local queue names (default: the one the worker was created with)')
     .option('--region <region>', 'AWS region (default: the one the worker was created with)')
     .option('--profile <profile>', 'AWS profile to act as (default: the default credential chain)')
-    .option('--endpoint <url>', 'a local SQS instead of AWS, e.g. http://localhost:4566')
+    .option('--endpoint <url>', 'a local SQS instead of AWS, e.g. http://localhost:4566');
+}
+
+/** The AWS flags add-queue --provision and provision share. */
+function awsOptions(command: Command): Command {
+  return targetOptions(command)
     .option('--max-receive-count <n>', 'receives before SQS moves a message to the DLQ', positiveInteger, 5)
     .option('--visibility-timeout <seconds>', 'visibility timeout of the queues', positiveInteger, 30)
     .option('-y, --yes', 'do not ask before changing queues of a non-local env');
@@ -193,6 +203,142 @@ program
     const { runUpgrade } = await import('./upgrade.ts');
     process.exitCode = await runUpgrade(flags);
   });
+
+/** The worker's queues in the env of the flags, and where SQS is. */
+async function queuesTarget(flags: AwsFlags, signal?: AbortSignal) {
+  const repo = await findWorkerRepo(process.cwd());
+  const spec = repo.answers.answers;
+  const env = flags.env ?? spec.env;
+  const bindings = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+  return {
+    env,
+    region: flags.region ?? spec.region,
+    profile: flags.profile,
+    endpoint: flags.endpoint,
+    queues: workerQueues(bindings, { env, user: flags.user ?? spec.user }),
+    signal,
+  };
+}
+
+targetOptions(
+  program
+    .command('status')
+    .description('messages visible, in flight and delayed in each queue of the worker and its DLQ')
+    .option('--json', 'print the counts as JSON')
+    .option('--watch', 'redraw the counts in place every --interval seconds (in a terminal), until Ctrl-C')
+    .option('--interval <seconds>', 'seconds between two reads with --watch', positiveInteger, 5),
+).action(async (flags: AwsFlags & { json?: boolean; watch?: boolean; interval: number }) => {
+  if (flags.watch && (flags.json || !interactive)) {
+    throw new UserError(
+      flags.json
+        ? '--watch redraws a table; leave out --json, or run status --json on a schedule.'
+        : '--watch redraws in place in a terminal, and this output is not one; run status without --watch (--json for scripts).',
+    );
+  }
+  const signal = cancelOnCtrlC();
+  const target = await queuesTarget(flags, signal);
+  if (!flags.watch) {
+    const report = await status(target);
+    console.log(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+    return;
+  }
+  let lines = 0;
+  while (!signal.aborted) {
+    const report = await status(target).catch((error: unknown) => {
+      if (error instanceof CancelledError) return undefined;
+      throw error;
+    });
+    if (!report) break;
+    const text = `${formatStatus(report)}\n${kleur.dim(`${new Date().toLocaleTimeString()}, every ${flags.interval} s; Ctrl-C to stop`)}`;
+    // Back to the first line of the last drawing, and clear from there.
+    process.stdout.write(`${lines ? `\x1b[${lines}F\x1b[0J` : ''}${text}\n`);
+    lines = text.split('\n').length;
+    await sleep(flags.interval * 1000, signal);
+  }
+});
+
+const dlq = program.command('dlq').description("read, redrive and purge the worker's dead letters (err- queues)");
+const QUEUE_ARGUMENT = 'the queue as in src/config/queues.ts (its full SQS name or its err- name do too)';
+
+targetOptions(
+  dlq
+    .command('ls')
+    .description('per dead-letter queue: its count, and its messages by reason (error_type) and task')
+    .argument('[queue]', `${QUEUE_ARGUMENT}; default: every queue of the worker`)
+    .option('--max <n>', 'read at most this many messages per queue to group them', positiveInteger, 1000)
+    .option('--json', 'print the result as JSON'),
+).action(async (queue: string | undefined, flags: AwsFlags & { max: number; json?: boolean }) => {
+  const report = await listDeadLetters({ ...(await queuesTarget(flags, cancelOnCtrlC())), queue, max: flags.max });
+  console.log(flags.json ? JSON.stringify(report, null, 2) : formatList(report));
+});
+
+targetOptions(
+  dlq
+    .command('peek')
+    .description('the first dead letters decoded (task, id, args, retries, reason); left in place')
+    .argument('<queue>', QUEUE_ARGUMENT)
+    .option('-n, --count <n>', 'how many', positiveInteger, 10)
+    .option('--json', 'print the messages as JSON'),
+).action(async (queue: string, flags: AwsFlags & { count: number; json?: boolean }) => {
+  const report = await peekDeadLetters({ ...(await queuesTarget(flags, cancelOnCtrlC())), queue, count: flags.count });
+  console.log(flags.json ? JSON.stringify(report, null, 2) : formatPeek(report));
+});
+
+targetOptions(
+  dlq
+    .command('redrive')
+    .description('move the dead letters back to their queue, to run again from their first try')
+    .argument('<queue>', QUEUE_ARGUMENT)
+    .option('--task <name>', 'move only the messages of this task; the others stay')
+    .option('--rate <n>', 'at most this many messages a second', positiveInteger)
+    .option('--dry-run', 'say what would move; change nothing')
+    .option('--json', 'print the result as JSON')
+    .option('-y, --yes', 'do not ask before moving messages of a non-local env'),
+).action(
+  async (queue: string, flags: AwsFlags & { task?: string; rate?: number; dryRun?: boolean; json?: boolean }) => {
+    const target = await queuesTarget(flags, cancelOnCtrlC());
+    const bar = progressBar();
+    const report = await redriveDeadLetters({
+      ...target,
+      queue,
+      task: flags.task,
+      rate: flags.rate,
+      dryRun: flags.dryRun,
+      async confirm(plan) {
+        const what = `${plan.task ? `the messages of task ${plan.task} among ` : ''}the ${plan.messages} message(s) of ${plan.from} to ${plan.to}`;
+        if (!flags.json) console.log(heading(plan));
+        if (isShared(plan.env) && !flags.yes) {
+          await confirmOrRefuse(
+            `Move ${what}?`,
+            `redrive would move ${what} in env "${plan.env}" of ${accountOf(plan.identity)}`,
+          );
+        }
+      },
+      onProgress: (progress) => bar.update(progress),
+      onNote: (note) => console.error(kleur.yellow(note)),
+    }).finally(() => bar.done());
+    console.log(flags.json ? JSON.stringify(report, null, 2) : formatRedrive(report));
+  },
+);
+
+targetOptions(
+  dlq
+    .command('purge')
+    .description('delete every message of the dead-letter queue, after asking')
+    .argument('<queue>', QUEUE_ARGUMENT)
+    .option('-y, --yes', 'purge without asking (needed without a terminal)'),
+).action(async (queue: string, flags: AwsFlags) => {
+  const plan = await purgeDeadLetters({
+    ...(await queuesTarget(flags, cancelOnCtrlC())),
+    queue,
+    async confirm(plan) {
+      console.log(heading(plan));
+      const what = `the ${plan.messages} message(s) of ${plan.deadLetterQueue} in env "${plan.env}"`;
+      if (!flags.yes) await confirmOrRefuse(`Delete ${what} for good?`, `purge would delete ${what}`);
+    },
+  });
+  console.log(`Purged ${plan.deadLetterQueue}: ${plan.messages} message(s) deleted (SQS may take up to a minute).`);
+});
 
 function positiveInteger(value: string): number {
   const number = Number(value);

@@ -7,7 +7,8 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { ResolvedQueue } from './queues.ts';
 
-const KINDS = {
+/** The depth SQS reports, by the name the metrics and `be-worker status` give it. */
+export const DEPTH_ATTRIBUTES = {
   visible: 'ApproximateNumberOfMessages',
   in_flight: 'ApproximateNumberOfMessagesNotVisible',
   delayed: 'ApproximateNumberOfMessagesDelayed',
@@ -50,13 +51,13 @@ export async function readDepths({ sqs, queues, metrics, log }: DepthOptions): P
     targets.map(async ({ label, url }) => {
       try {
         const { Attributes = {} } = await sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: Object.values(KINDS) }),
+          new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: Object.values(DEPTH_ATTRIBUTES) }),
           { abortSignal: AbortSignal.timeout(10_000) },
         );
-        for (const [kind, attribute] of Object.entries(KINDS)) {
+        for (const [kind, attribute] of Object.entries(DEPTH_ATTRIBUTES)) {
           metrics.queueMessages.set({ queue: label, kind }, Number(Attributes[attribute] ?? 0));
         }
-        if (Number(Attributes[KINDS.visible] ?? 0) === 0) metrics.oldestMessageAge.set({ queue: label }, 0);
+        if (Number(Attributes[DEPTH_ATTRIBUTES.visible] ?? 0) === 0) metrics.oldestMessageAge.set({ queue: label }, 0);
       } catch (error) {
         metrics.queueDepthErrors.inc({ queue: label });
         log.warn({ queue: label, err: error }, 'could not read the queue depth; trying again at the next interval');

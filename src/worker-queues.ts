@@ -1,0 +1,42 @@
+// A worker's queues by the names people use for them: the short name of src/config/queues.ts, its
+// full SQS name in an env, or its `err-` name.
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { deadLetterQueueName, fullQueueName, type NamingContext } from '../templates/worker/src/runtime/naming.ts';
+import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
+import { QueueNotFoundError, resolveQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
+import { awsError } from './aws.ts';
+import { EnvironmentError, UserError } from './errors.ts';
+
+export interface WorkerQueue extends QueueBinding {
+  fullName: string;
+  deadLetterName: string;
+}
+
+export function workerQueues(bindings: readonly QueueBinding[], naming: NamingContext): WorkerQueue[] {
+  return bindings.map((binding) => {
+    const fullName = fullQueueName(binding.queue, naming);
+    return { ...binding, fullName, deadLetterName: deadLetterQueueName(fullName) };
+  });
+}
+
+/** The queue `name` stands for; an unknown name is refused with the names there are. */
+export function findQueue(queues: readonly WorkerQueue[], name: string, env: string): WorkerQueue {
+  const found = queues.find((queue) => [queue.queue, queue.fullName, queue.deadLetterName].includes(name));
+  if (found) return found;
+  const known = queues.map((queue) => `${queue.queue} (${queue.fullName})`).join(', ');
+  throw new UserError(`This worker has no queue "${name}" in env "${env}"; its queues are: ${known}.`);
+}
+
+/** The URL of a queue that must exist: a missing one says how to create it. */
+export async function queueUrl(sqs: SQSClient, name: string, env: string): Promise<string> {
+  try {
+    return await resolveQueueUrl(sqs, name);
+  } catch (error) {
+    if (error instanceof QueueNotFoundError) {
+      throw new EnvironmentError(
+        `SQS queue "${name}" does not exist; create the worker's queues with npx be-worker provision --env ${env}.`,
+      );
+    }
+    throw awsError(error, `looking up the queue ${name}`);
+  }
+}
