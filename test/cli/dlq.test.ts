@@ -18,6 +18,7 @@ import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { sleep } from '../../templates/worker/src/runtime/timing.ts';
 import { CLI, REPO, tempDir, waitFor } from '../support/process.ts';
 import { createQueues, depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
+import { killTerminals, spawnInTerminal } from '../support/terminal.ts';
 import { killWorkers, MINUTE, ran, sendTasks, setUp, startWorkerProcess } from '../support/workers.ts';
 
 const BE_WORKER = join(REPO, 'bin', 'be-worker.js');
@@ -35,7 +36,10 @@ beforeAll(async () => {
   );
   worker = join(cwd, 'shop');
 });
-afterEach(killWorkers);
+afterEach(async () => {
+  killTerminals();
+  await killWorkers();
+});
 
 /** be-worker in the worker, on `sqs`, without a terminal. */
 function beWorker(sqs: SqsProcess, ...args: string[]) {
@@ -304,6 +308,42 @@ describe('be-worker dlq against fauxqs (no message moves)', () => {
     const purged = await beWorker(sqs, 'dlq', 'purge', 'naps', '--yes');
     expect(purged.exitCode, purged.all).toBe(0);
     await waitFor('the DLQ to be empty', async () => ((await depth(sqs, `err-${NAPS}`)) === 0 ? true : undefined));
+  });
+
+  it('purge in a terminal asks, showing the count and the env: no keeps them, yes purges', async () => {
+    await deadLetterNaps(sqs, 3);
+    const args = ['dlq', 'purge', 'naps', '--endpoint', sqs.endpoint, '--region', 'us-east-1'];
+    const question = `Delete the 3 message(s) of err-${NAPS} in env "local" for good?`;
+    const declined = spawnInTerminal(BE_WORKER, args, worker, { AWS_ACCESS_KEY_ID: '', AWS_PROFILE: '' });
+    await declined.waitFor(question);
+    expect(declined.screen()).toContain('AWS account 000000000000');
+    declined.write('n');
+    expect(await declined.exited, declined.screen()).toBe(130);
+    expect(await depth(sqs, `err-${NAPS}`)).toBe(3);
+    const accepted = spawnInTerminal(BE_WORKER, args, worker, { AWS_ACCESS_KEY_ID: '', AWS_PROFILE: '' });
+    await accepted.waitFor(question);
+    accepted.write('y');
+    expect(await accepted.exited, accepted.screen()).toBe(0);
+    await waitFor('the DLQ to be empty', async () => ((await depth(sqs, `err-${NAPS}`)) === 0 ? true : undefined));
+  });
+
+  it('redrive in a shared env needs --yes without a terminal, and moves nothing without it', async () => {
+    await createQueues(sqs, ['prod-naps']);
+    await sqs.client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: await resolveQueueUrl(sqs.client, 'err-prod-naps'),
+        Entries: [{ Id: '0', MessageBody: encodeMessage({ task: 'nap', args: [0], queue: 'prod-naps' }) }],
+      }),
+    );
+    const refused = await beWorker(sqs, 'dlq', 'redrive', 'naps', '--env', 'prod');
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain(
+      '✖ redrive would move the 1 message(s) of err-prod-naps to prod-naps in env "prod" of AWS account 000000000000; pass --yes',
+    );
+    expect(await depth(sqs, 'err-prod-naps')).toBe(1);
+    const moved = await beWorker(sqs, 'dlq', 'redrive', 'naps', '--env', 'prod', '--yes');
+    expect(moved.exitCode, moved.all).toBe(0);
+    expect(await depth(sqs, 'prod-naps')).toBe(1);
   });
 
   it('refuses a queue the worker does not have, naming the ones it has', async () => {

@@ -16,6 +16,8 @@ export const KEYS = {
 export interface Terminal {
   /** Everything printed so far, without ANSI escapes. */
   screen(): string;
+  /** Everything printed so far, escapes included (cursor moves, colours). */
+  output(): string;
   /** Resolves once `text` is on the screen; rejects on timeout or if the process exits first. */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
   write(s: string): void;
@@ -84,6 +86,7 @@ export function runInTerminal(
 
   return {
     screen,
+    output: () => output,
     write: (s) => terminal.write(s),
     exited,
     waitFor: (text, timeoutMs = 15_000) =>
