@@ -48,6 +48,10 @@ export function formatStatus(report: StatusReport): string {
 export function formatList(report: Where & { queues: DeadLetterSummary[] }): string {
   const lines = [heading(report)];
   for (const summary of report.queues) {
+    if (summary.missing) {
+      lines.push(`${summary.deadLetterQueue}: ${kleur.yellow('missing: npx be-worker provision')}`);
+      continue;
+    }
     const count = summary.messages > 0 ? kleur.red().bold(String(summary.messages)) : '0';
     const sample = summary.read < summary.messages ? ` (grouped: the ${summary.read} read)` : '';
     lines.push(`${summary.deadLetterQueue}: ${count} message(s)${sample}`);

@@ -1,6 +1,7 @@
 // `be-worker dlq`: a worker's dead letters read, summed up, moved back to their queue, or purged.
 // Each command first asks who it acts as (STS), then finds the queue by any of its names.
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { QueueNotFoundError, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { MAX_BATCH } from '../../templates/worker/src/runtime/timing.ts';
 import { type AwsTarget, awsError, type Identity, whoAmI, withAws } from '../aws.ts';
 import { CancelledError, EnvironmentError } from '../errors.ts';
@@ -70,6 +71,8 @@ export interface DeadLetterSummary {
   /** How many were read to group them (at most `max`). */
   read: number;
   groups: DeadLetterGroup[];
+  /** Not in SQS: the worker's queues are not provisioned in this env. */
+  missing?: boolean;
 }
 
 /** Per dead-letter queue (all of the worker's, or one): its count, and its messages by reason and task. */
@@ -79,20 +82,23 @@ export async function listDeadLetters(
   const max = options.max ?? 1000;
   return session(
     options,
-    async ({ where, sqs, open }) => {
+    async ({ where, sqs }) => {
       const names = options.queue ? [options.queue] : options.queues.map(({ queue }) => queue);
       const queues = await Promise.all(
-        names.map(async (name) => {
-          const { queue, deadLetterUrl } = await open(name);
-          const messages = await messagesIn(sqs, deadLetterUrl);
-          const letters = messages > 0 ? await readDeadLetters(sqs, deadLetterUrl, max) : [];
-          return {
-            queue: queue.queue,
-            deadLetterQueue: queue.deadLetterName,
-            messages,
-            read: letters.length,
-            groups: groupDeadLetters(letters),
-          };
+        names.map(async (name): Promise<DeadLetterSummary> => {
+          const queue = findQueue(options.queues, name, options.env);
+          const summary = { queue: queue.queue, deadLetterQueue: queue.deadLetterName };
+          // Listing them all, a queue not provisioned in this env is a row, not a failure.
+          const url = options.queue
+            ? await queueUrl(sqs, queue.deadLetterName, options.env)
+            : await resolveQueueUrl(sqs, queue.deadLetterName).catch((error: unknown) => {
+                if (error instanceof QueueNotFoundError) return undefined;
+                throw error;
+              });
+          if (!url) return { ...summary, messages: 0, read: 0, groups: [], missing: true };
+          const messages = await messagesIn(sqs, url);
+          const letters = messages > 0 ? await readDeadLetters(sqs, url, max) : [];
+          return { ...summary, messages, read: letters.length, groups: groupDeadLetters(letters) };
         }),
       );
       return { ...where, queues };
