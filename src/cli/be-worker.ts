@@ -314,7 +314,7 @@ targetOptions(
           );
         }
       },
-      onProgress: (progress) => bar.update(progress),
+      onProgress: (progress) => (flags.json ? undefined : bar.update(progress)),
       onNote: (note) => console.error(kleur.yellow(note)),
     }).finally(() => bar.done());
     console.log(flags.json ? JSON.stringify(report, null, 2) : formatRedrive(report));

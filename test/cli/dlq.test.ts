@@ -128,6 +128,16 @@ const visible = async (sqs: SqsProcess, queue: string) =>
     ).Attributes?.ApproximateNumberOfMessages,
   );
 
+const arn = async (sqs: SqsProcess, queue: string) =>
+  (
+    await sqs.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: await resolveQueueUrl(sqs.client, queue),
+        AttributeNames: ['QueueArn'],
+      }),
+    )
+  ).Attributes?.QueueArn;
+
 async function expectGrouped(sqs: SqsProcess) {
   const report = await json<{ queues: DeadLetterSummary[] }>(sqs, 'dlq', 'ls', 'steps');
   expect(report.queues).toEqual([
@@ -221,34 +231,29 @@ describe('be-worker dlq against local-aws-sqs (message moves)', () => {
     const report = await json<RedriveReport>(sqs, 'dlq', 'redrive', 'steps');
     expect(report).toMatchObject({ method: 'move-task', moved: 20, moveTask: { status: 'COMPLETED' } });
     expect(await depth(sqs, `err-${STEPS}`)).toBe(0);
-    const arn = async (name: string) =>
-      (
-        await sqs.client.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: await resolveQueueUrl(sqs.client, name),
-            AttributeNames: ['QueueArn'],
-          }),
-        )
-      ).Attributes?.QueueArn;
     const { Results = [] } = await sqs.client.send(
-      new ListMessageMoveTasksCommand({ SourceArn: await arn(`err-${STEPS}`) }),
+      new ListMessageMoveTasksCommand({ SourceArn: await arn(sqs, `err-${STEPS}`) }),
     );
-    expect(Results[0]).toMatchObject({ DestinationArn: await arn(STEPS), ApproximateNumberOfMessagesMoved: 20 });
+    expect(Results[0]).toMatchObject({ DestinationArn: await arn(sqs, STEPS), ApproximateNumberOfMessagesMoved: 20 });
     // local-aws-sqs counts what it moved in the queue but never hands it out again, so that the
     // moved messages run is shown by the batch redrive (above, and against fauxqs).
     expect(await depth(sqs, STEPS)).toBeGreaterThanOrEqual(20);
   });
 
-  it('Ctrl-C cancels the message move: what moved stays moved, the rest stays in the DLQ', async () => {
+  it('shows the progress of the move in a terminal, and Ctrl-C cancels it: what moved stays moved, the rest stays', async () => {
     await deadLetterNaps(sqs, 30);
-    const redrive = beWorker(sqs, 'dlq', 'redrive', 'naps', '--rate', '2');
-    await waitFor('some messages to move', async () => ((await depth(sqs, NAPS)) >= 2 ? true : undefined));
-    redrive.kill('SIGINT');
-    const result = await redrive;
-    expect(result.exitCode, result.all).toBe(130);
-    const moved = Number(/Cancelled: (\d+) message\(s\) moved/.exec(result.all ?? '')?.[1]);
-    expect(moved).toBeGreaterThanOrEqual(2);
+    const args = ['dlq', 'redrive', 'naps', '--rate', '2', '--endpoint', sqs.endpoint, '--region', 'us-east-1'];
+    const cli = spawnInTerminal(BE_WORKER, args, worker, { AWS_ACCESS_KEY_ID: '', AWS_PROFILE: '' });
+    await cli.waitFor(/\[█+░+\] [1-9]\d*\/30 moved/);
+    cli.write('\x03');
+    expect(await cli.exited, cli.screen()).toBe(130);
+    const moved = Number(/Cancelled: (\d+) message\(s\) moved to/.exec(cli.screen())?.[1]);
+    expect(moved).toBeGreaterThanOrEqual(1);
     expect(moved).toBeLessThan(30);
+    const { Results = [] } = await sqs.client.send(
+      new ListMessageMoveTasksCommand({ SourceArn: await arn(sqs, `err-${NAPS}`) }),
+    );
+    expect(Results[0]?.Status).toMatch(/^CANCELL(ING|ED)$/);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     // Stopped: nothing moves after the cancel, and nothing is lost.
     const [left, there] = [await depth(sqs, `err-${NAPS}`), await depth(sqs, NAPS)];
