@@ -16,6 +16,7 @@ import { DEFAULT_WAIT_SECONDS } from '../../templates/worker/src/runtime/consume
 import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
 import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { sleep } from '../../templates/worker/src/runtime/timing.ts';
+import { startFaultyNetwork } from '../support/faulty-network.ts';
 import { CLI, REPO, tempDir, waitFor } from '../support/process.ts';
 import { createQueues, depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
 import { killTerminals, spawnInTerminal } from '../support/terminal.ts';
@@ -42,7 +43,7 @@ afterEach(async () => {
 });
 
 /** be-worker in the worker, on `sqs`, without a terminal. */
-function beWorker(sqs: SqsProcess, ...args: string[]) {
+function beWorker(sqs: { endpoint: string }, ...args: string[]) {
   return execa('node', [BE_WORKER, ...args, '--endpoint', sqs.endpoint, '--region', 'us-east-1'], {
     cwd: worker,
     reject: false,
@@ -290,15 +291,18 @@ describe('be-worker dlq against fauxqs (no message moves)', () => {
 
   it('a redrive killed mid-way (SIGKILL) loses no message', async () => {
     await deadLetterNaps(sqs, 60);
-    const redrive = beWorker(sqs, 'dlq', 'redrive', 'naps', '--rate', '5');
-    await waitFor('some messages to move', async () => ((await depth(sqs, NAPS)) >= 10 ? true : undefined));
+    // Killed with a batch in hand: two batches moved, the third sent and its delete not yet done.
+    const network = await startFaultyNetwork(sqs.endpoint);
+    network.hold(['SendMessageBatch', 'DeleteMessageBatch'], 5);
+    const redrive = beWorker({ endpoint: network.endpoint }, 'dlq', 'redrive', 'naps');
+    await waitFor('the redrive to reach its sixth write', async () => (network.counts().held > 0 ? true : undefined));
     redrive.kill('SIGKILL');
     await redrive;
+    await network.close();
     const [left, there] = [await depth(sqs, `err-${NAPS}`), await depth(sqs, NAPS)];
-    expect(left).toBeGreaterThan(0);
-    // At least once: a batch sent and not yet deleted is in both queues, none is in neither.
-    expect(left + there).toBeGreaterThanOrEqual(60);
-    expect(left + there).toBeLessThanOrEqual(65);
+    expect(there).toBe(30);
+    // At least once: the batch sent and not deleted is in both queues; none is in neither.
+    expect(left).toBe(40);
   });
 
   it('purge refuses without a terminal and without --yes, and empties the DLQ with --yes', async () => {

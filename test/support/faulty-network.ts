@@ -16,8 +16,13 @@ export interface FaultyNetwork {
   set(mode: NetworkMode): Promise<void>;
   /** SQS operations (`DeleteMessage`, `DeleteMessageBatch`…) answered with HTTP 500; [] to forward them again. */
   fail(operations: readonly string[]): void;
-  /** Requests seen per operation, and those answered with an error. */
-  counts(): { seen: Record<string, number>; failed: Record<string, number> };
+  /**
+   * SQS operations held: after the first `after` of them, each is neither forwarded nor answered, as
+   * if the process were frozen there (for killing it at an exact point).
+   */
+  hold(operations: readonly string[], after?: number): void;
+  /** Requests seen per operation, those answered with an error, and those held. */
+  counts(): { seen: Record<string, number>; failed: Record<string, number>; held: number };
   close(): Promise<void>;
 }
 
@@ -35,6 +40,8 @@ export async function startFaultyNetwork(upstream: string): Promise<FaultyNetwor
   const target = new URL(upstream);
   let mode: NetworkMode = 'pass';
   let failing = new Set<string>();
+  let holding = { operations: new Set<string>(), after: 0, passed: 0 };
+  let held = 0;
   const seen: Record<string, number> = {};
   const failed: Record<string, number> = {};
   const open = new Set<Socket>();
@@ -66,7 +73,9 @@ export async function startFaultyNetwork(upstream: string): Promise<FaultyNetwor
         const operation = /^x-amz-target:\s*\w+\.(\w+)/im.exec(head)?.[1] ?? 'unknown';
         if (mode === 'blackhole') continue;
         seen[operation] = (seen[operation] ?? 0) + 1;
-        if (failing.has(operation)) {
+        if (holding.operations.has(operation) && holding.passed++ >= holding.after) {
+          held++;
+        } else if (failing.has(operation)) {
           failed[operation] = (failed[operation] ?? 0) + 1;
           client.write(ERROR_RESPONSE);
         } else {
@@ -101,7 +110,10 @@ export async function startFaultyNetwork(upstream: string): Promise<FaultyNetwor
     fail(operations) {
       failing = new Set(operations);
     },
-    counts: () => ({ seen: { ...seen }, failed: { ...failed } }),
+    hold(operations, after = 0) {
+      holding = { operations: new Set(operations), after, passed: 0 };
+    },
+    counts: () => ({ seen: { ...seen }, failed: { ...failed }, held }),
     async close() {
       for (const socket of open) socket.destroy();
       if (server.listening) await new Promise((resolve) => server.close(resolve));
