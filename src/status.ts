@@ -2,7 +2,7 @@
 // SQS counts them (the same attributes the worker's queue-depth metrics read).
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DEPTH_ATTRIBUTES } from '../templates/worker/src/runtime/depth.ts';
-import { QueueNotFoundError, resolveQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
+import { findQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
 import { type AwsTarget, awsError, type Identity, whoAmI, withAws } from './aws.ts';
 import type { WorkerQueue } from './worker-queues.ts';
 
@@ -56,9 +56,9 @@ export async function queueStatuses(sqs: SQSClient, queues: readonly WorkerQueue
   return Promise.all(
     rows.map(async (row) => {
       try {
-        return { ...row, ...(await readDepth(sqs, await resolveQueueUrl(sqs, row.name))) };
+        const url = await findQueueUrl(sqs, row.name);
+        return url ? { ...row, ...(await readDepth(sqs, url)) } : { ...row, missing: true };
       } catch (error) {
-        if (error instanceof QueueNotFoundError) return { ...row, missing: true };
         throw awsError(error, `reading the depth of ${row.name}`);
       }
     }),

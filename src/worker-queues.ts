@@ -3,7 +3,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { deadLetterQueueName, fullQueueName, type NamingContext } from '../templates/worker/src/runtime/naming.ts';
 import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
-import { QueueNotFoundError, resolveQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
+import { findQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
 import { awsError } from './aws.ts';
 import { EnvironmentError, UserError } from './errors.ts';
 
@@ -20,7 +20,7 @@ export function workerQueues(bindings: readonly QueueBinding[], naming: NamingCo
 }
 
 /** The queue `name` stands for; an unknown name is refused with the names there are. */
-export function findQueue(queues: readonly WorkerQueue[], name: string, env: string): WorkerQueue {
+export function workerQueueNamed(queues: readonly WorkerQueue[], name: string, env: string): WorkerQueue {
   const found = queues.find((queue) => [queue.queue, queue.fullName, queue.deadLetterName].includes(name));
   if (found) return found;
   const known = queues.map((queue) => `${queue.queue} (${queue.fullName})`).join(', ');
@@ -29,14 +29,11 @@ export function findQueue(queues: readonly WorkerQueue[], name: string, env: str
 
 /** The URL of a queue that must exist: a missing one says how to create it. */
 export async function queueUrl(sqs: SQSClient, name: string, env: string): Promise<string> {
-  try {
-    return await resolveQueueUrl(sqs, name);
-  } catch (error) {
-    if (error instanceof QueueNotFoundError) {
-      throw new EnvironmentError(
-        `SQS queue "${name}" does not exist; create the worker's queues with npx be-worker provision --env ${env}.`,
-      );
-    }
+  const url = await findQueueUrl(sqs, name).catch((error: unknown) => {
     throw awsError(error, `looking up the queue ${name}`);
-  }
+  });
+  if (url) return url;
+  throw new EnvironmentError(
+    `SQS queue "${name}" does not exist; create the worker's queues with npx be-worker provision --env ${env}.`,
+  );
 }

@@ -1,12 +1,12 @@
 // `be-worker dlq`: a worker's dead letters read, summed up, moved back to their queue, or purged.
 // Each command first asks who it acts as (STS), then finds the queue by any of its names.
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { QueueNotFoundError, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
+import { findQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { MAX_BATCH } from '../../templates/worker/src/runtime/timing.ts';
 import { type AwsTarget, awsError, type Identity, whoAmI, withAws } from '../aws.ts';
 import { CancelledError, EnvironmentError } from '../errors.ts';
 import { readDepth } from '../status.ts';
-import { findQueue, queueUrl, type WorkerQueue } from '../worker-queues.ts';
+import { queueUrl, type WorkerQueue, workerQueueNamed } from '../worker-queues.ts';
 import { type DeadLetterGroup, groupDeadLetters } from './group.ts';
 import { MoveTasksUnsupportedError, moveTask } from './move-task.ts';
 import { purgeQueue } from './purge.ts';
@@ -41,7 +41,7 @@ function session<T>(options: DlqOptions, work: (opened: Opened) => Promise<T>, c
     async ({ sts, sqs }) => {
       const identity = await whoAmI(sts, options);
       const open = async (name: string) => {
-        const queue = findQueue(options.queues, name, options.env);
+        const queue = workerQueueNamed(options.queues, name, options.env);
         const [url, deadLetterUrl] = await Promise.all([
           queueUrl(sqs, queue.fullName, options.env),
           queueUrl(sqs, queue.deadLetterName, options.env),
@@ -86,15 +86,12 @@ export async function listDeadLetters(
       const names = options.queue ? [options.queue] : options.queues.map(({ queue }) => queue);
       const queues = await Promise.all(
         names.map(async (name): Promise<DeadLetterSummary> => {
-          const queue = findQueue(options.queues, name, options.env);
+          const queue = workerQueueNamed(options.queues, name, options.env);
           const summary = { queue: queue.queue, deadLetterQueue: queue.deadLetterName };
           // Listing them all, a queue not provisioned in this env is a row, not a failure.
           const url = options.queue
             ? await queueUrl(sqs, queue.deadLetterName, options.env)
-            : await resolveQueueUrl(sqs, queue.deadLetterName).catch((error: unknown) => {
-                if (error instanceof QueueNotFoundError) return undefined;
-                throw error;
-              });
+            : await findQueueUrl(sqs, queue.deadLetterName);
           if (!url) return { ...summary, messages: 0, read: 0, groups: [], missing: true };
           const messages = await messagesIn(sqs, url);
           const letters = messages > 0 ? await readDeadLetters(sqs, url, max) : [];

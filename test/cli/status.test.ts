@@ -83,6 +83,19 @@ describe('be-worker status', () => {
     expect(lines[4]).toMatch(/^ann-local-naps +- +- +- +.*missing: npx be-worker provision/);
   });
 
+  it('a queue not provisioned in the env: dlq commands on it exit 2 saying how to create it', async () => {
+    const result = await execa('node', [BE_WORKER, 'dlq', 'peek', 'naps', '--endpoint', server.address], {
+      cwd: worker,
+      reject: false,
+      stdin: 'ignore',
+      env: { AWS_ACCESS_KEY_ID: '', AWS_PROFILE: '' },
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim()).toMatch(
+      /^✖ SQS queue "(err-)?ann-local-naps" does not exist; create the worker's queues with npx be-worker provision --env local\.$/,
+    );
+  });
+
   it('--watch needs a terminal, and does not go with --json', async () => {
     const piped = await beWorker(['--watch']);
     expect(piped.exitCode).toBe(1);

@@ -5,12 +5,11 @@
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
-  GetQueueUrlCommand,
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { deadLetterQueueName, isFifo } from './naming.ts';
-import { isQueueMissing } from './sqs.ts';
+import { findQueueUrl } from './sqs.ts';
 
 export interface QueueSettings {
   /** Receives before SQS moves a message to the dead-letter queue. */
@@ -88,7 +87,7 @@ export function desiredQueues(fullNames: readonly string[], settings: QueueSetti
 export async function planQueues(sqs: SQSClient, desired: readonly DesiredQueue[]): Promise<PlanEntry[]> {
   return Promise.all(
     desired.map(async (queue) => {
-      const url = await findQueue(sqs, queue.name);
+      const url = await findQueueUrl(sqs, queue.name);
       if (!url) return { name: queue.name, role: queue.role, action: 'create', drift: [] } satisfies PlanEntry;
       const { Attributes = {} } = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }),
@@ -133,7 +132,7 @@ export async function applyPlan(
         if (allow.RedriveAllowPolicy) await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: allow }));
         results.push({ ...entry, outcome: 'created' });
       } else {
-        const url = await findQueue(sqs, queue.name);
+        const url = await findQueueUrl(sqs, queue.name);
         const all: Record<string, string> = { ...attributes, ...(await redriveAllowPolicy(sqs, queue, url)) };
         const changed = Object.fromEntries(entry.drift.map(({ attribute }) => [attribute, all[attribute] ?? '']));
         await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: changed }));
@@ -160,18 +159,9 @@ export async function provisionQueues(
   return results;
 }
 
-async function findQueue(sqs: SQSClient, name: string): Promise<string | undefined> {
-  try {
-    return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
-  } catch (error) {
-    if (isQueueMissing(error)) return undefined;
-    throw error;
-  }
-}
-
 async function redrivePolicy(sqs: SQSClient, queue: DesiredQueue): Promise<Record<string, string>> {
   if (!queue.deadLetter) return {};
-  const url = await findQueue(sqs, queue.deadLetter);
+  const url = await findQueueUrl(sqs, queue.deadLetter);
   if (!url) throw new Error(`its dead-letter queue ${queue.deadLetter} does not exist`);
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   return {

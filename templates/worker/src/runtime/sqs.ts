@@ -63,6 +63,16 @@ export async function resolveQueueUrl(sqs: SQSClient, fullName: string): Promise
   }
 }
 
+/** The URL of a queue by its full name; undefined when it does not exist. */
+export async function findQueueUrl(sqs: SQSClient, name: string): Promise<string | undefined> {
+  try {
+    return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+  } catch (error) {
+    if (isQueueMissing(error)) return undefined;
+    throw error;
+  }
+}
+
 /** The queue does not exist; the fix depends on where SQS is (startup.ts says it). */
 export class QueueNotFoundError extends Error {
   override name = 'QueueNotFoundError';
