@@ -5,27 +5,7 @@ import { whoAndWhere } from '../aws.ts';
 import type { DeadLetterSummary, PeekReport, RedriveProgress, RedriveReport, Where } from '../dlq/index.ts';
 import type { DeadLetter } from '../dlq/read.ts';
 import type { StatusReport } from '../status.ts';
-import { interactive } from './ui.ts';
-
-/** Columns padded to their widest cell; the last one is left as it is. */
-export function table(header: string[], rows: string[][], indent = ''): string[] {
-  const widths = header.map((title, column) =>
-    Math.max(visible(title).length, ...rows.map((row) => visible(row[column] ?? '').length)),
-  );
-  const line = (cells: string[]) =>
-    indent +
-    cells
-      .map((cell, column) =>
-        column < cells.length - 1 ? cell + ' '.repeat((widths[column] ?? 0) - visible(cell).length) : cell,
-      )
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
-}
-
-/** The text without its colour codes, to measure it. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the ANSI escape is what is removed
-const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+import { interactive, table } from './ui.ts';
 
 export function heading({ identity, region, env }: Where): string {
   return `${whoAndWhere(identity, region)}, env "${env}"`;
@@ -39,7 +19,7 @@ export function formatStatus(report: StatusReport): string {
     return [
       deadLetters ? kleur.red().bold(name) : name,
       ...counts.map((count, index) => (deadLetters && index === 0 ? kleur.red().bold(count) : count)),
-      row.missing ? kleur.yellow('missing: npx be-worker provision') : '',
+      row.missing ? kleur.yellow(`missing: npx be-worker provision --env ${report.env}`) : '',
     ];
   });
   return [heading(report), ...table(['QUEUE', 'VISIBLE', 'IN FLIGHT', 'DELAYED', ''], rows)].join('\n');
@@ -49,7 +29,7 @@ export function formatList(report: Where & { queues: DeadLetterSummary[] }): str
   const lines = [heading(report)];
   for (const summary of report.queues) {
     if (summary.missing) {
-      lines.push(`${summary.deadLetterQueue}: ${kleur.yellow('missing: npx be-worker provision')}`);
+      lines.push(`${summary.deadLetterQueue}: ${kleur.yellow(`missing: npx be-worker provision --env ${report.env}`)}`);
       continue;
     }
     const count = summary.messages > 0 ? kleur.red().bold(String(summary.messages)) : '0';

@@ -2,7 +2,7 @@
 import { type Identity, whoAndWhere } from '../aws.ts';
 import { EnvironmentError } from '../errors.ts';
 import { type ProvisionOptions, type ProvisionReport, provision, writes } from '../provision.ts';
-import { confirmOrRefuse } from './ui.ts';
+import { confirmOrRefuse, table } from './ui.ts';
 
 /** The report as a table; `planned`: the plan shown before asking, nothing changed yet. */
 export function formatReport(report: ProvisionReport, { planned = false } = {}): string {
@@ -15,20 +15,11 @@ export function formatReport(report: ProvisionReport, { planned = false } = {}):
     ].join('; ');
     return [entry.name, entry.role, result, details];
   });
-  const widths = [0, 1, 2].map((column) =>
-    Math.max(['QUEUE', 'ROLE', 'RESULT'][column]?.length ?? 0, ...rows.map((row) => row[column]?.length ?? 0)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => (column < 3 ? cell.padEnd(widths[column] ?? 0) : cell))
-      .join('  ')
-      .trimEnd();
   const drift = entries.some((entry) => ('outcome' in entry ? entry.outcome === 'drift' : entry.action === 'drift'));
   const note = dryRun ? ' — dry run, nothing changed' : planned ? ' — the plan, nothing changed yet' : '';
   return [
     `${whoAndWhere(identity, region)}${note}`,
-    line(['QUEUE', 'ROLE', 'RESULT', 'DETAILS']),
-    ...rows.map(line),
+    ...table(['QUEUE', 'ROLE', 'RESULT', 'DETAILS'], rows),
     ...(drift && !dryRun && !planned
       ? ['Drift is reported, not changed: run again with --fix to apply the planned attributes.']
       : []),

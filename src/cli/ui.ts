@@ -1,4 +1,5 @@
 // Terminal output for the bins: clack's look in a TTY, plain lines in pipes and CI logs.
+import { stripVTControlCharacters } from 'node:util';
 import * as clack from '@clack/prompts';
 import kleur from 'kleur';
 import type { Progress } from '../create.ts';
@@ -79,4 +80,25 @@ export async function confirmOrRefuse(question: string, what: string, show?: () 
   const answer = await clack.confirm({ message: question, initialValue: false });
   if (clack.isCancel(answer) || !answer) throw new CancelledError('Nothing was changed.');
   return true;
+}
+
+/** Columns padded to their widest cell (colour codes not counted); the last one is left as it is. */
+export function table(header: string[], rows: string[][], indent = ''): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(
+      stripVTControlCharacters(title).length,
+      ...rows.map((row) => stripVTControlCharacters(row[column] ?? '').length),
+    ),
+  );
+  const line = (cells: string[]) =>
+    indent +
+    cells
+      .map((cell, column) =>
+        column < cells.length - 1
+          ? cell + ' '.repeat((widths[column] ?? 0) - stripVTControlCharacters(cell).length)
+          : cell,
+      )
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
 }
