@@ -10,7 +10,7 @@ import { queueUrl, type WorkerQueue, workerQueueNamed } from '../worker-queues.t
 import { type DeadLetterGroup, groupDeadLetters } from './group.ts';
 import { MoveTasksUnsupportedError, moveTask } from './move-task.ts';
 import { purgeQueue } from './purge.ts';
-import { type DeadLetter, readDeadLetters } from './read.ts';
+import { type DeadLetter, READ_HIDE_SECONDS, readDeadLetters } from './read.ts';
 import { type LoopResult, redriveLoop } from './redrive-loop.ts';
 
 export interface DlqOptions extends AwsTarget {
@@ -125,7 +125,7 @@ export async function peekDeadLetters(options: DlqOptions & { queue: string; cou
         letters: await readDeadLetters(sqs, deadLetterUrl, options.count),
       };
     },
-    'Cancelled; the messages read are visible again within 30 s.',
+    `Cancelled; the messages read are visible again within ${READ_HIDE_SECONDS} s.`,
   );
 }
 

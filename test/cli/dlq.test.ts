@@ -97,8 +97,8 @@ async function deadLetterThirty(sqs: SqsProcess): Promise<string> {
   return runLog;
 }
 
-/** `count` dead letters of `nap` put straight into err-<naps>, as the worker writes them; their task ids. */
-async function deadLetterNaps(sqs: SqsProcess, count: number): Promise<string[]> {
+/** `count` dead letters of `nap` put straight into err-<naps>, as the worker writes them. */
+async function deadLetterNaps(sqs: SqsProcess, count: number): Promise<void> {
   const url = await resolveQueueUrl(sqs.client, `err-${NAPS}`);
   const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
   const ids = Array.from({ length: count }, (_, index) => `nap-${index}`);
@@ -114,7 +114,6 @@ async function deadLetterNaps(sqs: SqsProcess, count: number): Promise<string[]>
       }),
     );
   }
-  return ids;
 }
 
 const visible = async (sqs: SqsProcess, queue: string) =>
