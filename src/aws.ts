@@ -3,6 +3,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { awsClientConfig, CREDENTIAL_ERRORS, SQS_TIMEOUTS } from '../templates/worker/src/runtime/sqs.ts';
+import { LOCAL_SQS_ENDPOINT, networkCode } from '../templates/worker/src/runtime/startup.ts';
 import { CancelledError, EnvironmentError, UserError } from './errors.ts';
 
 export interface AwsTarget {
@@ -85,11 +86,28 @@ export function awsError(error: unknown, doing: string, target?: AwsTarget): Err
       `No usable AWS credentials${target?.profile ? ` in profile "${target.profile}"` : ''} (${message.split('\n')[0]}). Log in (aws sso login, or set AWS_PROFILE / AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or pass --endpoint http://localhost:4566 for a local SQS.`,
     );
   }
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') {
-    return new EnvironmentError(`Cannot reach AWS while ${doing}: ${message}. Is the endpoint right and running?`);
+  const code = networkCode(error);
+  if (code && target?.endpoint) {
+    const fix =
+      target.endpoint === LOCAL_SQS_ENDPOINT
+        ? 'start `npm run dev` in another terminal (it runs the local SQS there)'
+        : 'start that SQS, or fix --endpoint';
+    return new EnvironmentError(`No SQS answers at ${target.endpoint} (${code}) while ${doing}: ${fix}.`);
+  }
+  if (code) {
+    return new EnvironmentError(
+      `Cannot reach AWS in region ${target?.region ?? '?'} (${code}) while ${doing}: check the region and this machine's network.`,
+    );
   }
   return new EnvironmentError(`AWS refused ${doing}: ${name}: ${message}`);
+}
+
+/**
+ * The SQS of an env when no --endpoint is given: env local is the local SQS of `npm run dev`, as
+ * it is for the worker itself (APP_ENV=local never means AWS); every other env is AWS.
+ */
+export function defaultEndpoint(env: string, endpoint?: string): string | undefined {
+  return endpoint ?? (env === 'local' ? LOCAL_SQS_ENDPOINT : undefined);
 }
 
 /** The endpoint does not have this action at all (fauxqs: no message moves; local-aws-sqs: no STS). */

@@ -8,6 +8,7 @@ import { deadLetterQueueName, fullQueueName } from '../../templates/worker/src/r
 import type { QueueBinding } from '../../templates/worker/src/runtime/queues.ts';
 import { sleep } from '../../templates/worker/src/runtime/timing.ts';
 import { planAddQueue } from '../add-queue.ts';
+import { defaultEndpoint } from '../aws.ts';
 import { applyChanges, diffOf } from '../changes.ts';
 import { listDeadLetters, peekDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../dlq/index.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
@@ -214,7 +215,7 @@ async function queuesTarget(flags: AwsFlags, signal?: AbortSignal) {
     env,
     region: flags.region ?? spec.region,
     profile: flags.profile,
-    endpoint: flags.endpoint,
+    endpoint: defaultEndpoint(env, flags.endpoint),
     queues: workerQueues(bindings, { env, user: flags.user ?? spec.user }),
     signal,
   };

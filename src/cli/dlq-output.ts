@@ -91,10 +91,13 @@ export function formatRedrive(report: RedriveReport): string {
   }
   const how = report.method === 'move-task' ? 'by an SQS message move task' : 'batch by batch';
   const left = report.loop?.skipped ? `; ${report.loop.skipped} of other tasks stay in ${report.from}` : '';
+  const again = report.loop?.again
+    ? `\n${kleur.yellow(`${report.loop.again} failed again and were dead-lettered again while the redrive ran: they stay in ${report.from} (is the cause fixed?).`)}`
+    : '';
   const duplicated = report.loop?.notDeleted
     ? `\n${kleur.yellow(`${report.loop.notDeleted} were sent but could not be deleted from ${report.from}: they are in both queues now.`)}`
     : '';
-  return `Moved ${report.moved} message(s) (${what}) from ${report.from} to ${report.to}, ${how}${left}.${duplicated}`;
+  return `Moved ${report.moved} message(s) (${what}) from ${report.from} to ${report.to}, ${how}${left}.${again}${duplicated}`;
 }
 
 /** In a terminal, a bar redrawn in place; elsewhere nothing until the end. */

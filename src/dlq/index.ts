@@ -253,6 +253,7 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
       to: { name: queue.fullName, url },
       task: options.task,
       rate,
+      limit: plan.messages,
       signal,
       onProgress: (moved) => options.onProgress?.({ moved, total: options.task ? undefined : plan.messages }),
     });

@@ -25,6 +25,12 @@ export interface LoopOptions {
   task?: string | undefined;
   /** At most this many messages a second. */
   rate?: number | undefined;
+  /**
+   * The dead-letter queue's count when the redrive began: no more than this many move. With the
+   * dead letters made since the redrive began left where they are, a message whose cause is not
+   * fixed comes back to the dead-letter queue and stays there, instead of going round forever.
+   */
+  limit: number;
   /** Stops after the batch in hand: what was sent is deleted, the rest stays. */
   signal?: AbortSignal | undefined;
   onProgress?(moved: number): void;
@@ -38,22 +44,25 @@ export interface LoopResult {
   notDeleted: number;
   /** Left in place by the task filter. */
   skipped: number;
+  /** Moved by this redrive and dead-lettered again while it ran (the cause is not fixed): they stay. */
+  again: number;
 }
 
-export async function redriveLoop({ sqs, from, to, task, rate, signal, onProgress }: LoopOptions): Promise<LoopResult> {
-  const result: LoopResult = { moved: 0, failed: 0, notDeleted: 0, skipped: 0 };
+export async function redriveLoop(options: LoopOptions): Promise<LoopResult> {
+  const { sqs, from, to, task, rate, limit, signal, onProgress } = options;
+  const result: LoopResult = { moved: 0, failed: 0, notDeleted: 0, skipped: 0, again: 0 };
   // Kept hidden until the end, so that each receive brings new ones; then visible again at once.
   const keep = new Map<string, ReceivedDeadLetter>();
   const started = Date.now();
   try {
-    while (!signal?.aborted) {
+    while (!signal?.aborted && result.moved < limit) {
       const batch = await receiveDeadLetters(sqs, from.url, {
-        max: rate ? Math.min(MAX_BATCH, rate) : MAX_BATCH,
+        max: Math.min(MAX_BATCH, rate ?? MAX_BATCH, limit - result.moved),
         hideSeconds: MOVE_HIDE_SECONDS,
       });
       // Nothing new: what is left is what stays.
       if (batch.every((letter) => keep.has(letter.messageId))) break;
-      const moving = batch.filter((letter) => !task || letter.task === task);
+      const moving = batch.filter((letter) => (!task || letter.task === task) && !deadLetteredSince(letter, started));
       for (const letter of batch) if (!moving.includes(letter)) keep.set(letter.messageId, letter);
       const sent = await send(sqs, to, moving);
       for (const letter of moving) if (!sent.includes(letter)) keep.set(letter.messageId, letter);
@@ -68,10 +77,16 @@ export async function redriveLoop({ sqs, from, to, task, rate, signal, onProgres
     await release(sqs, from.url, [...keep.values()]).catch(() => {});
   }
   for (const letter of keep.values()) {
-    if (!task || letter.task === task) result.failed++;
+    if (deadLetteredSince(letter, started)) result.again++;
+    else if (!task || letter.task === task) result.failed++;
     else result.skipped++;
   }
   return result;
+}
+
+/** Dead-lettered by the worker after `time`: moved by this redrive, and failed again. */
+function deadLetteredSince({ deadLetteredAt }: ReceivedDeadLetter, time: number): boolean {
+  return deadLetteredAt !== undefined && Date.parse(deadLetteredAt) >= time;
 }
 
 /** Sends the bodies as they are, in batches within SQS's limits; returns those SQS took. */

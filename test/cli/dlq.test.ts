@@ -354,6 +354,29 @@ describe('be-worker dlq against fauxqs (no message moves)', () => {
     expect(await depth(sqs, 'prod-naps')).toBe(1);
   });
 
+  it(
+    'a redrive while the cause is not fixed ends: what fails again stays in the DLQ, never goes round',
+    async () => {
+      // The 20 moved back by the redrive above fail again on a worker still without a fix.
+      const running = await startWorkerProcess(sqs, USER, { RUN_LOG: runLog }, { queue: 'steps', task: 'step' });
+      await waitFor(
+        '20 dead letters again',
+        async () => ((await depth(sqs, `err-${STEPS}`)) === 20 && (await depth(sqs, STEPS)) === 0 ? true : undefined),
+        MINUTE,
+      );
+      // Slow enough that the worker dead-letters some again while the redrive still runs.
+      const report = await json<RedriveReport>(sqs, 'dlq', 'redrive', 'steps', '--rate', '4');
+      expect(report.moved).toBe(20);
+        await waitFor(
+        'all 20 back in the DLQ',
+        async () => ((await depth(sqs, `err-${STEPS}`)) === 20 && (await depth(sqs, STEPS)) === 0 ? true : undefined),
+        MINUTE,
+      );
+      running.process.kill('SIGTERM');
+    },
+    2 * MINUTE,
+  );
+
   it('refuses a queue the worker does not have, naming the ones it has', async () => {
     const result = await beWorker(sqs, 'dlq', 'peek', 'orders');
     expect(result.exitCode).toBe(1);

@@ -94,7 +94,7 @@ export function explainSqsError(error: unknown, target: SqsTarget): string | und
 }
 
 /** The network failure's code, also when the SDK wraps it or gave up waiting. */
-function networkCode(error: unknown): string | undefined {
+export function networkCode(error: unknown): string | undefined {
   const { code, name, errors } = (error ?? {}) as { code?: string; name?: string; errors?: { code?: string }[] };
   if (code && NETWORK_CODES.has(code)) return code;
   const inner = errors?.find((each) => each.code && NETWORK_CODES.has(each.code))?.code;
