@@ -367,7 +367,7 @@ describe('be-worker dlq against fauxqs (no message moves)', () => {
       // Slow enough that the worker dead-letters some again while the redrive still runs.
       const report = await json<RedriveReport>(sqs, 'dlq', 'redrive', 'steps', '--rate', '4');
       expect(report.moved).toBe(20);
-        await waitFor(
+      await waitFor(
         'all 20 back in the DLQ',
         async () => ((await depth(sqs, `err-${STEPS}`)) === 20 && (await depth(sqs, STEPS)) === 0 ? true : undefined),
         MINUTE,
