@@ -13,7 +13,7 @@ import type { Spec } from '../spec.ts';
 import { checkTarget, describeTree, targetState } from '../tree.ts';
 import { CLI_VERSION, cliDependency, runsFromClone } from '../version.ts';
 import type { RunFlags } from './create-be-worker.ts';
-import { cancelOnCtrlC, interactive, progress } from './ui.ts';
+import { cancelOnCtrlC, interactive, progress, reportError } from './ui.ts';
 
 export async function run(
   directoryArgument: string | undefined,
@@ -82,6 +82,13 @@ export async function run(
     throw error;
   }
   printSummary(result, false);
+}
+
+/** Prints a failed run's error and sets its exit code. */
+export function fail(error: unknown): void {
+  process.exitCode = reportError(error);
+  // Cancelled is over at once: a request still open (an SQS that never answers) must not hold it.
+  if (error instanceof CancelledError) process.exit();
 }
 
 /**
