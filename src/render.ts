@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
+import { collate } from './collate.ts';
 import { dashboardPicture } from './dashboard-picture.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
@@ -54,7 +55,7 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
   const dashboard = tree.get('docker/grafana/dashboard.json');
   if (dashboard) tree.set('docker/grafana/dashboard.svg', dashboardPicture(dashboard));
   tree.set(ANSWERS_FILE, `${JSON.stringify(answersFile(spec), null, 2)}\n`);
-  return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
+  return new Map([...tree].sort(([a], [b]) => collate(a, b)));
 }
 
 /** package.json with the chosen integrations' dependencies, in order, as npm writes them. */
@@ -65,7 +66,7 @@ function withDependencies(source: string, chosen: readonly { dependencies: Recor
     pkg.dependencies,
     ...chosen.map((each) => each.dependencies),
   );
-  pkg.dependencies = Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b)));
+  pkg.dependencies = Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => collate(a, b)));
   return `${JSON.stringify(pkg, null, 2)}\n`;
 }
 
