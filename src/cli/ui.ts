@@ -1,13 +1,16 @@
 // Terminal output for the bins: clack's look in a TTY, plain lines in pipes and CI logs.
-import * as clack from '@clack/prompts';
+import type * as Clack from '@clack/prompts';
 import kleur from 'kleur';
 import type { Progress } from '../create.ts';
 import { CancelledError, EnvironmentError, exitCodeOf, UserError } from '../errors.ts';
 
 export const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 
-export function progress(): Progress {
-  if (interactive) return spinner();
+/** clack, its prompts and its look, imported on first use: a run without a terminal needs it only to report a cancel. */
+export const clack = (): Promise<typeof Clack> => import('@clack/prompts');
+
+export async function progress(): Promise<Progress> {
+  if (interactive) return spinner(await clack());
   return {
     start: (message) => console.log(`… ${message}`),
     stop: (message) => console.log(`✔ ${message}`),
@@ -21,7 +24,7 @@ const FRAMES = ['◒', '◐', '◓', '◑'];
  * A spinner that leaves the keyboard alone. clack's own reads keys in raw mode and exits 0 on
  * Ctrl-C; with this one Ctrl-C stays the terminal's SIGINT, which the bins turn into exit 130.
  */
-function spinner(): Progress {
+function spinner(clack: typeof Clack): Progress {
   let timer: NodeJS.Timeout | undefined;
   const end = () => {
     clearInterval(timer);
@@ -57,10 +60,10 @@ export function cancelOnCtrlC(): AbortSignal {
 }
 
 /** Prints a thrown error as one clear message and returns the exit code for it. */
-export function reportError(error: unknown): number {
+export async function reportError(error: unknown): Promise<number> {
   const code = exitCodeOf(error);
   if (error instanceof CancelledError) {
-    clack.cancel(error.message);
+    (await clack()).cancel(error.message);
   } else if (error instanceof UserError || error instanceof EnvironmentError) {
     console.error(kleur.red(`✖ ${(error as Error).message}`));
   } else {
