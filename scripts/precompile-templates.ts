@@ -29,9 +29,9 @@ console.log(`precompiled ${entries.length} templates into dist/${PRECOMPILED_FIL
  */
 function eagerly(spec: string): string {
   const template = new Function(`return ${spec}`)() as Record<string, unknown>;
-  const entries = Object.entries(template).map(
+  const fields = Object.entries(template).map(
     ([key, value]) =>
       `${JSON.stringify(key)}: ${typeof value === 'function' ? `(${value.toString()})` : JSON.stringify(value)}`,
   );
-  return `{ ${entries.join(', ')} }`;
+  return `{ ${fields.join(', ')} }`;
 }
