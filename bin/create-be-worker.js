@@ -6,4 +6,5 @@ import { requireNode } from './node-check.js';
 requireNode('create-be-worker');
 // V8 keeps the compiled bundle in a cache (os.tmpdir()), so later runs skip parsing it.
 module.enableCompileCache?.();
-await import('../dist/create-be-worker.js');
+// CommonJS (tsup.config.ts): the flags and --help, in one file; a run imports the rest.
+module.createRequire(import.meta.url)('../dist/create-be-worker.cjs');

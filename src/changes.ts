@@ -1,9 +1,10 @@
 // A change set to an existing repository: files to create, rewrite or delete, shown as a diff,
-// applied all or nothing (each new file goes to a temporary sibling first; the renames come last
-// and are undone if one fails).
-import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+// applied all or nothing (each new file goes to a temporary sibling first; the renames come last,
+// by atomic-write.ts, and are undone if one fails).
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
+import { moveAll } from './atomic-write.ts';
 import { CancelledError } from './errors.ts';
 
 /** Path → new contents (undefined: delete it), with what was there before (undefined: a new file). */
@@ -33,7 +34,7 @@ export async function applyChanges(root: string, changes: ChangeSet, signal?: Ab
   const suffix = `.be-worker-${process.pid}-${Date.now()}`;
   const files = [...changes].map(([path, { before, after }]) => {
     const target = join(root, path);
-    return { target, before, after, temp: `${target}${suffix}.new`, backup: `${target}${suffix}.old`, moved: false };
+    return { target, before, after, temp: `${target}${suffix}.new`, backup: `${target}${suffix}.old` };
   });
   const staged = files.filter(({ after }) => after !== undefined);
   const createdDirs: string[] = [];
@@ -52,26 +53,20 @@ export async function applyChanges(root: string, changes: ChangeSet, signal?: Ab
     await undoStaging();
     throw error;
   }
-  const done: typeof files = [];
-  try {
-    for (const file of files) {
-      // The old file steps aside (a deletion is only that), so the undo can put it back.
-      if (file.before !== undefined) {
-        await rename(file.target, file.backup);
-        file.moved = true;
-      }
-      done.push(file);
-      if (file.after !== undefined) await rename(file.temp, file.target);
-    }
-  } catch (error) {
-    for (const file of done.reverse()) {
-      if (file.moved) await rename(file.backup, file.target);
-      else await rm(file.target, { force: true });
-    }
+  await moveAll(
+    files.map(({ target, before, after, temp, backup }) => ({
+      target,
+      staged: after === undefined ? undefined : temp,
+      aside: before === undefined ? undefined : backup,
+    })),
+  ).catch(async (error: unknown) => {
     await undoStaging();
     throw error;
-  }
-  await Promise.all(done.map(({ moved, backup }) => (moved ? rm(backup, { force: true }) : undefined)));
+  });
+  // The old files stepped aside: only now, with every new one in place, are they removed.
+  await Promise.all(
+    files.map(({ before, backup }) => (before === undefined ? undefined : rm(backup, { force: true }))),
+  );
   // A deletion that empties a folder takes the folder too, as git would show it.
   for (const { target, after } of files) {
     if (after !== undefined) continue;

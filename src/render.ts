@@ -1,9 +1,12 @@
 // Renders the worker template into a virtual tree (path → contents), with src/templates.ts.
 // Nothing touches the disk here, so a dry run and a real run share every step up to writing.
-import { readdir, readFile } from 'node:fs/promises';
+// The templates are read synchronously: a hundred small files, read several times faster than
+// with the promise API, whose thread-pool round trips cost more than the reads.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
+import { collate } from './collate.ts';
 import { dashboardPicture } from './dashboard-picture.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
@@ -25,8 +28,8 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
   // Each chosen integration brings its files, its README section and its .env.example lines.
   const sections = { readme: '', env: '' };
   for (const { name } of chosen) {
-    sections.readme += await readFile(join(TEMPLATES, 'integrations', name, 'README.md'), 'utf8');
-    sections.env += await readFile(join(TEMPLATES, 'integrations', name, 'env.example'), 'utf8');
+    sections.readme += readFileSync(join(TEMPLATES, 'integrations', name, 'README.md'), 'utf8');
+    sections.env += readFileSync(join(TEMPLATES, 'integrations', name, 'env.example'), 'utf8');
   }
   const view = { ...viewOf(spec), integrationDocs: sections.readme, integrationEnv: sections.env };
   const tree: VirtualTree = new Map();
@@ -35,14 +38,11 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
     ...(chosen.some(({ hooks }) => hooks) ? [join(TEMPLATES, 'integrations', '_any', 'files')] : []),
     ...chosen.map(({ name }) => join(TEMPLATES, 'integrations', name, 'files')),
   ];
-  // Read in parallel, rendered in order: a later root's file replaces an earlier one's.
-  const sources = await Promise.all(
-    roots.map(async (root) => {
-      const files = await listFiles(root);
-      return Promise.all(files.map(async (file) => [root, file, await readFile(join(root, file), 'utf8')] as const));
-    }),
+  // Rendered in order: a later root's file replaces an earlier one's.
+  const sources = roots.flatMap((root) =>
+    listFiles(root).map((file) => [root, file, readFileSync(join(root, file), 'utf8')] as const),
   );
-  for (const [root, file, source] of sources.flat()) {
+  for (const [root, file, source] of sources) {
     const path = renamed(file.endsWith('.hbs') ? file.slice(0, -'.hbs'.length) : file);
     const name = relative(TEMPLATES, join(root, file)).split(sep).join('/');
     tree.set(path, file.endsWith('.hbs') ? await renderTemplate(name, source, view) : source);
@@ -54,7 +54,7 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
   const dashboard = tree.get('docker/grafana/dashboard.json');
   if (dashboard) tree.set('docker/grafana/dashboard.svg', dashboardPicture(dashboard));
   tree.set(ANSWERS_FILE, `${JSON.stringify(answersFile(spec), null, 2)}\n`);
-  return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
+  return new Map([...tree].sort(([a], [b]) => collate(a, b)));
 }
 
 /** package.json with the chosen integrations' dependencies, in order, as npm writes them. */
@@ -65,7 +65,7 @@ function withDependencies(source: string, chosen: readonly { dependencies: Recor
     pkg.dependencies,
     ...chosen.map((each) => each.dependencies),
   );
-  pkg.dependencies = Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b)));
+  pkg.dependencies = Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => collate(a, b)));
   return `${JSON.stringify(pkg, null, 2)}\n`;
 }
 
@@ -77,7 +77,7 @@ export async function renderTaskFiles(name: string): Promise<VirtualTree> {
     [`${task.kind}.ts.hbs`, `src/tasks/${task.file}.ts`],
     [`${task.kind}.test.ts.hbs`, `test/tasks/${task.file}.test.ts`],
   ] as const) {
-    const source = await readFile(join(TEMPLATES, 'task', template), 'utf8');
+    const source = readFileSync(join(TEMPLATES, 'task', template), 'utf8');
     files.set(path, await renderTemplate(`task/${template}`, source, task));
   }
   return files;
@@ -135,8 +135,8 @@ function taskView(name: string) {
   };
 }
 
-async function listFiles(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+function listFiles(root: string): string[] {
+  const entries = readdirSync(root, { recursive: true, withFileTypes: true });
   return entries
     .filter((entry) => entry.isFile())
     .map((entry) => relative(root, join(entry.parentPath, entry.name)).split(sep).join('/'));

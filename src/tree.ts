@@ -1,8 +1,9 @@
 // A virtual file tree and its atomic application to disk. Files are first written to a temporary
 // sibling directory; only when all of them are there do they move into place, by rename. A
 // failure or Ctrl-C before that leaves the target as it was.
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { type Move, moveAll } from './atomic-write.ts';
 import { CancelledError, UserError } from './errors.ts';
 
 /** POSIX relative path → file contents. */
@@ -64,37 +65,17 @@ export async function applyTree(tree: VirtualTree, target: string, options: Appl
   }
 }
 
-/** Moves staged files into an existing directory one rename at a time, undoing all on failure. */
+/** Moves staged files into an existing directory (moveAll), the files they replace into a backup. */
 async function moveInto(tree: VirtualTree, staging: string, destination: string): Promise<ApplyResult> {
   const backup = await backupPath(destination);
-  const moved: { path: string; replaced: boolean }[] = [];
-  const createdDirs: string[] = [];
-  try {
-    for (const path of tree.keys()) {
-      const to = join(destination, path);
-      for (let dir = dirname(to); dir.length > destination.length; dir = dirname(dir)) {
-        if ((await targetState(dir)) === 'missing') createdDirs.unshift(dir);
-        else break;
-      }
-      await mkdir(dirname(to), { recursive: true });
-      const replaced = (await targetState(to)) !== 'missing';
-      if (replaced) {
-        await mkdir(dirname(join(backup, path)), { recursive: true });
-        await rename(to, join(backup, path));
-      }
-      moved.push({ path, replaced });
-      await rename(join(staging, path), to);
-    }
-  } catch (error) {
-    for (const { path, replaced } of moved.reverse()) {
-      await rm(join(destination, path), { force: true });
-      if (replaced) await rename(join(backup, path), join(destination, path));
-    }
-    for (const dir of createdDirs.sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => {});
-    await rm(backup, { recursive: true, force: true });
-    throw error;
+  const moves: Move[] = [];
+  for (const path of tree.keys()) {
+    const target = join(destination, path);
+    const replaced = (await targetState(target)) !== 'missing';
+    moves.push({ target, staged: join(staging, path), aside: replaced ? join(backup, path) : undefined });
   }
-  return moved.some(({ replaced }) => replaced) ? { backup } : {};
+  await moveAll(moves);
+  return moves.some(({ aside }) => aside) ? { backup } : {};
 }
 
 /** `<dir>.backup-2026-11-28-143205` (local time, so a person can tell which run made it); never an existing one. */

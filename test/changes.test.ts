@@ -44,4 +44,28 @@ describe('applyChanges', () => {
     expect(await readFile(join(root, 'a.txt'), 'utf8')).toBe('A');
     expect(await readFile(join(root, 'gone.txt'), 'utf8')).toBe('G');
   });
+
+  it('puts everything back when a rename fails on a folder in the way, without touching the folder', async () => {
+    const files = { 'a.txt': 'A', 'gone.txt': 'G', 'in-the-way/mine.txt': 'mine' };
+    for (const position of [0, 1, 2, 3]) {
+      const root = await repo(files);
+      const steps: [string, { before: string | undefined; after: string | undefined }][] = [
+        ['a.txt', { before: 'A', after: 'A2' }],
+        ['gone.txt', { before: 'G', after: undefined }],
+        ['new/b.txt', { before: undefined, after: 'B' }],
+      ];
+      // A new file where the repository has a folder: its rename fails (EISDIR) after the earlier ones.
+      steps.splice(position, 0, ['in-the-way', { before: undefined, after: 'file' }]);
+      await expect(applyChanges(root, new Map(steps))).rejects.toThrow(/EISDIR|ENOTEMPTY|EEXIST/);
+      expect(await list(root), `in the way at ${position}`).toEqual([
+        'a.txt',
+        'gone.txt',
+        'in-the-way',
+        'in-the-way/mine.txt',
+      ]);
+      expect(await readFile(join(root, 'a.txt'), 'utf8')).toBe('A');
+      expect(await readFile(join(root, 'gone.txt'), 'utf8')).toBe('G');
+      expect(await readFile(join(root, 'in-the-way', 'mine.txt'), 'utf8')).toBe('mine');
+    }
+  });
 });

@@ -348,8 +348,8 @@ function positiveInteger(value: string): number {
   return number;
 }
 
-program.parseAsync().catch((error: unknown) => {
-  process.exitCode = reportError(error);
+program.parseAsync().catch(async (error: unknown) => {
+  process.exitCode = await reportError(error);
   // Cancelled is over at once: a request still open (an SQS that never answers) must not hold it.
   if (error instanceof CancelledError) process.exit();
 });

@@ -1,7 +1,7 @@
 // The `create-be-worker` bin: its flags. What a run does is in create-run.ts, loaded only when
-// it runs, so `--help` and `--version` start in the time node itself takes.
+// it runs, so `--help` and `--version` start in the time node itself takes. The build makes this
+// file a CommonJS bundle of its own (tsup.config.ts) that imports create-run.ts's ESM bundle.
 import { Command, Option } from 'commander';
-import { CancelledError } from '../errors.ts';
 import { OPTIONS } from '../options.ts';
 import type { Spec } from '../spec.ts';
 import { CLI_VERSION } from '../version.ts';
@@ -70,9 +70,5 @@ program.action(async (directory: string | undefined, flags: RunFlags) => {
   await run(directory, flags, rawAnswers(flags));
 });
 
-program.parseAsync().catch(async (error: unknown) => {
-  const { reportError } = await import('./ui.ts');
-  process.exitCode = reportError(error);
-  // Cancelled is over at once: a request still open (an SQS that never answers) must not hold it.
-  if (error instanceof CancelledError) process.exit();
-});
+// Reported by create-run.ts, whose error classes are the ones a run throws.
+program.parseAsync().catch(async (error: unknown) => (await import('./create-run.ts')).fail(error));

@@ -1,7 +1,6 @@
 // One run of `create-be-worker`, once its flags are read: prompts, the worker written, the
 // summary. With create-be-worker.ts, the only place that decides what is printed.
 import { basename, relative, resolve } from 'node:path';
-import * as clack from '@clack/prompts';
 import kleur from 'kleur';
 import { type Ask, collectSpec } from '../collect.ts';
 import { type CreateResult, createWorker } from '../create.ts';
@@ -13,7 +12,7 @@ import type { Spec } from '../spec.ts';
 import { checkTarget, describeTree, targetState } from '../tree.ts';
 import { CLI_VERSION, cliDependency, runsFromClone } from '../version.ts';
 import type { RunFlags } from './create-be-worker.ts';
-import { cancelOnCtrlC, interactive, progress } from './ui.ts';
+import { cancelOnCtrlC, clack, interactive, progress, reportError } from './ui.ts';
 
 export async function run(
   directoryArgument: string | undefined,
@@ -21,7 +20,7 @@ export async function run(
   answers: Partial<Record<keyof Spec, string | string[]>>,
 ): Promise<void> {
   const signal = cancelOnCtrlC();
-  if (interactive) clack.intro(kleur.bold(`create-be-worker ${CLI_VERSION}`));
+  if (interactive) (await clack()).intro(kleur.bold(`create-be-worker ${CLI_VERSION}`));
 
   // What can be refused from the flags alone is refused before anything is asked.
   let force = Boolean(flags.force);
@@ -56,15 +55,15 @@ export async function run(
     install: flags.install,
     git: flags.git,
     signal,
-    progress: progress(),
+    progress: await progress(),
   });
-  if (!provisioning) return printSummary(result, Boolean(flags.dryRun));
+  if (!provisioning) return await printSummary(result, Boolean(flags.dryRun));
 
   const later = `cd ${shown(result.directory)} && npx be-worker provision${flags.profile ? ` --profile ${flags.profile}` : ''}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}`;
   try {
     const { name: worker, queues, env, user, region } = result.spec;
     const doing = `Provisioning the SQS queues of env "${env}"${flags.endpoint ? ` at ${flags.endpoint}` : ''}`;
-    if (interactive) clack.log.step(doing);
+    if (interactive) (await clack()).log.step(doing);
     else console.log(`… ${doing}`);
     // The AWS SDK loads only for --provision.
     const { provisionAndReport } = await import('./provision-output.ts');
@@ -74,14 +73,21 @@ export async function run(
     );
   } catch (error) {
     // The worker is complete without its queues: say how to go on, then what went wrong.
-    printSummary(result, false, later);
+    await printSummary(result, false, later);
     const kept = `The worker is in ${result.directory}; to provision it later: ${later}`;
     if (error instanceof CancelledError) throw new CancelledError(`${error.message} ${kept}`);
     if (error instanceof EnvironmentError) throw new EnvironmentError(`${error.message}\n${kept}`);
     if (error instanceof UserError) throw new UserError(`${error.message}\n${kept}`);
     throw error;
   }
-  printSummary(result, false);
+  await printSummary(result, false);
+}
+
+/** Prints a failed run's error and sets its exit code. */
+export async function fail(error: unknown): Promise<void> {
+  process.exitCode = await reportError(error);
+  // Cancelled is over at once: a request still open (an SQS that never answers) must not hold it.
+  if (error instanceof CancelledError) process.exit();
 }
 
 /**
@@ -94,10 +100,11 @@ async function target(directory: string, force: boolean): Promise<{ directory: s
     await checkTarget(directory, { force });
     return { directory, force };
   }
+  const { isCancel, select, text } = await clack();
   for (;;) {
     const state = await targetState(resolve(directory));
     if (state === 'missing' || state === 'empty' || (state === 'non-empty' && force)) return { directory, force };
-    const choice = await clack.select({
+    const choice = await select({
       message: `${directory} is ${state === 'file' ? 'a file' : 'not empty'}`,
       options: [
         ...(state === 'non-empty'
@@ -113,14 +120,14 @@ async function target(directory: string, force: boolean): Promise<{ directory: s
         { value: 'cancel', label: 'Cancel' },
       ],
     });
-    if (clack.isCancel(choice) || choice === 'cancel') throw new CancelledError();
+    if (isCancel(choice) || choice === 'cancel') throw new CancelledError();
     if (choice === 'into') return { directory, force: true };
-    const other = await clack.text({
+    const other = await text({
       message: 'Directory',
       placeholder: `${directory}-2`,
       defaultValue: `${directory}-2`,
     });
-    if (clack.isCancel(other)) throw new CancelledError();
+    if (isCancel(other)) throw new CancelledError();
     directory = other;
   }
 }
@@ -128,30 +135,31 @@ async function target(directory: string, force: boolean): Promise<{ directory: s
 const ask: Ask = async (option, initial, validate) => {
   const prompt = option.prompt;
   if (!prompt) return initial;
+  const prompts = await clack();
   if (prompt.choices) {
     let chosen = initial && initial !== 'none' ? initial.split(',') : [];
     // clack's multiselect cannot validate: a refused choice is said and asked again.
     for (;;) {
-      const answer = await clack.multiselect({
+      const answer = await prompts.multiselect({
         message: prompt.message,
         options: prompt.choices.map(({ value, hint }) => ({ value, label: value, hint })),
         initialValues: chosen,
         required: false,
       });
-      if (clack.isCancel(answer)) return null;
+      if (prompts.isCancel(answer)) return null;
       chosen = answer;
       const problem = validate(chosen.join(',') || 'none');
       if (problem === undefined) return chosen.join(',') || 'none';
-      clack.log.error(problem);
+      prompts.log.error(problem);
     }
   }
-  const answer = await clack.text({
+  const answer = await prompts.text({
     message: prompt.message,
     placeholder: initial,
     defaultValue: initial,
     validate: (value) => validate(value ?? ''),
   });
-  return clack.isCancel(answer) ? null : String(answer);
+  return prompts.isCancel(answer) ? null : String(answer);
 };
 
 /** A path as the user would type it from here. */
@@ -160,7 +168,7 @@ function shown(directory: string): string {
 }
 
 /** The next steps and the onboarding message, as plain lines: both are meant to be copied. */
-function printSummary(result: CreateResult, dryRun: boolean, provisionLater?: string): void {
+async function printSummary(result: CreateResult, dryRun: boolean, provisionLater?: string): Promise<void> {
   if (runsFromClone() && !dryRun) {
     console.log(
       kleur.yellow(
@@ -191,6 +199,6 @@ function printSummary(result: CreateResult, dryRun: boolean, provisionLater?: st
   const lines = steps.map(([command, why]) => (why ? `${command.padEnd(width)}   # ${why}` : command));
   const next = `Next steps:\n${lines.map((line) => `  ${line}`).join('\n')}`;
   const onboarding = `To get it linked to GitLab, post in ${ONBOARDING_CHANNEL} (again any time: npx be-worker onboarding):\n\n${onboardingMessage(result.spec)}`;
-  if (interactive) clack.outro(`Created ${result.spec.name} in ${shown(result.directory)}`);
+  if (interactive) (await clack()).outro(`Created ${result.spec.name} in ${shown(result.directory)}`);
   console.log(`\n${onboarding}\n\n${next}`);
 }

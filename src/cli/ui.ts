@@ -1,14 +1,17 @@
 // Terminal output for the bins: clack's look in a TTY, plain lines in pipes and CI logs.
 import { stripVTControlCharacters } from 'node:util';
-import * as clack from '@clack/prompts';
+import type * as Clack from '@clack/prompts';
 import kleur from 'kleur';
 import type { Progress } from '../create.ts';
 import { CancelledError, EnvironmentError, exitCodeOf, UserError } from '../errors.ts';
 
 export const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 
-export function progress(): Progress {
-  if (interactive) return spinner();
+/** clack, its prompts and its look, imported on first use: a run without a terminal needs it only to report a cancel. */
+export const clack = (): Promise<typeof Clack> => import('@clack/prompts');
+
+export async function progress(): Promise<Progress> {
+  if (interactive) return spinner(await clack());
   return {
     start: (message) => console.log(`… ${message}`),
     stop: (message) => console.log(`✔ ${message}`),
@@ -22,7 +25,7 @@ const FRAMES = ['◒', '◐', '◓', '◑'];
  * A spinner that leaves the keyboard alone. clack's own reads keys in raw mode and exits 0 on
  * Ctrl-C; with this one Ctrl-C stays the terminal's SIGINT, which the bins turn into exit 130.
  */
-function spinner(): Progress {
+function spinner(clack: typeof Clack): Progress {
   let timer: NodeJS.Timeout | undefined;
   const end = () => {
     clearInterval(timer);
@@ -58,10 +61,10 @@ export function cancelOnCtrlC(): AbortSignal {
 }
 
 /** Prints a thrown error as one clear message and returns the exit code for it. */
-export function reportError(error: unknown): number {
+export async function reportError(error: unknown): Promise<number> {
   const code = exitCodeOf(error);
   if (error instanceof CancelledError) {
-    clack.cancel(error.message);
+    (await clack()).cancel(error.message);
   } else if (error instanceof UserError || error instanceof EnvironmentError) {
     console.error(kleur.red(`✖ ${(error as Error).message}`));
   } else {
@@ -77,8 +80,9 @@ export function reportError(error: unknown): number {
 export async function confirmOrRefuse(question: string, what: string, show?: () => void): Promise<true> {
   if (!interactive) throw new UserError(`${what}; pass --yes to do it without a terminal`);
   show?.();
-  const answer = await clack.confirm({ message: question, initialValue: false });
-  if (clack.isCancel(answer) || !answer) throw new CancelledError('Nothing was changed.');
+  const prompts = await clack();
+  const answer = await prompts.confirm({ message: question, initialValue: false });
+  if (prompts.isCancel(answer) || !answer) throw new CancelledError('Nothing was changed.');
   return true;
 }
 

@@ -59,7 +59,7 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
   const spec = repo.answers.answers;
   if (flags.install) {
     const { installDependencies } = await import('../post-steps.ts');
-    const spinner = progress();
+    const spinner = await progress();
     spinner.start(`Installing dependencies with ${spec.packageManager}`);
     await installDependencies(repo.root, spec.packageManager);
     spinner.stop('Dependencies installed');
