@@ -21,7 +21,7 @@ export interface Panel {
 
 const W = 330;
 const H = 210;
-const PAD = { left: 46, right: 12, top: 28, bottom: 34 };
+const PAD = { left: 46, right: 12, top: 44, bottom: 34 };
 const COLORS: Record<string, string> = { 'be-worker': '#1f77b4', 'sdk-loop': '#ff7f0e', Celery: '#2ca02c' };
 
 const fmt = (value: number) =>
@@ -69,7 +69,7 @@ function drawPanel(panel: Panel, left: number, top: number): string {
         const [cx, cy] = point.split(',');
         return `<circle cx="${cx}" cy="${cy}" r="2.5" fill="${each.color}"/>`;
       }),
-      `<text x="${left + W - PAD.right}" y="${top + 17 + index * 12}" font-size="10" text-anchor="end" fill="${each.color}">${xml(each.name)}</text>`,
+      `<text x="${left + PAD.left + index * 110}" y="${top + 33}" font-size="10" fill="${each.color}">● ${xml(each.name)}</text>`,
     );
   });
   return `<g>\n  ${parts.join('\n  ')}\n</g>`;
@@ -176,4 +176,18 @@ export function scalingPanels(scaling: Scaling, celery?: readonly Drained[]): Pa
     });
   }
   return panels;
+}
+
+/** The chart of a run's results: what run.ts writes, and `node bench/chart.ts` draws again from bench/results.json. */
+export function chartOf(results: { date: string; scaling: Scaling; celery: { runs: Drained[] } }): string {
+  return drawChart(
+    `npm run bench, ${results.date.slice(0, 10)}: cost as work grows`,
+    scalingPanels(results.scaling, results.celery.runs),
+  );
+}
+
+if (import.meta.main) {
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const results = JSON.parse(await readFile(new URL('results.json', import.meta.url), 'utf8'));
+  await writeFile(new URL('chart.svg', import.meta.url), chartOf(results));
 }

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { benchCelery } from './celery.ts';
-import { drawChart, scalingPanels } from './chart.ts';
+import { chartOf } from './chart.ts';
 import { benchCli } from './cli.ts';
 import { benchFootprint } from './footprint.ts';
 import { benchScaling } from './scaling.ts';
@@ -135,9 +135,6 @@ const results = {
   seconds: round((performance.now() - began) / 1000, 0),
 };
 await writeFile(new URL('results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-await writeFile(
-  new URL('chart.svg', import.meta.url),
-  drawChart(`npm run bench, ${results.date.slice(0, 10)}: cost as work grows`, scalingPanels(scaling, celery.runs)),
-);
+await writeFile(new URL('chart.svg', import.meta.url), chartOf(results));
 console.log(`\n${formatTable(results)}`);
 console.log(`\nbench/results.json and bench/chart.svg written; ${results.seconds} s in all.`);
