@@ -2,18 +2,17 @@
 // all on: its node_modules size, start-up time to ready (/readyz answering 200), resident memory
 // when idle after start-up and at steady load (5,000 `add` tasks draining at concurrency 20).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encodeMessage } from '../templates/worker/src/runtime/codec.ts';
 import { resolveQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
 import { freePort } from '../test/support/process.ts';
 import { type SqsProcess, startSqsProcess } from '../test/support/sqs.ts';
+import { generateWorker, workerEnv } from './generated.ts';
 import { median, round, rssMb } from './stats.ts';
 import { sendAll } from './throughput.ts';
 
-const CREATE_BE_WORKER = fileURLToPath(new URL('../bin/create-be-worker.js', import.meta.url));
 const LOAD_TASKS = 5000;
 
 export async function benchFootprint(startups: number) {
@@ -26,25 +25,8 @@ export async function benchFootprint(startups: number) {
       ['all on', ['--all']],
     ] as const) {
       const name = label === 'all off' ? 'off' : 'on';
-      execFileSync(
-        process.execPath,
-        [CREATE_BE_WORKER, name, ...flags, '--no-git', '--user', 'bench', '--package-manager', 'npm'],
-        {
-          cwd: parent,
-          stdio: 'ignore',
-          env: { ...process.env, CI: 'true' },
-        },
-      );
-      const worker = join(parent, name);
-      execFileSync('npm', ['run', 'build'], { cwd: worker, stdio: 'ignore' });
-      const env = {
-        ...process.env,
-        SQS_ENDPOINT: sqs.endpoint,
-        AWS_REGION: 'us-east-1', // the region the bench's SQS client uses: fauxqs keeps queues per region
-        BE_WORKER_USER: 'bench',
-        WORKER_CONCURRENCY: '20',
-      };
-      execFileSync(process.execPath, ['dist/local-queues.js'], { cwd: worker, env, stdio: 'ignore' });
+      const worker = generateWorker(parent, name, flags, sqs.endpoint);
+      const env = { ...workerEnv(sqs.endpoint), WORKER_CONCURRENCY: '20' };
       results[label] = {
         nodeModulesMb: round(
           Number(
@@ -56,10 +38,12 @@ export async function benchFootprint(startups: number) {
         ),
         ...(await measureRuns(worker, env, sqs, `bench-local-${name}-add`, startups)),
       };
+      await rm(worker, { recursive: true, force: true }); // a generated worker takes 250–350 MB
     }
     return results;
   } finally {
     await sqs.stop();
+    await rm(parent, { recursive: true, force: true });
   }
 }
 

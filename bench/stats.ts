@@ -1,6 +1,6 @@
 // Small statistics for the benchmarks: medians of alternated runs, percentiles, wall time.
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 export function percentile(values: readonly number[], p: number): number {
   if (!values.length) return Number.NaN;
@@ -39,3 +39,21 @@ export async function rssMb(pid: number): Promise<number> {
 }
 
 export const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+/** Resident set size in MB of a process and all its descendants, from /proc (Linux). */
+export async function treeRssMb(pid: number): Promise<number> {
+  const parents = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so split after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid) parents.set(Number(entry), ppid);
+  }
+  const tree = [pid];
+  for (let index = 0; index < tree.length; index++) {
+    for (const [child, parent] of parents) if (parent === tree[index]) tree.push(child);
+  }
+  const sizes = await Promise.all(tree.map((each) => rssMb(each).catch(() => 0)));
+  return sizes.reduce((sum, size) => sum + size, 0);
+}

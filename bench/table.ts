@@ -1,4 +1,6 @@
 // The results as Markdown tables: what `npm run bench` prints and the README shows.
+import type { Drained } from './celery.ts';
+import type { Scaling, ScalingPoint } from './scaling.ts';
 
 interface Results {
   date: string;
@@ -11,6 +13,8 @@ interface Results {
     results: Record<string, Record<string, { perSecond: number; p50Ms: number; p99Ms: number; peakRssMb: number }>>;
   };
   footprint: Record<string, unknown>;
+  scaling: Scaling;
+  celery: { celery: string; runs: Drained[] };
   targets: { what: string; ratio: number; target: string; met: boolean | null }[];
 }
 
@@ -20,6 +24,102 @@ const table = (head: string[], rows: (string | number)[][]) =>
     `|${head.map(() => '---').join('|')}|`,
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
+
+const ratio = (a: number | undefined, b: number | undefined) => (a && b ? +(a / b).toFixed(2) : '');
+
+/** Each step's be-worker and sdk-loop runs side by side. */
+function pairs(points: readonly ScalingPoint[], key: (point: ScalingPoint) => string) {
+  const steps = [...new Set(points.map(key))];
+  return steps.map((step) => {
+    const at = points.filter((point) => key(point) === step);
+    const ours = at.find((point) => point.consumer === 'be-worker') as ScalingPoint;
+    return { ours, sdk: at.find((point) => point.consumer === 'sdk-loop') };
+  });
+}
+
+export function formatScaling({ concurrency, queues, bodySize }: Scaling): string[] {
+  return [
+    `**Cost as work grows**: the runtime (be-worker) beside the bare SDK loop, one run per point; sleeping tasks take 10–100 ms, their limit is C ÷ mean task time\n\n${table(
+      [
+        'tasks',
+        'C',
+        'tasks sent',
+        'be-worker msgs/s',
+        'sdk-loop msgs/s',
+        'be-worker ÷ sdk-loop',
+        'be-worker ÷ limit',
+        'RSS MB be-worker',
+        'RSS MB sdk-loop',
+      ],
+      pairs(concurrency, (point) => `${point.tasks} ${point.concurrency}`).map(({ ours, sdk }) => [
+        ours.tasks,
+        ours.concurrency,
+        ours.messages,
+        ours.perSecond,
+        sdk?.perSecond ?? '',
+        ratio(ours.perSecond, sdk?.perSecond),
+        ratio(ours.perSecond, ours.limitPerSecond),
+        ours.peakRssMb,
+        sdk?.peakRssMb ?? '',
+      ]),
+    )}`,
+    `**Queues** (no-op tasks at C = 20 on each queue, spread evenly)\n\n${table(
+      ['queues', 'tasks sent', 'be-worker msgs/s', '÷ 1 queue', 'RSS MB'],
+      queues.map((point) => [
+        point.queues,
+        point.messages,
+        point.perSecond,
+        ratio(point.perSecond, queues[0]?.perSecond),
+        point.peakRssMb,
+      ]),
+    )}`,
+    `**Body size** (no-op tasks at C = 20, each SQS body padded)\n\n${table(
+      [
+        'body KiB',
+        'tasks sent',
+        'be-worker msgs/s',
+        'sdk-loop msgs/s',
+        'be-worker ÷ sdk-loop',
+        'RSS MB be-worker',
+        'RSS MB sdk-loop',
+      ],
+      pairs(bodySize, (point) => String(point.bodyBytes)).map(({ ours, sdk }) => [
+        ours.bodyBytes / 1024,
+        ours.messages,
+        ours.perSecond,
+        sdk?.perSecond ?? '',
+        ratio(ours.perSecond, sdk?.perSecond),
+        ours.peakRssMb,
+        sdk?.peakRssMb ?? '',
+      ]),
+    )}`,
+  ];
+}
+
+export function formatCelery({ celery, runs }: Results['celery']): string {
+  return `**Against Celery ${celery}** (prefork \`-c 2\`) and 1 → 2 processes: the generated worker, all integrations off, \`node dist/main.js\` with WORKER_CONCURRENCY=10 per process; the same Celery bodies from a filled queue\n\n${table(
+    [
+      'tasks',
+      'worker',
+      'tasks at once',
+      'tasks sent',
+      'msgs/s',
+      '÷ limit',
+      'start to first task ms',
+      'peak RSS MB (process tree)',
+    ],
+    runs.map((run) => [
+      run.tasks,
+      run.contender,
+      run.concurrency,
+      run.messages,
+      run.perSecond,
+      ratio(run.perSecond, run.limitPerSecond),
+      run.startToReadyMs,
+      run.peakRssMb,
+    ]),
+  )}`;
+}
 
 export function formatTable(results: Results): string {
   const { cli, throughput, footprint } = results;
@@ -54,6 +154,8 @@ export function formatTable(results: Results): string {
         return [label, each.nodeModulesMb, each.startupMs, each.idleRssMb, each.loadRssMb];
       }),
     )}`,
+    ...formatScaling(results.scaling),
+    formatCelery(results.celery),
     `**Ratios**\n\n${table(
       ['', 'ratio', 'target', ''],
       results.targets.map(({ what, ratio, target, met }) => [

@@ -22,6 +22,10 @@ export interface Scenario {
   concurrency: number;
   /** Each task's sleep in ms, drawn once per scenario so every consumer gets the same ones. */
   sleeps: readonly number[];
+  /** Queues the messages are spread over (be-worker only when more than one); 1 by default. */
+  queues?: number;
+  /** Each SQS body padded to about this many bytes (a third, string argument); unpadded by default. */
+  bodyBytes?: number;
 }
 
 export interface RunResult {
@@ -34,47 +38,82 @@ export interface RunResult {
   peakRssMb: number;
 }
 
-export function scenario(name: Scenario['name'], messages: number, concurrency: number): Scenario {
+export function scenario(
+  name: Scenario['name'],
+  messages: number,
+  concurrency: number,
+  extra: Pick<Scenario, 'queues' | 'bodyBytes'> = {},
+): Scenario {
   let seed = 42;
   const random = () => {
     seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
     return seed / 2 ** 31;
   };
   const sleeps = Array.from({ length: messages }, () => (name === 'noop' ? 0 : 10 + Math.round(random() * 90)));
-  return { name, messages, concurrency, sleeps };
+  return { name, messages, concurrency, sleeps, ...extra };
 }
 
 let queueNumber = 0;
 
-/** One consumer through one scenario, on a fresh queue. */
-async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario: Scenario): Promise<RunResult> {
-  const queueName = `bench-local-run-${++queueNumber}`;
-  // A long visibility timeout: nothing is delivered twice while the benchmark runs.
-  await provisionQueues(sqs.client, [queueName], { visibilityTimeoutSeconds: 600 });
-  const queueUrl = await resolveQueueUrl(sqs.client, queueName);
-  await sendAll(
-    sqs.client,
-    queueUrl,
-    (index) => encodeMessage({ task: 'bench', args: [Date.now(), scenario.sleeps[index] ?? 0], queue: queueName }),
-    scenario.messages,
-  );
+/** The Celery body of bench task `index`: [sent at, sleep ms], padded to about `bodyBytes`. */
+export function benchBody(scenario: Scenario, index: number, queue: string): string {
+  const args: unknown[] = [Date.now(), scenario.sleeps[index] ?? 0];
+  if (!scenario.bodyBytes) return encodeMessage({ task: 'bench', args, queue });
+  const bare = encodeMessage({ task: 'bench', args: [...args, ''], queue, id: '0'.repeat(36) }).length;
+  // argsrepr carries the padding once more, and the body carries it base64'd (4 ÷ 3).
+  const padding = Math.max(0, Math.floor((scenario.bodyBytes - bare) / (1 + 4 / 3)));
+  return encodeMessage({ task: 'bench', args: [...args, 'x'.repeat(padding)], queue });
+}
 
+/** Fresh queues for one run, the scenario's messages spread over them in turn. */
+export async function fillQueues(sqs: SQSClient, prefix: string, scenario: Scenario) {
+  const queueNames = Array.from({ length: scenario.queues ?? 1 }, (_, index) =>
+    scenario.queues && scenario.queues > 1 ? `${prefix}-q${index}` : prefix,
+  );
+  // A long visibility timeout: nothing is delivered twice while the benchmark runs.
+  await provisionQueues(sqs, queueNames, { visibilityTimeoutSeconds: 600 });
+  const queueUrls = await Promise.all(queueNames.map((name) => resolveQueueUrl(sqs, name)));
+  await Promise.all(
+    queueUrls.map((url, queue) =>
+      sendAll(
+        sqs,
+        url,
+        (index) => benchBody(scenario, index * queueUrls.length + queue, queueNames[queue] ?? ''),
+        Math.floor(scenario.messages / queueUrls.length) + (queue < scenario.messages % queueUrls.length ? 1 : 0),
+        // A batch carries at most 1 MiB in all.
+        Math.max(1, Math.min(10, Math.floor(2 ** 20 / (scenario.bodyBytes ?? 1024)))),
+      ),
+    ),
+  );
+  return { queueNames, queueUrls };
+}
+
+/** One consumer through one scenario, on fresh queues. */
+export async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario: Scenario): Promise<RunResult> {
+  const { queueNames, queueUrls } = await fillQueues(sqs.client, `bench-local-run-${++queueNumber}`, scenario);
   const settings: ConsumerSettings = {
     endpoint: sqs.endpoint,
     region: 'us-east-1',
-    queueName,
-    queueUrl,
+    queueName: queueNames[0] ?? '',
+    queueUrl: queueUrls[0] ?? '',
+    queueNames,
     concurrency: scenario.concurrency,
   };
   const child = fork(fileURLToPath(new URL(`consumers/${consumer}.ts`, import.meta.url)), {
     env: { ...process.env, BENCH_SETTINGS: JSON.stringify(settings) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
   await once(child, 'message');
   const started = performance.now();
   child.send('go');
   let peakRssMb = 0;
-  while ((await depth(sqs.client, queueUrl)) > 0) {
+  while ((await depth(sqs.client, queueUrls)) > 0) {
+    if (exited)
+      throw new Error(`${consumer} exited before the queue was empty (${scenario.name}, C = ${scenario.concurrency})`);
     peakRssMb = Math.max(peakRssMb, await rssMb(child.pid ?? 0).catch(() => 0));
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -93,12 +132,18 @@ async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario: Scenar
   };
 }
 
-/** Sends the bodies in batches of 10, eight batches in flight at once. */
-export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: (index: number) => string, count: number) {
-  for (let start = 0; start < count; start += 80) {
+/** Sends the bodies in batches of `size` (10, SQS's most), eight batches in flight at once. */
+export async function sendAll(
+  sqs: SQSClient,
+  queueUrl: string,
+  bodies: (index: number) => string,
+  count: number,
+  size = 10,
+) {
+  for (let start = 0; start < count; start += 8 * size) {
     const batches = [];
-    for (let batch = start; batch < Math.min(count, start + 80); batch += 10) {
-      const entries = Array.from({ length: Math.min(10, count - batch) }, (_, index) => ({
+    for (let batch = start; batch < Math.min(count, start + 8 * size); batch += size) {
+      const entries = Array.from({ length: Math.min(size, count - batch) }, (_, index) => ({
         Id: String(index),
         MessageBody: bodies(batch + index),
       }));
@@ -108,14 +153,21 @@ export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: (index: 
   }
 }
 
-async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+/** Messages left in the queues, visible or in flight; `visible` counts the visible ones only. */
+export async function depth(sqs: SQSClient, queueUrls: readonly string[], visible = false): Promise<number> {
+  const counts = await Promise.all(
+    queueUrls.map(async (queueUrl) => {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      const waiting = Number(Attributes.ApproximateNumberOfMessages);
+      return visible ? waiting : waiting + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
     }),
   );
-  return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+  return counts.reduce((sum, count) => sum + count, 0);
 }
 
 /**

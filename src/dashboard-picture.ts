@@ -58,6 +58,6 @@ function lineSketch(x: number, y: number, w: number, h: number, seed: number): s
   return `    <polyline points="${points.join(' ')}" fill="none" stroke="#5794f2" stroke-width="2"/>`;
 }
 
-function xml(text: string): string {
+export function xml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -7,12 +7,12 @@ import { benchTask, runConsumer } from './harness.ts';
 runConsumer(async (settings, done) => {
   const task = defineTask({
     name: 'bench',
-    args: z.tuple([z.number(), z.number()]),
+    args: z.tuple([z.number(), z.number()]).rest(z.string()),
     run: (args) => benchTask(args, done),
   });
   const worker = await startWorker({
     sqs: { region: settings.region, endpoint: settings.endpoint },
-    queues: [{ queue: settings.queueName.replace(/^bench-local-/, ''), task: 'bench' }],
+    queues: settings.queueNames.map((name) => ({ queue: name.replace(/^bench-local-/, ''), task: 'bench' })),
     tasks: [task],
     naming: { env: 'local', user: 'bench' },
     concurrency: settings.concurrency,

@@ -11,11 +11,16 @@ export interface ConsumerSettings {
   /** The full SQS name, e.g. bench-local-run-3. */
   queueName: string;
   queueUrl: string;
+  /** Every queue of the run (be-worker consumes them all; the others the first only). */
+  queueNames: string[];
   concurrency: number;
 }
 
-/** The bench task's work: args are [sent at (ms since epoch), sleep (ms)]. */
-export async function benchTask([sentAt, sleepMs]: readonly [number, number], done: (sentAt: number) => void) {
+/** The bench task's work: args are [sent at (ms since epoch), sleep (ms)] and maybe a padding. */
+export async function benchTask(
+  [sentAt, sleepMs]: readonly [number, number, ...unknown[]],
+  done: (sentAt: number) => void,
+) {
   if (sleepMs > 0) await sleep(sleepMs);
   done(sentAt);
 }

@@ -1,11 +1,14 @@
 // The loop one writes by hand with @aws-sdk/client-sqs: receive up to 10, run them together,
-// delete them with one DeleteMessageBatch, again; as many loops as sqs-consumer has consumers.
+// delete them with one DeleteMessageBatch, again; as many loops as sqs-consumer has consumers,
+// and a socket for each loop's long poll beyond the SDK's 50 (without them, at 500 loops and
+// more, deletes waited behind long polls until they timed out).
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../templates/worker/src/runtime/sqs.ts';
 import { handleBody, runConsumer } from './harness.ts';
 
 runConsumer(async (settings, done) => {
-  const sqs = createSqsClient({ region: settings.region, endpoint: settings.endpoint });
+  const loopCount = Math.ceil(settings.concurrency / 10);
+  const sqs = createSqsClient({ region: settings.region, endpoint: settings.endpoint }, loopCount);
   const polling = new AbortController();
   const loop = async () => {
     while (!polling.signal.aborted) {
@@ -29,7 +32,7 @@ runConsumer(async (settings, done) => {
       );
     }
   };
-  const loops = Array.from({ length: Math.ceil(settings.concurrency / 10) }, loop);
+  const loops = Array.from({ length: loopCount }, loop);
   return async () => {
     polling.abort();
     await Promise.allSettled(loops);

@@ -65,14 +65,31 @@ export interface CeleryEnv {
 const asEnv = (env: CeleryEnv) => ({ ...env, ROUTES: JSON.stringify(env.ROUTES), PYTHONDONTWRITEBYTECODE: '1' });
 
 export interface CeleryWorker {
+  /** The main process's id (a prefork pool's children are its children). */
+  pid: number;
   stop(): Promise<void>;
   output(): string;
 }
 
-/** `celery worker` (one process, the solo pool) on the Python queue, ready when it says so. */
-export async function startCeleryWorker({ python }: CeleryPython, env: CeleryEnv): Promise<CeleryWorker> {
-  const args = ['-m', 'celery', '-A', 'interop', 'worker', '-P', 'solo', '-Q', env.PY_QUEUE, '-l', 'info'];
-  const child: ResultPromise = execa(python, args, { cwd: APP_DIR, env: asEnv(env), all: true, reject: false });
+/** Another Celery app than interop.py (the benchmark's), and its pool. */
+export interface CeleryApp {
+  app: string;
+  cwd: string;
+  /** e.g. ['-P', 'prefork', '-c', '2']. */
+  pool: string[];
+}
+
+/**
+ * `celery worker` (one process, the solo pool, unless `app` says otherwise) on the Python queue,
+ * ready when it says so.
+ */
+export async function startCeleryWorker(
+  { python }: CeleryPython,
+  env: CeleryEnv,
+  app: CeleryApp = { app: 'interop', cwd: APP_DIR, pool: ['-P', 'solo'] },
+): Promise<CeleryWorker> {
+  const args = ['-m', 'celery', '-A', app.app, 'worker', ...app.pool, '-Q', env.PY_QUEUE, '-l', 'info'];
+  const child: ResultPromise = execa(python, args, { cwd: app.cwd, env: asEnv(env), all: true, reject: false });
   let output = '';
   let exited = false;
   void child.then(() => {
@@ -82,6 +99,7 @@ export async function startCeleryWorker({ python }: CeleryPython, env: CeleryEnv
     output += chunk.toString();
   });
   const worker = {
+    pid: child.pid ?? 0,
     output: () => output,
     async stop() {
       child.kill('SIGTERM');

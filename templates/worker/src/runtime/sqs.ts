@@ -29,8 +29,15 @@ export function awsClientConfig({ region, endpoint, profile }: SqsSettings) {
  */
 export const SQS_TIMEOUTS = { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true };
 
-export function createSqsClient(settings: SqsSettings): SQSClient {
-  return new SQSClient({ ...awsClientConfig(settings), requestHandler: SQS_TIMEOUTS });
+/**
+ * `longPolls`: receives the client holds open at once. It gets that many sockets beyond the SDK's
+ * 50, so deletes, sends and lease changes never queue behind long polls (at 500 slots and more,
+ * or many queues, they did: the worker stalled until the polls ended).
+ */
+export function createSqsClient(settings: SqsSettings, longPolls = 0): SQSClient {
+  const agent = { maxSockets: 50 + longPolls };
+  const requestHandler = longPolls > 0 ? { ...SQS_TIMEOUTS, httpAgent: agent, httpsAgent: agent } : SQS_TIMEOUTS;
+  return new SQSClient({ ...awsClientConfig(settings), requestHandler });
 }
 
 /** The AWS SDK's names for credentials that are missing, expired or wrong: one sentence with the fix for each. */

@@ -15,7 +15,7 @@ import { type QueueBinding, type ResolvedQueue, resolveQueues } from './queues.t
 import { TaskSender } from './sender.ts';
 import { createSqsClient, type SqsSettings } from './sqs.ts';
 import type { TaskDefinition } from './task.ts';
-import { within } from './timing.ts';
+import { MAX_BATCH, within } from './timing.ts';
 
 export interface WorkerOptions {
   /** Where SQS is: the worker makes its clients (with their timeouts) from this. */
@@ -72,7 +72,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { log, metrics } = options;
   const tasks = taskRegistry(options.tasks, options.queues);
   const limiters = limitersOf(options.queues, options.hooks);
-  const sqs = createSqsClient(options.sqs);
+  // One long poll per 10 slots of each queue (consumer.ts).
+  const sqs = createSqsClient(options.sqs, options.queues.length * Math.ceil(options.concurrency / MAX_BATCH));
   const queues = await resolveQueues(sqs, options.queues, options.naming).catch((error: Error) => {
     sqs.destroy();
     throw error;

@@ -1,0 +1,93 @@
+// The pure parts of `npm run bench`: the scaling tables and the SVG chart, from a small fixture.
+import { describe, expect, it } from 'vitest';
+import type { Drained } from '../bench/celery.ts';
+import { drawChart, scalingPanels } from '../bench/chart.ts';
+import type { Scaling, ScalingPoint } from '../bench/scaling.ts';
+import { formatCelery, formatScaling } from '../bench/table.ts';
+
+const point = (overrides: Partial<ScalingPoint>): ScalingPoint => ({
+  consumer: 'be-worker',
+  tasks: 'noop',
+  concurrency: 20,
+  queues: 1,
+  bodyBytes: 0,
+  messages: 1000,
+  perSecond: 1000,
+  peakRssMb: 100,
+  ...overrides,
+});
+
+const scaling: Scaling = {
+  concurrency: [
+    point({ concurrency: 1, perSecond: 300 }),
+    point({ concurrency: 1, perSecond: 200, consumer: 'sdk-loop' }),
+    point({ concurrency: 1000, perSecond: 3000 }),
+    point({ concurrency: 1000, perSecond: 4000, consumer: 'sdk-loop' }),
+    point({ tasks: 'sleep', concurrency: 200, perSecond: 3500, limitPerSecond: 3636 }),
+    point({ tasks: 'sleep', concurrency: 200, perSecond: 2000, limitPerSecond: 3636, consumer: 'sdk-loop' }),
+  ],
+  queues: [point({ queues: 1, perSecond: 2000 }), point({ queues: 50, perSecond: 1000 })],
+  bodySize: [point({ bodyBytes: 1024 }), point({ bodyBytes: 921_600, perSecond: 50 })],
+};
+
+const celery: Drained[] = [
+  {
+    contender: 'be-worker, 1 process',
+    tasks: 'noop',
+    messages: 3000,
+    concurrency: 10,
+    startToReadyMs: 500,
+    perSecond: 2000,
+    peakRssMb: 120,
+  },
+  {
+    contender: 'be-worker, WORKER_PROCESSES=2',
+    tasks: 'noop',
+    messages: 3000,
+    concurrency: 20,
+    startToReadyMs: 600,
+    perSecond: 3000,
+    peakRssMb: 300,
+  },
+  {
+    contender: 'Celery, prefork -c 2',
+    tasks: 'noop',
+    messages: 3000,
+    concurrency: 2,
+    startToReadyMs: 1500,
+    perSecond: 300,
+    peakRssMb: 180,
+  },
+];
+
+describe('the bench report', () => {
+  it('puts each step of be-worker beside the SDK loop, with their ratio and the share of the limit', () => {
+    const [byConcurrency, byQueues, byBody] = formatScaling(scaling);
+    expect(byConcurrency).toContain('| noop | 1 | 1000 | 300 | 200 | 1.5 |  | 100 | 100 |');
+    expect(byConcurrency).toContain('| noop | 1000 | 1000 | 3000 | 4000 | 0.75 |');
+    expect(byConcurrency).toContain('| sleep | 200 | 1000 | 3500 | 2000 | 1.75 | 0.96 |');
+    expect(byQueues).toContain('| 50 | 1000 | 1000 | 0.5 | 100 |');
+    expect(byBody).toContain('| 900 | 1000 | 50 |');
+    expect(formatCelery({ celery: '5.6.3', runs: celery })).toContain(
+      '| noop | Celery, prefork -c 2 | 2 | 3000 | 300 |  | 1500 | 180 |',
+    );
+  });
+
+  it('draws one line per consumer in each panel, points where the data is, and the target rule', () => {
+    const svg = drawChart('bench', scalingPanels(scaling, celery));
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.match(/<g>/g)).toHaveLength(6);
+    // sleep (2 series), no-op (2), RSS (2), queues (1), body size (1), processes (2)
+    expect(svg.match(/<polyline/g)).toHaveLength(10);
+    expect(svg.match(/<circle/g)).toHaveLength(2 + 4 + 4 + 2 + 2 + 3);
+    expect(svg).toContain('target 0.97');
+    expect(svg).toContain('10–100 ms tasks: throughput ÷ (C ÷ mean)');
+    expect(svg).not.toMatch(/NaN|undefined/);
+  });
+
+  it('escapes what it writes as text', () => {
+    const svg = drawChart('a < b & c', [{ title: 'x > y', x: 'x', logX: false, series: [] }]);
+    expect(svg).toContain('a &lt; b &amp; c');
+    expect(svg).toContain('x &gt; y');
+  });
+});
