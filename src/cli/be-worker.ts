@@ -256,6 +256,8 @@ targetOptions(
     lines = text.split('\n').length;
     await sleep(flags.interval * 1000, signal);
   }
+  // Ended by Ctrl-C: 130, as every Ctrl-C of the bins (npx reports 130 for it whatever we say).
+  process.exitCode = 130;
 });
 
 const dlq = program.command('dlq').description("read, redrive and purge the worker's dead letters (err- queues)");

@@ -107,7 +107,7 @@ describe('be-worker status', () => {
     expect(json.stderr).toContain('--watch redraws a table; leave out --json');
   });
 
-  it('--watch redraws the table in place in a terminal as the counts change, until Ctrl-C (exit 0)', async () => {
+  it('--watch redraws the table in place in a terminal as the counts change, until Ctrl-C (exit 130)', async () => {
     const cli = spawnInTerminal(
       BE_WORKER,
       ['status', '--watch', '--interval', '1', '--endpoint', server.address],
@@ -120,6 +120,6 @@ describe('be-worker status', () => {
     // Back up over the 7 lines drawn (who, header, 4 queues, the time), cleared, drawn again.
     expect(cli.output()).toContain('\x1b[7F\x1b[0J');
     cli.write('\x03');
-    expect(await cli.exited, cli.screen()).toBe(0);
+    expect(await cli.exited, cli.screen()).toBe(130);
   });
 });
