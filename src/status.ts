@@ -1,7 +1,7 @@
 // `be-worker status`: how many messages each queue of a worker and its dead-letter queue hold, as
 // SQS counts them (the same attributes the worker's queue-depth metrics read).
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DEPTH_ATTRIBUTES } from '../templates/worker/src/runtime/depth.ts';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { readQueueDepth } from '../templates/worker/src/runtime/depth.ts';
 import { findQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
 import { type AwsTarget, awsError, type Identity, whoAmI, withAws } from './aws.ts';
 import type { WorkerQueue } from './worker-queues.ts';
@@ -66,12 +66,6 @@ export async function queueStatuses(sqs: SQSClient, queues: readonly WorkerQueue
 }
 
 export async function readDepth(sqs: SQSClient, url: string): Promise<Depth> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: Object.values(DEPTH_ATTRIBUTES) }),
-  );
-  return {
-    visible: Number(Attributes[DEPTH_ATTRIBUTES.visible] ?? 0),
-    inFlight: Number(Attributes[DEPTH_ATTRIBUTES.in_flight] ?? 0),
-    delayed: Number(Attributes[DEPTH_ATTRIBUTES.delayed] ?? 0),
-  };
+  const { visible, in_flight: inFlight, delayed } = await readQueueDepth(sqs, url);
+  return { visible, inFlight, delayed };
 }

@@ -1,6 +1,6 @@
 // `be-worker dlq`: a worker's dead letters read, summed up, moved back to their queue, or purged.
 // Each command first asks who it acts as (STS), then finds the queue by any of its names.
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { findQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { MAX_BATCH } from '../../templates/worker/src/runtime/timing.ts';
 import { type AwsTarget, awsError, type Identity, whoAmI, withAws } from '../aws.ts';
@@ -9,7 +9,6 @@ import { readDepth } from '../status.ts';
 import { queueUrl, type WorkerQueue, workerQueueNamed } from '../worker-queues.ts';
 import { type DeadLetterGroup, groupDeadLetters } from './group.ts';
 import { MoveTasksUnsupportedError, moveTask } from './move-task.ts';
-import { purgeQueue } from './purge.ts';
 import { type DeadLetter, READ_HIDE_SECONDS, readDeadLetters } from './read.ts';
 import { type LoopResult, redriveLoop } from './redrive-loop.ts';
 
@@ -144,7 +143,8 @@ export async function purgeDeadLetters(
       const { queue, deadLetterUrl } = await open(options.queue);
       const plan = { ...where, deadLetterQueue: queue.deadLetterName, messages: await messagesIn(sqs, deadLetterUrl) };
       await options.confirm?.(plan);
-      await purgeQueue(sqs, deadLetterUrl);
+      // SQS takes up to a minute to finish, and allows one purge a minute.
+      await sqs.send(new PurgeQueueCommand({ QueueUrl: deadLetterUrl }));
       return plan;
     },
     'Cancelled; nothing was purged.',

@@ -8,7 +8,7 @@ import type { Metrics } from './metrics.ts';
 import type { ResolvedQueue } from './queues.ts';
 
 /** The depth SQS reports, by the name the metrics and `be-worker status` give it. */
-export const DEPTH_ATTRIBUTES = {
+const DEPTH_ATTRIBUTES = {
   visible: 'ApproximateNumberOfMessages',
   in_flight: 'ApproximateNumberOfMessagesNotVisible',
   delayed: 'ApproximateNumberOfMessagesDelayed',
@@ -42,6 +42,18 @@ export function watchQueueDepth(options: DepthOptions): () => void {
   };
 }
 
+export type Depth = Record<keyof typeof DEPTH_ATTRIBUTES, number>;
+
+/** One queue's depth, as SQS counts it (each read has a deadline). */
+export async function readQueueDepth(sqs: SQSClient, url: string): Promise<Depth> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: Object.values(DEPTH_ATTRIBUTES) }),
+    { abortSignal: AbortSignal.timeout(10_000) },
+  );
+  const count = (kind: keyof Depth) => Number(Attributes[DEPTH_ATTRIBUTES[kind]] ?? 0);
+  return { visible: count('visible'), in_flight: count('in_flight'), delayed: count('delayed') };
+}
+
 export async function readDepths({ sqs, queues, metrics, log }: DepthOptions): Promise<void> {
   const targets = queues.flatMap((queue) => [
     { label: queue.queue, url: queue.url },
@@ -50,14 +62,9 @@ export async function readDepths({ sqs, queues, metrics, log }: DepthOptions): P
   await Promise.all(
     targets.map(async ({ label, url }) => {
       try {
-        const { Attributes = {} } = await sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: Object.values(DEPTH_ATTRIBUTES) }),
-          { abortSignal: AbortSignal.timeout(10_000) },
-        );
-        for (const [kind, attribute] of Object.entries(DEPTH_ATTRIBUTES)) {
-          metrics.queueMessages.set({ queue: label, kind }, Number(Attributes[attribute] ?? 0));
-        }
-        if (Number(Attributes[DEPTH_ATTRIBUTES.visible] ?? 0) === 0) metrics.oldestMessageAge.set({ queue: label }, 0);
+        const depth = await readQueueDepth(sqs, url);
+        for (const [kind, count] of Object.entries(depth)) metrics.queueMessages.set({ queue: label, kind }, count);
+        if (depth.visible === 0) metrics.oldestMessageAge.set({ queue: label }, 0);
       } catch (error) {
         metrics.queueDepthErrors.inc({ queue: label });
         log.warn({ queue: label, err: error }, 'could not read the queue depth; trying again at the next interval');
