@@ -2,7 +2,8 @@
 // deadlines, who we act as (STS) before anything else, and AWS failures as one sentence.
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { awsClientConfig, CREDENTIAL_ERRORS, SQS_TIMEOUTS } from '../templates/worker/src/runtime/sqs.ts';
+import { CREDENTIAL_ERRORS } from '../templates/worker/src/runtime/errors.ts';
+import { awsClientConfig, SQS_TIMEOUTS } from '../templates/worker/src/runtime/sqs.ts';
 import { LOCAL_SQS_ENDPOINT, networkCode } from '../templates/worker/src/runtime/startup.ts';
 import { CancelledError, EnvironmentError, UserError } from './errors.ts';
 

@@ -4,7 +4,7 @@
 // Every test waits for states (a metric, the run log, an exit), never on a clock alone.
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stopDeadlineSeconds } from '../../templates/worker/src/runtime/worker.ts';
+import { stopDeadlineSeconds } from '../../templates/worker/src/runtime/timing.ts';
 import { type FaultyNetwork, startFaultyNetwork } from '../support/faulty-network.ts';
 import { waitFor } from '../support/process.ts';
 import { depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';

@@ -1,5 +1,8 @@
 // The worker as its own process, against SQS (fauxqs) in another: killed, stopped, cut off from
 // SQS, forked. Every test waits for states (a metric, the run log, an exit), never on a clock.
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/process.ts';
@@ -116,10 +119,13 @@ describe('a worker process', () => {
       // A short visibility timeout: a long poll of the process killed below may still hold messages
       // in the emulator; they come back after it.
       const RUN_LOG = await setUp(sqs, 'load', 5);
+      const IMPORTS_LOG = join(dirname(RUN_LOG), 'imports');
       const primary = await startWorkerProcess(sqs, 'load', {
         RUN_LOG,
         WORKER_PROCESSES: '2',
         WORKER_CONCURRENCY: '20',
+        IMPORTS_LOG,
+        NODE_OPTIONS: `--import=${pathToFileURL(join(import.meta.dirname, '..', 'support', 'record-imports.ts'))}`,
       });
       const ids = await sendNaps(sqs, 'load', Array(2000).fill(0));
       await waitFor(
@@ -161,6 +167,14 @@ describe('a worker process', () => {
 
       primary.process.kill('SIGTERM');
       expect((await primary.process).exitCode).toBe(0);
+
+      // The primary only forks, probes and sums: it never loaded the tasks or the AWS SDK, which
+      // each worker process did.
+      const imports = async (slot: string) => (await readFile(`${IMPORTS_LOG}.${slot}`, 'utf8')).split('\n');
+      const work = (url: string) => url.includes('/@aws-sdk/client-sqs/') || url.endsWith('/support/tasks.ts');
+      expect((await imports('primary')).filter(work)).toEqual([]);
+      expect((await imports('primary')).some((url) => url.endsWith('/runtime/prefork.ts'))).toBe(true);
+      expect((await imports('0')).filter(work).length).toBeGreaterThan(1);
     },
     5 * MINUTE,
   );

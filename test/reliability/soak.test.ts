@@ -2,7 +2,7 @@
 // and refusing for a while, a rolling restart, and a SIGTERM at the end. Nothing may be lost,
 // duplicates may only come from work whose delete did not happen, and every stop ends in time.
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { stopDeadlineSeconds } from '../../templates/worker/src/runtime/worker.ts';
+import { stopDeadlineSeconds } from '../../templates/worker/src/runtime/timing.ts';
 import { type FaultyNetwork, startFaultyNetwork } from '../support/faulty-network.ts';
 import { waitFor } from '../support/process.ts';
 import { depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';

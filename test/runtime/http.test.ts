@@ -19,8 +19,7 @@ async function start(state: { ready?: boolean; alive?: boolean } = {}) {
   server = await startHttpServer({
     host: '127.0.0.1',
     port: 0,
-    metrics: async () => 'up 1\n',
-    metricsContentType: 'text/plain; version=0.0.4',
+    metrics: async () => ({ text: 'up 1\n', contentType: 'text/plain; version=0.0.4' }),
     isReady: () => state.ready ?? true,
     isAlive: () => state.alive ?? true,
   });

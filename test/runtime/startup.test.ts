@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../templates/worker/src/runtime/errors.ts';
-import { QueueNotFoundError } from '../../templates/worker/src/runtime/sqs.ts';
+import { ConfigError, QueueNotFoundError } from '../../templates/worker/src/runtime/errors.ts';
 import {
   describeSqsTarget,
   explainSqsError,

@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { coreEnvSchema, parseEnv } from '../../templates/worker/src/runtime/config.ts';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/hooks.ts';
 import { runWorker } from '../../templates/worker/src/runtime/run.ts';
-import { testTasks } from './tasks.ts';
 
 // RATELIMIT_MODULE: the ratelimit integration of a generated worker, holding "naps" to its limit.
 const ratelimit = process.env.RATELIMIT_MODULE
@@ -20,13 +19,16 @@ const [queue = 'naps', task = 'nap'] = (process.env.TEST_QUEUE ?? 'naps:nap').sp
 await runWorker({
   name: 'test-worker',
   loadConfig: () => parseEnv(z.object(coreEnvSchema({ region: 'us-east-1' })), process.env),
-  queues: [{ queue, task, ...(ratelimit ? { ratelimit: queue } : {}) }],
-  tasks: testTasks,
-  ...(ratelimit
-    ? {
-        integrations: (_config, context) => [
-          ratelimit.ratelimit(parseEnv(z.object(ratelimit.ratelimitEnv), process.env), context),
-        ],
-      }
-    : {}),
+  // As a generated main.ts does: the tasks are imported only where they run.
+  loadWork: async () => ({
+    queues: [{ queue, task, ...(ratelimit ? { ratelimit: queue } : {}) }],
+    tasks: (await import('./tasks.ts')).testTasks,
+    ...(ratelimit
+      ? {
+          integrations: (_config: object, context: IntegrationContext) => [
+            ratelimit.ratelimit(parseEnv(z.object(ratelimit.ratelimitEnv), process.env), context),
+          ],
+        }
+      : {}),
+  }),
 });

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ReceiveLimiter } from './hooks.ts';
 import type { Lease, LeaseKeeper } from './lease.ts';
-import { backoffMs, deadline, MAX_BATCH, sleep } from './timing.ts';
+import { backoffMs, DEFAULT_WAIT_SECONDS, deadline, MAX_BATCH, RECEIVE_PATIENCE_SECONDS, sleep } from './timing.ts';
 
 export interface ConsumerOptions {
   sqs: SQSClient;
@@ -65,14 +65,6 @@ interface InFlight {
   /** It gave its slot up to wait (a FIFO retry in place) and will take a turn again. */
   resting?: boolean;
 }
-
-/**
- * The long poll's wait: a receive returns as soon as a message is there, or empty after this. A stop
- * with messages in flight lets an open poll finish (see `stop`), so this bounds that too.
- */
-export const DEFAULT_WAIT_SECONDS = 10;
-/** A receive gets this long beyond its long-poll wait to answer, before it counts as failed. */
-export const RECEIVE_PATIENCE_SECONDS = 5;
 
 export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   #inFlight = new Map<Promise<void>, InFlight>();

@@ -68,3 +68,25 @@ export class CanvasError extends Error {
 export class CanvasSendError extends Error {
   override name = 'CanvasSendError';
 }
+
+/** The queue does not exist; the fix depends on where SQS is (startup.ts says it). */
+export class QueueNotFoundError extends Error {
+  override name = 'QueueNotFoundError';
+  readonly queue: string;
+  constructor(queue: string) {
+    super(`SQS queue "${queue}" does not exist`);
+    this.queue = queue;
+  }
+}
+
+/** The AWS SDK's names for credentials that are missing, expired or wrong: one sentence with the fix for each. */
+export const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
+  'CredentialsProviderError',
+  'TokenProviderError',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId',
+]);

@@ -8,8 +8,7 @@ export interface HttpOptions {
   host?: string;
   port: number;
   /** Prometheus text, and its content type. */
-  metrics(): Promise<string>;
-  metricsContentType: string;
+  metrics(): Promise<{ text: string; contentType: string }>;
   isReady(): boolean;
   /** False when the process should be restarted (a stuck poller, a task given up). */
   isAlive(): boolean;
@@ -19,14 +18,7 @@ export interface HttpOptions {
 export const MAX_HTTP_CONNECTIONS = 64;
 
 /** `/healthz` (alive), `/readyz` (every poller receiving), `/metrics` (Prometheus text). */
-export function startHttpServer({
-  host,
-  port,
-  metrics,
-  metricsContentType,
-  isReady,
-  isAlive,
-}: HttpOptions): Promise<Server> {
+export function startHttpServer({ host, port, metrics, isReady, isAlive }: HttpOptions): Promise<Server> {
   const limits = {
     maxHeaderSize: 8 * 1024,
     headersTimeout: 5000,
@@ -43,7 +35,8 @@ export function startHttpServer({
     if (path === '/readyz') return isReady() ? send(response, 200, 'ready\n') : send(response, 503, 'not ready\n');
     if (path === '/metrics') {
       try {
-        return send(response, 200, await metrics(), metricsContentType);
+        const { text, contentType } = await metrics();
+        return send(response, 200, text, contentType);
       } catch (error) {
         return send(response, 500, `${(error as Error).message}\n`);
       }

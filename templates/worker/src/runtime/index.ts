@@ -36,8 +36,8 @@ export {
 } from './provision.ts';
 export type { QueueBinding, ResolvedQueue } from './queues.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
-export { type RunOptions, runWorker } from './run.ts';
-export { createSqsClient, QueueNotFoundError } from './sqs.ts';
+export { type RunOptions, runWorker, type Work } from './run.ts';
+export { createSqsClient } from './sqs.ts';
 export {
   describeSqsTarget,
   explainSqsError,

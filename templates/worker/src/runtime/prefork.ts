@@ -2,17 +2,17 @@
 // /healthz, /readyz and /metrics (summed over all of them), restarts one that dies, and on a
 // signal tells them to stop. The processes ignore signals themselves, so a Ctrl-C that reaches
 // the whole process group still means one graceful stop; if the primary dies, each one finishes
-// what it has in flight and exits.
+// what it has in flight and exits. The primary loads none of the work (tasks, integrations, the
+// AWS SDK) and prom-client only when scraped: it forks sooner, and holds less.
 import { type ChildProcess, fork } from 'node:child_process';
-import { AggregatorRegistry, Registry } from 'prom-client';
 import type { CoreConfig } from './config.ts';
 import { startHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { onStopSignals } from './signals.ts';
 import { listenError } from './startup.ts';
-import { within } from './timing.ts';
-import { stopDeadlineSeconds, type Worker } from './worker.ts';
+import { stopDeadlineSeconds, within } from './timing.ts';
+import type { Worker } from './worker.ts';
 
 type Command = { beWorker: 'stop' } | { beWorker: 'force' } | { beWorker: 'metrics'; request: number };
 type Report =
@@ -50,15 +50,18 @@ export async function runPrimary(config: CoreConfig, log: Logger): Promise<void>
 
   /** Each process's metrics, summed; a process that does not answer within 2 s is left out. */
   const clusterMetrics = async () => {
-    const all = await Promise.all(live().map((child) => askMetrics(child.process, ++requests)));
-    return AggregatorRegistry.aggregate(all.filter((metrics) => metrics !== undefined)).metrics();
+    const [{ AggregatorRegistry }, all] = await Promise.all([
+      import('prom-client'),
+      Promise.all(live().map((child) => askMetrics(child.process, ++requests))),
+    ]);
+    const registry = AggregatorRegistry.aggregate(all.filter((metrics) => metrics !== undefined));
+    return { text: await registry.metrics(), contentType: registry.contentType };
   };
 
   const server = await startHttpServer({
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     metrics: clusterMetrics,
-    metricsContentType: Registry.PROMETHEUS_CONTENT_TYPE,
     isReady: () =>
       !stopping && children.size === config.WORKER_PROCESSES && [...children.values()].every((child) => child.ready),
     isAlive: () => [...children.values()].every((child) => child.alive && Date.now() - child.lastReport < SILENCE_MS),

@@ -1,4 +1,5 @@
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { QueueNotFoundError } from './errors.ts';
 
 export interface SqsSettings {
   region: string;
@@ -40,18 +41,6 @@ export function createSqsClient(settings: SqsSettings, longPolls = 0): SQSClient
   return new SQSClient({ ...awsClientConfig(settings), requestHandler });
 }
 
-/** The AWS SDK's names for credentials that are missing, expired or wrong: one sentence with the fix for each. */
-export const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
-  'CredentialsProviderError',
-  'TokenProviderError',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'SignatureDoesNotMatch',
-  'InvalidAccessKeyId',
-]);
-
 /** Whether SQS said the queue does not exist (its two spellings, JSON and Query protocols). */
 export function isQueueMissing(error: unknown): boolean {
   const name = (error as Error | undefined)?.name;
@@ -77,15 +66,5 @@ export async function findQueueUrl(sqs: SQSClient, name: string): Promise<string
   } catch (error) {
     if (isQueueMissing(error)) return undefined;
     throw error;
-  }
-}
-
-/** The queue does not exist; the fix depends on where SQS is (startup.ts says it). */
-export class QueueNotFoundError extends Error {
-  override name = 'QueueNotFoundError';
-  readonly queue: string;
-  constructor(queue: string) {
-    super(`SQS queue "${queue}" does not exist`);
-    this.queue = queue;
   }
 }

@@ -1,8 +1,7 @@
 // Which SQS a process talks to and why, and start-up failures said as one sentence with the fix:
 // what the entry points (main, npm run dev, npm run send) print instead of a stack trace.
 import { type CoreConfig, settingOrigin } from './config.ts';
-import { ConfigError, StartupError } from './errors.ts';
-import { CREDENTIAL_ERRORS, QueueNotFoundError } from './sqs.ts';
+import { ConfigError, CREDENTIAL_ERRORS, QueueNotFoundError, StartupError } from './errors.ts';
 
 /** The local SQS of `npm run dev` (and of `docker compose up`, seen from this machine). */
 export const LOCAL_SQS_ENDPOINT = 'http://localhost:4566';

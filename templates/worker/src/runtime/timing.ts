@@ -3,6 +3,25 @@
 /** SQS returns at most 10 messages per receive, and takes at most 10 entries per batch call. */
 export const MAX_BATCH = 10;
 
+/**
+ * The long poll's wait: a receive returns as soon as a message is there, or empty after this. A stop
+ * with messages in flight lets an open poll finish (see `stop`), so this bounds that too.
+ */
+export const DEFAULT_WAIT_SECONDS = 10;
+/** A receive gets this long beyond its long-poll wait to answer, before it counts as failed. */
+export const RECEIVE_PATIENCE_SECONDS = 5;
+
+/** After the grace period: how long giving messages back and flushing deletes may take. */
+export const STOP_BUDGET_SECONDS = 5;
+
+/**
+ * How long a worker's `stop(graceSeconds)` takes at most, whatever SQS does: the grace, or an open
+ * long poll's deadline if that is later, then the budget to give messages back and flush deletes.
+ */
+export function stopDeadlineSeconds(graceSeconds: number): number {
+  return Math.max(graceSeconds, DEFAULT_WAIT_SECONDS + RECEIVE_PATIENCE_SECONDS) + STOP_BUDGET_SECONDS;
+}
+
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 // The worker: per queue, one consumer (receiving) and one client (deleting, retrying,
 // dead-lettering); one processor and one lease keeper for all.
 import { buildRoutes, type TaskRoutes } from './canvas.ts';
-import { DEFAULT_WAIT_SECONDS, QueueConsumer, RECEIVE_PATIENCE_SECONDS } from './consumer.ts';
+import { QueueConsumer } from './consumer.ts';
 import { watchQueueDepth } from './depth.ts';
 import { ConfigError } from './errors.ts';
 import type { ReceiveLimiter, WorkerHooks } from './hooks.ts';
@@ -15,7 +15,7 @@ import { type QueueBinding, type ResolvedQueue, resolveQueues } from './queues.t
 import { TaskSender } from './sender.ts';
 import { createSqsClient, type SqsSettings } from './sqs.ts';
 import type { TaskDefinition } from './task.ts';
-import { MAX_BATCH, within } from './timing.ts';
+import { MAX_BATCH, STOP_BUDGET_SECONDS, stopDeadlineSeconds, within } from './timing.ts';
 
 export interface WorkerOptions {
   /** Where SQS is: the worker makes its clients (with their timeouts) from this. */
@@ -55,17 +55,6 @@ export interface Worker {
   stop(graceSeconds: number): Promise<void>;
   /** Gives everything in flight back to the queue, trying for a second at most: a forced exit's last step. */
   releaseAll(): Promise<void>;
-}
-
-/** After the grace period: how long giving messages back and flushing deletes may take. */
-export const STOP_BUDGET_SECONDS = 5;
-
-/**
- * How long `stop(graceSeconds)` takes at most, whatever SQS does: the grace, or an open long poll's
- * deadline if that is later, then the budget to give messages back and flush deletes.
- */
-export function stopDeadlineSeconds(graceSeconds: number): number {
-  return Math.max(graceSeconds, DEFAULT_WAIT_SECONDS + RECEIVE_PATIENCE_SECONDS) + STOP_BUDGET_SECONDS;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {

@@ -3,7 +3,8 @@
 // bounded queue while the logger reconnects, and the oldest are dropped past the bound.
 import fluentLogger from 'fluent-logger';
 import { z } from 'zod';
-import { addLogSink, type IntegrationContext, type WorkerHooks } from '../runtime/index.ts';
+import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
+import { addLogSink } from '../runtime/logger.ts';
 
 export const fluentEnv = {
   /** fluentd's host; unset turns the integration off. */

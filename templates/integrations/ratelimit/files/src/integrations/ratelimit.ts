@@ -9,14 +9,10 @@ import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import {
-  ConfigError,
-  httpUrl,
-  type IntegrationContext,
-  type ReceiveLimiter,
-  sleep,
-  type WorkerHooks,
-} from '../runtime/index.ts';
+import { httpUrl } from '../runtime/config.ts';
+import { ConfigError } from '../runtime/errors.ts';
+import type { IntegrationContext, ReceiveLimiter, WorkerHooks } from '../runtime/index.ts';
+import { sleep } from '../runtime/timing.ts';
 
 export const ratelimitEnv = {
   RATELIMIT_BACKEND: z.enum(['local', 'redis', 'http']).default('local'),

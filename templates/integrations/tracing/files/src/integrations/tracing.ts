@@ -9,7 +9,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { z } from 'zod';
-import { httpUrl, type IntegrationContext, type WorkerHooks } from '../runtime/index.ts';
+import { httpUrl } from '../runtime/config.ts';
+import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
 
 export const tracingEnv = {
   /** The collector, e.g. http://jaeger:4318; spans go to <endpoint>/v1/traces. */

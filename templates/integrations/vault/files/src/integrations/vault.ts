@@ -6,7 +6,8 @@
 // http:// to this machine only (a dev vault). Off while VAULT_ADDR is unset.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigError, parseEnv } from '../runtime/index.ts';
+import { parseEnv } from '../runtime/config.ts';
+import { ConfigError } from '../runtime/errors.ts';
 
 const SECRET = /^([A-Z_][A-Z0-9_]*)=([^#=,\s]+)\/([^#,\s]+)#([^,\s]+)$/;
 
