@@ -12,7 +12,7 @@ import { benchFootprint } from './footprint.ts';
 import { benchScaling } from './scaling.ts';
 import { round } from './stats.ts';
 import { formatTable } from './table.ts';
-import { benchThroughput, CONSUMERS, scenario } from './throughput.ts';
+import { benchInProcessPool, benchThroughput, CONSUMERS, scenario } from './throughput.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const concurrency = 20;
@@ -26,6 +26,7 @@ const scenarios = [
   scenario('sleep', quick ? 400 : 3000, concurrency),
 ];
 const throughput = await benchThroughput(scenarios, quick ? 1 : 3);
+const inProcessPoolPerSecond = await benchInProcessPool(scenarios[1]?.sleeps ?? [], concurrency, quick ? 1 : 3);
 console.log('Worker footprint…');
 const footprint = await benchFootprint(quick ? 2 : 5);
 console.log('Cost as work grows…');
@@ -57,6 +58,12 @@ const targets = [
       met: name === 'be-worker' ? ratio >= 0.97 : null,
     };
   }),
+  {
+    what: 'sleeping tasks, in-process pool without SQS vs C ÷ mean task time',
+    ratio: round(inProcessPoolPerSecond / physicalLimit),
+    target: '',
+    met: null,
+  },
   ...scalingTargets(),
   ...footprintTargets(),
   ...celeryTargets(),
@@ -125,6 +132,7 @@ const results = {
   throughput: {
     concurrency,
     physicalLimitPerSecond: round(physicalLimit, 0),
+    inProcessPoolPerSecond,
     scenarios: scenarios.map(({ name, messages }) => ({ name, messages })),
     results: throughput,
   },

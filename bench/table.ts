@@ -9,6 +9,8 @@ interface Results {
   throughput: {
     concurrency: number;
     physicalLimitPerSecond: number;
+    /** The same sleeps through an in-process pool of C slots, no SQS: the best any worker does here. */
+    inProcessPoolPerSecond?: number;
     scenarios: { name: string; messages: number }[];
     results: Record<string, Record<string, { perSecond: number; p50Ms: number; p99Ms: number; peakRssMb: number }>>;
   };
@@ -134,7 +136,9 @@ export function formatTable(results: Results): string {
     )}`,
     `**Worker throughput**, one process at concurrency ${throughput.concurrency}, local SQS (fauxqs) in its own process; ${throughput.scenarios
       .map(({ name, messages }) => `${name}: ${messages} tasks`)
-      .join(', ')}; sleeping tasks take 10–100 ms (limit C ÷ mean = ${throughput.physicalLimitPerSecond}/s)\n\n${table(
+      .join(
+        ', ',
+      )}; sleeping tasks take 10–100 ms (limit C ÷ mean = ${throughput.physicalLimitPerSecond}/s${throughput.inProcessPoolPerSecond ? `; the same sleeps in an in-process pool with no SQS: ${throughput.inProcessPoolPerSecond}/s` : ''})\n\n${table(
       ['tasks', 'consumer', 'msgs/s', 'p50 ms', 'p99 ms', 'peak RSS MB'],
       Object.entries(throughput.results).flatMap(([scenario, byConsumer]) =>
         Object.entries(byConsumer).map(([consumer, run]) => [

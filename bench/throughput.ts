@@ -4,6 +4,7 @@
 // (every message handled and deleted). Latency is sent → handler done, per message.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { encodeMessage } from '../templates/worker/src/runtime/codec.ts';
@@ -195,4 +196,22 @@ export async function benchThroughput(scenarios: readonly Scenario[], rounds: nu
   } finally {
     await sqs.stop();
   }
+}
+
+/**
+ * The same sleeps through C slots of one in-process pool with no SQS at all, median of `rounds`: how
+ * close to C ÷ mean any worker can come on this machine (timers fire late; the last tasks leave slots idle).
+ */
+export async function benchInProcessPool(sleeps: readonly number[], concurrency: number, rounds: number) {
+  const runs: number[] = [];
+  for (let run = 0; run < rounds; run++) {
+    let next = 0;
+    const started = performance.now();
+    const slot = async () => {
+      while (next < sleeps.length) await sleep(sleeps[next++] ?? 0);
+    };
+    await Promise.all(Array.from({ length: concurrency }, slot));
+    runs.push(sleeps.length / ((performance.now() - started) / 1000));
+  }
+  return round(runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)] ?? 0, 0);
 }
