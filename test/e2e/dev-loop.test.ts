@@ -111,8 +111,10 @@ describe('npm run dev on a worker made with --env dev', () => {
     expect(all).toMatch(/^\{"level":30,.*"msg":"worker started"\}$/m);
     expect(all).toContain(`"msg":"SQS at ${env.SQS_ENDPOINT} (SQS_ENDPOINT from the environment)"`);
     expect(all).toContain('Queues on the local SQS: itest-local-envdev-add, itest-local-extra');
-    // npm itself ends by the signal, as in a terminal; the worker has drained and stopped.
+    // npm itself ends by the signal, as in a terminal; the worker has drained and stopped. The one
+    // Ctrl-C reached it from the terminal and through npm and watch mode: still one graceful stop.
     expect(all).toContain('worker stopped');
+    expect(all).not.toContain('second signal');
   });
 });
 
