@@ -5,6 +5,7 @@ import { delimiter, dirname } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { nodeBinary } from '../support/node-binaries.ts';
+import { freePort, waitFor } from '../support/process.ts';
 
 const MINUTES = 60_000;
 const versions = ['22.12.0', '20'];
@@ -32,5 +33,44 @@ describe('a generated worker on an old Node.js', () => {
       expect(result.stdout).toBe('');
       expect(result.exitCode).toBe(1);
     },
+  );
+});
+
+describe('a generated worker on the oldest Node.js it supports', () => {
+  it(
+    '`npm run dev` on Node 22.18.0 starts the local SQS and the worker, and prints no warning',
+    async () => {
+      const bin = dirname(await nodeBinary('22.18.0'));
+      const httpPort = String(await freePort());
+      const env = {
+        PATH: `${bin}${delimiter}${process.env.PATH}`,
+        SQS_ENDPOINT: `http://localhost:${await freePort()}`,
+        HTTP_PORT: httpPort,
+        BE_WORKER_USER: 'oldest',
+      };
+      // Its own process group, signalled as a terminal's Ctrl-C signals one.
+      const dev = execa('npm', ['run', '--silent', 'dev'], {
+        cwd: inject('allOnWorker'),
+        env,
+        reject: false,
+        all: true,
+        detached: true,
+      });
+      try {
+        await waitFor(
+          'the dev worker to be ready',
+          async () =>
+            (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.ok ? true : undefined,
+          60_000,
+        );
+      } finally {
+        process.kill(-(dev.pid ?? 0), 'SIGINT');
+      }
+      const { stderr, all } = await dev;
+      expect(all).toContain('worker started');
+      // node:sqlite (the local SQS keeps its queues there) is experimental on Node 22, which says so on every start.
+      expect(stderr).not.toMatch(/Warning/);
+    },
+    3 * MINUTES,
   );
 });
