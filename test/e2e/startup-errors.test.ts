@@ -112,6 +112,12 @@ const mistakes: Mistake[] = [
     names: ['SQS_ENDPOINT', 'npm run dev'],
   },
   {
+    what: 'nothing at SQS_ENDPOINT, with WORKER_PROCESSES=2',
+    entry: 'start',
+    env: () => ({ WORKER_PROCESSES: '2' }),
+    names: ['SQS_ENDPOINT', 'npm run dev'],
+  },
+  {
     what: 'APP_ENV=prod without AWS credentials',
     entry: 'start',
     env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: undefined }),
@@ -121,6 +127,12 @@ const mistakes: Mistake[] = [
     what: 'a queue missing',
     entry: 'start',
     env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: emptySqs.address }),
+    names: ['"prod-all-on-add" does not exist', 'be-worker provision --env prod'],
+  },
+  {
+    what: 'a queue missing, with WORKER_PROCESSES=2',
+    entry: 'start',
+    env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: emptySqs.address, WORKER_PROCESSES: '2' }),
     names: ['"prod-all-on-add" does not exist', 'be-worker provision --env prod'],
   },
   {

@@ -17,7 +17,8 @@ import type { Worker } from './worker.ts';
 type Command = { beWorker: 'stop' } | { beWorker: 'force' } | { beWorker: 'metrics'; request: number };
 type Report =
   | { beWorker: 'status'; ready: boolean; alive: boolean }
-  | { beWorker: 'metrics'; request: number; metrics: object[] };
+  | { beWorker: 'metrics'; request: number; metrics: object[] }
+  | { beWorker: 'failed'; line: string };
 
 /** Set in the environment of each forked process: its slot number. */
 const PROCESS_SLOT = 'BE_WORKER_PROCESS';
@@ -41,9 +42,25 @@ interface Child {
   lastReport: number;
 }
 
+/**
+ * Says why this process cannot start, on stderr; a pool's process tells the primary instead, which
+ * says it once for all of them (each usually fails the same way: SQS unreachable, a queue missing).
+ */
+export function sayStartFailure(line: string): Promise<void> {
+  const toStderr = () => void process.stderr.write(`${line}\n`);
+  if (isPrimary() || !process.send || !process.connected) return Promise.resolve(toStderr());
+  return new Promise((resolve) => {
+    process.send?.({ beWorker: 'failed', line } satisfies Report, undefined, {}, (error) => {
+      if (error) toStderr();
+      resolve();
+    });
+  });
+}
+
 export async function runPrimary(config: CoreConfig, log: Logger): Promise<void> {
   const children = new Map<number, Child>();
   let stopping = false;
+  let failureSaid = false;
   let requests = 0;
   const live = () =>
     [...children.values()].filter(({ process }) => process.exitCode === null && process.signalCode === null);
@@ -110,6 +127,10 @@ export async function runPrimary(config: CoreConfig, log: Logger): Promise<void>
     };
     children.set(slot, child);
     child.process.on('message', (report: Report) => {
+      if (report?.beWorker === 'failed' && !failureSaid) {
+        failureSaid = true;
+        process.stderr.write(`${report.line}\n`);
+      }
       if (report?.beWorker !== 'status') return;
       Object.assign(child, { started: true, ready: report.ready, alive: report.alive, lastReport: Date.now() });
     });

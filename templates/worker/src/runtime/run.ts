@@ -7,7 +7,7 @@ import type { TaskRoutes } from './canvas.ts';
 import type { CoreConfig } from './config.ts';
 import type { IntegrationContext, WorkerHooks } from './hooks.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { isPrimary, runPrimary } from './prefork.ts';
+import { isPrimary, runPrimary, sayStartFailure } from './prefork.ts';
 import type { QueueBinding } from './queues.ts';
 import { describeSqsTarget, explainStartupError, type SqsTarget, sqsTarget } from './startup.ts';
 import type { TaskDefinition } from './task.ts';
@@ -50,7 +50,7 @@ export async function runWorker<Config extends CoreConfig>(options: RunOptions<C
   } catch (error) {
     log?.debug({ err: error }, 'start-up failed');
     const hint = log ? ' (LOG_LEVEL=debug logs its stack)' : '';
-    process.stderr.write(`${options.name} cannot start: ${explainStartupError(error, target, hint)}\n`);
+    await sayStartFailure(`${options.name} cannot start: ${explainStartupError(error, target, hint)}`);
     // Whatever the failed start left open (a Redis connection, a timer) must not keep it running.
     process.exit(1);
   }
