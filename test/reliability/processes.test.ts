@@ -114,6 +114,23 @@ describe('a worker process', () => {
   );
 
   it(
+    'as a pool whose processes cannot start, says why once and exits 1, however their failures interleave',
+    async () => {
+      // Both processes find the queue missing at about the same moment; the order in which the
+      // primary hears of their failures and exits varies from run to run, so it runs many times.
+      for (let run = 0; run < 15; run++) {
+        const pool = await startWorkerProcess(sqs, 'pool-fails', { WORKER_PROCESSES: '2' }, { ready: false });
+        const { exitCode, stderr } = await pool.process;
+        expect(String(stderr).trim().split('\n'), String(stderr)).toEqual([
+          expect.stringMatching(/^test-worker cannot start: SQS queue "pool-fails-local-naps" does not exist/),
+        ]);
+        expect(exitCode).toBe(1);
+      }
+    },
+    2 * MINUTE,
+  );
+
+  it(
     'runs 2,000 tasks in 2 processes × 20 slots, and its counters add up exactly',
     async () => {
       // A short visibility timeout: a long poll of the process killed below may still hold messages

@@ -88,7 +88,8 @@ export async function runPrimary(config: CoreConfig, log: Logger): Promise<void>
   log.info({ port: config.HTTP_PORT, processes: config.WORKER_PROCESSES }, 'prefork primary listening');
 
   const tell = (command: Command) => {
-    for (const child of live()) child.process.send(command);
+    // A process exiting closes its channel before its exit is seen: a send to it fails, harmlessly.
+    for (const child of live()) child.process.send(command, ignoreClosedChannel);
   };
   const exited = () =>
     Promise.all(live().map((child) => new Promise((resolve) => child.process.once('exit', resolve))));
@@ -163,9 +164,14 @@ function askMetrics(child: ChildProcess, request: number): Promise<object[] | un
     };
     const timer = setTimeout(() => answer(undefined), 2000);
     child.on('message', listen);
-    child.send({ beWorker: 'metrics', request } satisfies Command);
+    child.send({ beWorker: 'metrics', request } satisfies Command, (error) => {
+      if (error) answer(undefined);
+    });
   });
 }
+
+/** Without a callback, a send on a closed channel is an 'error' event, which would end the primary. */
+function ignoreClosedChannel(): void {}
 
 /** A forked worker process: runs the queues, reports its state, obeys the primary. */
 export async function runChild(
