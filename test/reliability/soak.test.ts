@@ -1,6 +1,7 @@
-// 2,000 tasks through everything at once: workers killed at random moments, SQS silent for a while
-// and refusing for a while, a rolling restart, and a SIGTERM at the end. Nothing may be lost,
-// duplicates may only come from work whose delete did not happen, and every stop ends in time.
+// 2,000 tasks through everything at once: workers killed at random moments, SQS silent for a
+// while, then refusing and then resetting connections for a while, a rolling restart, and a SIGTERM
+// at the end. Nothing may be lost, duplicates may only come from work whose delete did not happen,
+// and every stop ends in time.
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { stopDeadlineSeconds } from '../../templates/worker/src/runtime/timing.ts';
 import { type FaultyNetwork, startFaultyNetwork } from '../support/faulty-network.ts';
@@ -38,7 +39,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const between = (min: number, max: number) => min + Math.random() * (max - min);
 
 it(
-  'loses none of 2,000 tasks through SIGKILLs, a silent and a refusing SQS, and stops in time',
+  'loses none of 2,000 tasks through SIGKILLs, a silent, a refusing and a resetting SQS, and stops in time',
   async () => {
     const RUN_LOG = await setUp(sqs, 'soak', 5);
     const env = {
@@ -78,6 +79,11 @@ it(
     worker = await start();
     await pause(between(500, 1500));
     await network.set('refuse');
+    await pause(3000);
+    await network.set('pass');
+    await pause(between(500, 1500));
+    // Every connection reset, open or new, as a load balancer that drops them does.
+    await network.set('reset');
     await pause(3000);
     await network.set('pass');
     await pause(between(500, 1500));
