@@ -30,6 +30,59 @@ const spec = (overrides: Partial<Spec> = {}): Spec =>
     ...overrides,
   });
 
+/**
+ * A tag naming one release (24.22.3-trixie-slim, v1.43.4), optionally with a digest; not a tag that
+ * moves to each new release (24, 24-slim, 1, latest, stable) nor none at all.
+ */
+const EXACT_IMAGE = /^(?:[\w.-]+(?::\d+)?\/)?[a-z0-9._/-]+:v?\d+\.\d+\.\d+(?:-[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
+
+/** The images a Dockerfile pulls: its syntax directive's frontend and every FROM that is not a stage. */
+function dockerfileImages(dockerfile: string): string[] {
+  const images: string[] = [];
+  const syntax = /^#\s*syntax\s*=\s*(\S+)/im.exec(dockerfile);
+  if (syntax?.[1]) images.push(syntax[1]);
+  const stages = new Set<string>();
+  for (const [, image, stage] of dockerfile.matchAll(/^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/gim)) {
+    if (!stages.has((image as string).toLowerCase())) images.push(image as string);
+    if (stage) stages.add(stage.toLowerCase());
+  }
+  return images;
+}
+
+type CiJob = {
+  image?: string | { name: string };
+  services?: (string | { name: string })[];
+  variables?: Record<string, string>;
+  extends?: string;
+};
+
+/** The images a GitLab CI file runs: the jobs' and their services', and those a script pulls itself. */
+function ciImages(config: Record<string, unknown>): string[] {
+  const name = (image: string | { name: string }) => (typeof image === 'string' ? image : image.name);
+  const jobs = Object.values(config).filter(
+    (value): value is CiJob => typeof value === 'object' && value !== null && !Array.isArray(value),
+  );
+  const images = jobs.flatMap((job) => [...(job.image ? [job.image] : []), ...(job.services ?? [])].map(name));
+  for (const [jobName, job] of Object.entries(config)) {
+    if (!jobs.includes(job as CiJob)) continue;
+    const { extends: parent, variables } = job as CiJob;
+    const known: Record<string, string> = {
+      ...(config.variables as Record<string, string>),
+      ...(parent ? (config[parent] as CiJob).variables : {}),
+      ...variables,
+    };
+    for (const line of ciCommands({ [jobName]: job })) {
+      for (const [, image] of line.matchAll(/buildah (?:from|pull)\s+(?:--\S+\s+)*"?([^"\s]+)"?/g)) {
+        const variable = /^\$\{?(\w+)\}?$/.exec(image as string)?.[1];
+        // This project's own image (IMAGE: $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA) is not a third party's.
+        if (variable === 'IMAGE') continue;
+        images.push(variable ? (known[variable] ?? (image as string)) : (image as string));
+      }
+    }
+  }
+  return images;
+}
+
 const variants = {
   'no integrations, npm': spec(),
   'every integration, npm': spec({
@@ -52,6 +105,41 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
   const packageJson = async () => JSON.parse(await file('package.json'));
   const compose = async () => parse(await file('docker-compose.yml'));
 
+  describe('images', () => {
+    it('runs every image at an exact version: no tag that moves in the Dockerfile, docker-compose.yml or .gitlab-ci.yml', async () => {
+      const images = [
+        ...dockerfileImages(await file('Dockerfile')),
+        ...Object.values((await compose()).services as Record<string, { image?: string }>).flatMap(({ image }) =>
+          image ? [image] : [],
+        ),
+        ...ciImages(parse(await file('.gitlab-ci.yml'))),
+      ];
+      expect(images.length).toBeGreaterThanOrEqual(8);
+      for (const image of images) expect(image).toMatch(EXACT_IMAGE);
+      // The check can fail: tags that move, and no tag, are refused.
+      for (const moving of ['node:24', 'node:24-slim', 'docker/dockerfile:1', 'fauxqs:2.4', 'node', 'x:latest']) {
+        expect(moving).not.toMatch(EXACT_IMAGE);
+      }
+      expect(dockerfileImages('# syntax=docker/dockerfile:1\nFROM node:24 AS build\nFROM build\n')).toEqual([
+        'docker/dockerfile:1',
+        'node:24',
+      ]);
+    });
+
+    it('builds and tests on one Node.js release, of the major in .nvmrc', async () => {
+      const ci = parse(await file('.gitlab-ci.yml'));
+      const nodes = [...dockerfileImages(await file('Dockerfile')), ...ciImages(ci)].filter((image) =>
+        /^(?:docker\.io\/(?:library\/)?)?node:/.test(image),
+      );
+      // The Dockerfile's two stages, the test job and the upgrade job.
+      expect(nodes.length).toBeGreaterThanOrEqual(4);
+      const releases = new Set(nodes.map((image) => /:(\d+\.\d+\.\d+)/.exec(image)?.[1]));
+      expect(releases.size, [...nodes].join(', ')).toBe(1);
+      const [release] = releases;
+      expect(release?.split('.')[0]).toBe((await file('.nvmrc')).trim());
+    });
+  });
+
   describe('Dockerfile', () => {
     it('passes the Dockerfile linter with no finding at all', async () => {
       expect(lintDockerfile(await file('Dockerfile'))).toEqual([]);
@@ -63,7 +151,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
     it('runs compiled JavaScript with production dependencies only, as a non-root user, checked on /healthz', async () => {
       const dockerfile = await file('Dockerfile');
       const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-      expect(final).toMatch(/^\nFROM node:24-slim\n/);
+      expect(final).toMatch(/^\nFROM node:24\.\d+\.\d+(?:-\w+)?-slim\n/);
       expect(final).toContain(workerSpec.packageManager === 'npm' ? 'RUN npm ci --omit=dev' : 'pnpm install --prod');
       expect(final).toContain('COPY --from=build /app/dist ./dist');
       expect(final).not.toMatch(/COPY (src|\.) /);
@@ -177,7 +265,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
     it('tests on Node 24 with the scripts the worker has, caching the package manager’s downloads', async () => {
       const config = parse(await file('.gitlab-ci.yml'));
       expect(config.stages).toEqual(['test', 'build', 'release']);
-      expect(config.test.image).toBe('node:24');
+      expect(config.test.image).toMatch(/^node:24\.\d+\.\d+/);
       const used = scriptsRun(config.test.script);
       expect(used).toEqual(['lint', 'typecheck', 'test', 'build']);
       const scripts = Object.keys((await packageJson()).scripts);
