@@ -131,8 +131,8 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       const nodes = [...dockerfileImages(await file('Dockerfile')), ...ciImages(ci)].filter((image) =>
         /^(?:docker\.io\/(?:library\/)?)?node:/.test(image),
       );
-      // The Dockerfile's two stages, the test job and the upgrade job.
-      expect(nodes.length).toBeGreaterThanOrEqual(4);
+      // The Dockerfile's two stages, the test job and both upgrade jobs.
+      expect(nodes.length).toBeGreaterThanOrEqual(5);
       const releases = new Set(nodes.map((image) => /:(\d+\.\d+\.\d+)/.exec(image)?.[1]));
       expect(releases.size, [...nodes].join(', ')).toBe(1);
       const [release] = releases;
@@ -321,18 +321,90 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
 
     it('has an upgrade job, off unless a schedule asks for it, that opens a merge request', async () => {
       const config = parse(await file('.gitlab-ci.yml'));
-      const { upgrade } = config;
-      expect(upgrade.rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "schedule" && $BE_WORKER_UPGRADE == "true"' }]);
+      const { upgrade, 'upgrade-merge-request': push } = config;
+      const rules = [{ if: '$CI_PIPELINE_SOURCE == "schedule" && $BE_WORKER_UPGRADE == "true"' }];
+      expect(upgrade.rules).toEqual(rules);
+      expect(push.rules).toEqual(rules);
       const script = upgrade.script.join('\n');
       expect(script).toContain(workerSpec.packageManager === 'npm' ? 'npm ci' : 'pnpm install --frozen-lockfile');
-      expect(script).toContain('be-worker upgrade --to latest --yes || status=$?');
-      expect(script).toContain('-o merge_request.create -o merge_request.target="$CI_DEFAULT_BRANCH"');
-      expect(script).not.toMatch(/\$UPGRADE_TOKEN@/);
+      expect(script).toMatch(
+        /be-worker upgrade \$\{BE_WORKER_UPGRADE_TO:\+--to "\$BE_WORKER_UPGRADE_TO"\} --yes \|\| status=\$\?/,
+      );
+      const pushScript = push.script.join('\n');
+      expect(pushScript).toContain('-o merge_request.create -o merge_request.target="$CI_DEFAULT_BRANCH"');
+      expect(`${script}\n${pushScript}`).not.toMatch(/\$UPGRADE_TOKEN@/);
       // Valid shell (GitLab runs each entry in one bash), and no other job upgrades.
-      const syntax = await execa('bash', ['-n', '-c', script], { reject: false });
-      expect(syntax.exitCode, syntax.stderr).toBe(0);
+      for (const entry of [script, pushScript]) {
+        const syntax = await execa('bash', ['-n', '-c', entry], { reject: false });
+        expect(syntax.exitCode, syntax.stderr).toBe(0);
+      }
       const others = Object.entries(config).filter(([name]) => name !== 'upgrade');
       expect(ciCommands(Object.fromEntries(others)).join('\n')).not.toContain('be-worker upgrade');
+    });
+
+    it('upgrades with the create-be-worker the worker pins, or an exact version the schedule sets, never a tag that moves', async () => {
+      const { upgrade } = parse(await file('.gitlab-ci.yml'));
+      const script = upgrade.script.join('\n');
+      // The worker's own be-worker, installed from its lockfile: nothing fetched by name at run time.
+      const own = workerSpec.packageManager === 'npm' ? 'npx --no-install be-worker' : 'pnpm exec be-worker';
+      expect(script).toContain(`${own} upgrade `);
+      expect(script).not.toMatch(/npx (--yes|-y)\b|-p create-be-worker|pnpm dlx|--to latest/);
+      const guard = upgrade.script.find(
+        (entry: string) => entry.includes('BE_WORKER_UPGRADE_TO') && !entry.includes('be-worker upgrade'),
+      );
+      expect(upgrade.script.indexOf(guard)).toBeLessThan(
+        upgrade.script.findIndex((entry: string) => entry.includes('be-worker upgrade')),
+      );
+      const verdicts: [string, number][] = [
+        ['', 0],
+        ['1.4.0', 0],
+        ['12.0.10', 0],
+        ['2.0.0-rc.1', 0],
+        ['latest', 1],
+        ['next', 1],
+        ['^1.4.0', 1],
+        ['1.4', 1],
+        ['v1.4.0', 1],
+        ['1.4.0 --base /tmp/x', 1],
+        ['1.4.0\nlatest', 1],
+      ];
+      for (const [to, exitCode] of verdicts) {
+        const run = await execa('bash', ['-c', guard], { env: { BE_WORKER_UPGRADE_TO: to }, reject: false });
+        expect(run.exitCode, JSON.stringify(to)).toBe(exitCode);
+      }
+    });
+
+    it('keeps UPGRADE_TOKEN from the job that runs packages: only a job running git alone, in the environment the token is scoped to, pushes', async () => {
+      const config = parse(await file('.gitlab-ci.yml'));
+      const { upgrade, 'upgrade-merge-request': push } = config;
+      // The job that runs packages refuses to start while the token is visible to it.
+      const [guard] = upgrade.script;
+      expect(guard).toContain('UPGRADE_TOKEN');
+      const seen = await execa('bash', ['-c', guard], { env: { UPGRADE_TOKEN: 'glpat-secret' }, reject: false });
+      expect(seen.exitCode).toBe(1);
+      expect(seen.stderr).toContain('environment scope be-worker-upgrade');
+      expect(`${seen.stdout}${seen.stderr}`).not.toContain('glpat-secret');
+      const unseen = await execa('bash', ['-c', guard], { env: { UPGRADE_TOKEN: '' }, reject: false });
+      expect(unseen.exitCode, unseen.stderr).toBe(0);
+      expect(upgrade.script.slice(1).join('\n')).not.toContain('UPGRADE_TOKEN');
+      // The job that uses it: scoped by its environment (access: no deployment), running git only.
+      expect(push.environment).toEqual({ name: 'be-worker-upgrade', action: 'access' });
+      const pushCommands = ciCommands({ push }).join('\n');
+      expect(pushCommands).toContain('password=$UPGRADE_TOKEN');
+      expect(pushCommands).not.toMatch(/\b(npm|npx|pnpm|corepack|node|yarn)\b/);
+      expect(push.image).toBe(upgrade.image);
+      const users = Object.entries(config).filter(([, job]) =>
+        ciCommands({ job }).join('\n').includes('UPGRADE_TOKEN'),
+      );
+      expect(users.map(([name]) => name).sort()).toEqual(['upgrade', 'upgrade-merge-request']);
+      // It pushes the commit the other job made, handed over as a git bundle.
+      expect(push.needs).toEqual(['upgrade']);
+      expect(upgrade.artifacts.paths).toEqual(['upgrade.bundle']);
+      expect(upgrade.script.join('\n')).toContain(
+        'git bundle create upgrade.bundle "$CI_COMMIT_SHA..be-worker-upgrade"',
+      );
+      expect(pushCommands).toContain('git fetch -q upgrade.bundle be-worker-upgrade');
+      expect(pushCommands).toContain('FETCH_HEAD:refs/heads/be-worker-upgrade');
     });
 
     it('releases a tag to the registry named by RELEASE_IMAGE, only when it is set', async () => {
