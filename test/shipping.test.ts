@@ -413,5 +413,18 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       expect(release.rules).toEqual([{ if: '$CI_COMMIT_TAG && $RELEASE_IMAGE' }]);
       expect(release.script.join('\n')).toContain('buildah push "$IMAGE" "docker://$RELEASE_IMAGE:$CI_COMMIT_TAG"');
     });
+
+    it('logs in to ECR with the AWS CLI of a pinned image, installing nothing where the AWS keys are', async () => {
+      const { release } = parse(await file('.gitlab-ci.yml'));
+      const commands = ciCommands({ release }).join('\n');
+      expect(commands).not.toMatch(/\b(dnf|yum|microdnf|apt-get|apk|pip3?|curl|wget)\b/);
+      expect(release.variables.AWS_CLI_IMAGE).toMatch(/^docker\.io\/amazon\/aws-cli:\d+\.\d+\.\d+$/);
+      expect(commands).toContain('aws_cli=$(buildah from --quiet "$AWS_CLI_IMAGE")');
+      expect(commands).toMatch(
+        /buildah run [^\n|]*"\$aws_cli" -- aws ecr get-login-password [^\n|]*\| buildah login --username AWS --password-stdin "\$RELEASE_REGISTRY"/,
+      );
+      // The keys reach the CLI in a file, never on a command line.
+      expect(commands).not.toMatch(/(--env|-e)[ =]"?AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=/);
+    });
   });
 });
