@@ -17,7 +17,7 @@ import { type DeadLetterReason, MAX_VISIBILITY_SECONDS, type QueueClient } from 
 import type { ResolvedQueue } from './queues.ts';
 import type { TaskSender } from './sender.ts';
 import { type TaskDefinition, timeLimits } from './task.ts';
-import { sleep } from './timing.ts';
+import { after, sleep } from './timing.ts';
 
 export interface ProcessorOptions {
   tasks: ReadonlyMap<string, TaskDefinition>;
@@ -158,13 +158,14 @@ export class MessageProcessor {
   ): Promise<{ error?: Error; stuck?: boolean; value?: unknown }> {
     const { soft, hard } = timeLimits(task, celery.headers.timelimit);
     const limit = new AbortController();
-    const timers: NodeJS.Timeout[] = [];
+    // `after`, not setTimeout: a limit can be longer than a timer takes (time_limit=3000000 is).
+    const timers: (() => void)[] = [];
     if (soft !== undefined) {
       const overrun = new TimeLimitExceededError(`task ${task.name} ran past its time limit of ${soft} s`);
-      timers.push(setTimeout(() => limit.abort(overrun), soft * 1000));
+      timers.push(after(soft * 1000, () => limit.abort(overrun)));
     }
     const givenUp = new Promise<'stuck'>((resolve) => {
-      if (hard !== undefined) timers.push(setTimeout(() => resolve('stuck'), hard * 1000));
+      if (hard !== undefined) timers.push(after(hard * 1000, () => resolve('stuck')));
     });
     const ctx = {
       id: celery.id,
@@ -183,6 +184,9 @@ export class MessageProcessor {
           (error: unknown) => ({ error: asError(error) }),
         );
       const result = await Promise.race([run, givenUp]);
+      // Its lease may have expired while the whole process was paused (SIGSTOP, a frozen VM): then
+      // SQS may have given the message to another worker, and the caller must not count it done.
+      lease.check();
       if (result === 'stuck') {
         const error = `task ${task.name} still runs ${hard} s after it started, past its hard time limit, ignoring ctx.signal`;
         return { error: new TimeLimitExceededError(error), stuck: true };
@@ -194,7 +198,7 @@ export class MessageProcessor {
       return { value: result.value };
     } finally {
       stopTimer();
-      for (const timer of timers) clearTimeout(timer);
+      for (const cancel of timers) cancel();
     }
   }
 
