@@ -186,7 +186,7 @@ export class MessageProcessor {
       const result = await Promise.race([run, givenUp]);
       // Its lease may have expired while the whole process was paused (SIGSTOP, a frozen VM): then
       // SQS may have given the message to another worker, and the caller must not count it done.
-      lease.check();
+      const ours = lease.check();
       if (result === 'stuck') {
         const error = `task ${task.name} still runs ${hard} s after it started, past its hard time limit, ignoring ctx.signal`;
         return { error: new TimeLimitExceededError(error), stuck: true };
@@ -194,7 +194,7 @@ export class MessageProcessor {
       if ('error' in result) return { error: result.error };
       // It returned, but only after its time limit: a failure all the same, as the limit promised.
       if (limit.signal.aborted) return { error: limit.signal.reason as Error };
-      log.info({ result: result.value }, 'task succeeded');
+      if (ours) log.info({ result: result.value }, 'task succeeded');
       return { value: result.value };
     } finally {
       stopTimer();

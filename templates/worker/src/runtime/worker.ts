@@ -174,6 +174,12 @@ function watchLeases(leases: LeaseKeeper, log: Logger): LeaseKeeper {
     lastWarned.set(queueUrl, Date.now());
     log.warn({ queueUrl, reason }, 'could not extend message leases; trying again until they expire');
   });
+  leases.on('expired', (count, pausedMs) =>
+    log.error(
+      { leases: count, pausedMs: Math.round(pausedMs) },
+      'message leases expired while this process did not run (paused: SIGSTOP, a frozen container or VM?); SQS may deliver them to another worker, so their results here are not recorded',
+    ),
+  );
   leases.on('release_error', (reason) => log.warn({ reason }, 'SQS did not take a message given back'));
   leases.on('error', (error) => log.error({ err: error }, 'the lease keeper thread failed'));
   return leases;
