@@ -48,6 +48,15 @@ export class RetryLaterError extends Error {
   }
 }
 
+/**
+ * The task's eta is further away than this worker holds a message (ETA_HORIZON_DAYS), or than its
+ * FIFO queue can hide it before the redrive policy moves it: refused now, with the reason, rather
+ * than copied or hidden for years.
+ */
+export class EtaTooFarError extends Error {
+  override name = 'EtaTooFarError';
+}
+
 /** The task ran past its `timeLimitSeconds`. */
 export class TimeLimitExceededError extends Error {
   override name = 'TimeLimitExceededError';
