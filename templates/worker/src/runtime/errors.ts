@@ -43,6 +43,10 @@ export class RetryLaterError extends Error {
   override name = 'RetryLaterError';
   readonly delaySeconds: number;
   constructor(delaySeconds: number, message = `retry in ${delaySeconds} s`) {
+    // NaN or Infinity would reach the retry's eta and SQS's DelaySeconds: refused here, where it is made.
+    if (!Number.isFinite(delaySeconds)) {
+      throw new TypeError(`RetryLaterError needs a finite delaySeconds ≥ 0, got ${delaySeconds}`);
+    }
     super(message);
     this.delaySeconds = delaySeconds;
   }
