@@ -21,6 +21,8 @@ export interface ResolvedQueue extends QueueBinding {
   fifo: boolean;
   /** The queue's own visibility timeout: how long a received message stays hidden. */
   visibilityTimeoutSeconds: number;
+  /** Receives before SQS moves a message to the dead-letter queue (its RedrivePolicy); none without one. */
+  maxReceiveCount?: number;
   /** The largest message (body and attributes) each queue takes: its MaximumMessageSize. */
   maxMessageBytes: number;
   deadLetterMaxMessageBytes: number;
@@ -41,7 +43,7 @@ export async function resolveQueues(
         resolveQueueUrl(sqs, deadLetterName),
       ]);
       const [queue, deadLetter] = await Promise.all([
-        attributes(sqs, url, ['VisibilityTimeout', 'MaximumMessageSize']),
+        attributes(sqs, url, ['VisibilityTimeout', 'MaximumMessageSize', 'RedrivePolicy']),
         attributes(sqs, deadLetterUrl, ['MaximumMessageSize']),
       ]);
       return {
@@ -52,11 +54,22 @@ export async function resolveQueues(
         deadLetterUrl,
         fifo: isFifo(fullName),
         visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
+        ...maxReceiveCountOf(queue.RedrivePolicy),
         maxMessageBytes: Number(queue.MaximumMessageSize ?? SQS_MAX_BODY_BYTES),
         deadLetterMaxMessageBytes: Number(deadLetter.MaximumMessageSize ?? SQS_MAX_BODY_BYTES),
       };
     }),
   );
+}
+
+/** A redrive policy's maxReceiveCount, if it has a sound one. */
+function maxReceiveCountOf(policy: string | undefined): { maxReceiveCount?: number } {
+  try {
+    const count = Number((JSON.parse(policy ?? 'null') as { maxReceiveCount?: unknown } | null)?.maxReceiveCount);
+    return count >= 1 ? { maxReceiveCount: count } : {};
+  } catch {
+    return {};
+  }
 }
 
 async function attributes(sqs: SQSClient, url: string, names: QueueAttributeName[]): Promise<Record<string, string>> {
