@@ -13,6 +13,7 @@ import { applyChanges, diffOf } from '../changes.ts';
 import { listDeadLetters, peekDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../dlq/index.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { onboardingMessage } from '../onboarding.ts';
+import { beWorkerCommand } from '../package-manager.ts';
 import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
@@ -125,7 +126,7 @@ awsOptions(
       const { env } = provisioning;
       if (isShared(env) && !flags.yes && !interactive) {
         throw new UserError(
-          `add-queue --provision would create queues in env "${env}"; pass --yes to do it without a terminal, or leave out --provision and run npx be-worker provision later. Nothing was changed.`,
+          `add-queue --provision would create queues in env "${env}"; pass --yes to do it without a terminal, or leave out --provision and run ${beWorkerCommand('provision')} later. Nothing was changed.`,
         );
       }
       const plan = await provision({ ...provisioning, dryRun: true }).catch((error) => {
@@ -139,9 +140,9 @@ awsOptions(
     await applyChanges(repo.root, changes, signal);
     for (const [path, { before }] of changes) console.log(`${before === undefined ? 'created' : 'updated'} ${path}`);
     if (provisioning) {
-      await provisionAndReport(provisioning, { yes: true, again: 'npx be-worker provision' }).catch((error) => {
+      await provisionAndReport(provisioning, { yes: true, again: beWorkerCommand('provision') }).catch((error) => {
         // The files are in; running add-queue again would be refused as a duplicate.
-        const added = `The queue is added to the worker's files; to create it in SQS, run npx be-worker provision.`;
+        const added = `The queue is added to the worker's files; to create it in SQS, run ${beWorkerCommand('provision')}.`;
         if (error instanceof CancelledError) throw new CancelledError(`Cancelled during provisioning. ${added}`);
         if (error instanceof EnvironmentError) throw new EnvironmentError(`${error.message}\n${added}`);
         throw error;
@@ -153,7 +154,7 @@ awsOptions(
         kleur.bold('Next steps:'),
         `  1. Fill in src/tasks/${queue.task}.ts (its argument schema and body) and test/tasks/${queue.task}.test.ts`,
         '  2. npm test',
-        flags.provision ? '  3. Deploy' : '  3. npx be-worker provision  (creates the queue and its DLQ)',
+        flags.provision ? '  3. Deploy' : `  3. ${beWorkerCommand('provision')}  (creates the queue and its DLQ)`,
       ].join('\n'),
     );
   },

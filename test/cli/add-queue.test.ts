@@ -59,7 +59,7 @@ describe('be-worker add-queue', () => {
       { queue: 'orders', task: 'ship' },
       { queue: 'images-resize', task: 'resize', ratelimit: 'img' },
     ]);
-    expect(result.stdout).toContain('3. npx be-worker provision');
+    expect(result.stdout).toContain('3. npm run be-worker -- provision');
   });
 
   it('refuses a --ratelimit when the worker has no ratelimit integration, with the fix, changing no byte', async () => {

@@ -87,7 +87,7 @@ describe('be-worker onboarding', () => {
         env: { CI: 'true' },
       },
     );
-    expect(created.stdout).toContain('post in #gitlab (again any time: npx be-worker onboarding)');
+    expect(created.stdout).toContain('post in #gitlab (again any time: npm run be-worker -- onboarding)');
     expect(created.stdout).toContain('Hi #gitlab! We have a new worker, mailer: Runs mailer tasks from SQS');
     expect(created.stdout).toContain('• link <link to the repository> to GitLab');
   });

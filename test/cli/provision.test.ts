@@ -256,11 +256,11 @@ describe('create-be-worker --provision, when provisioning cannot go on', () => {
     });
     expect(result.exitCode, result.all).toBe(2);
     expect(result.stdout).toMatch(
-      /Next steps:\n {2}cd billing\n {2}npm install\n {2}npx be-worker provision +# create the SQS queues/,
+      /Next steps:\n {2}cd billing\n {2}npm install\n {2}npm run be-worker -- provision +# create the SQS queues/,
     );
     expect(result.stderr).toContain('No usable AWS credentials');
     expect(result.stderr).toContain(
-      `The worker is in ${join(cwd, 'billing')}; to provision it later: cd billing && npx be-worker provision`,
+      `The worker is in ${join(cwd, 'billing')}; to provision it later: cd billing && npm run be-worker -- provision`,
     );
     expect(await readdir(join(cwd, 'billing'))).toContain('package.json');
   });
@@ -294,7 +294,7 @@ describe('create-be-worker --provision, when provisioning cannot go on', () => {
     cli.write('\x03');
     expect(await cli.exited, cli.screen()).toBe(130);
     expect(cli.screen().replace(/\s+/g, ' ')).toContain(
-      `The worker is in ${join(cwd, 'billing')}; to provision it later: cd billing && npx be-worker provision --endpoint ${server.address}`,
+      `The worker is in ${join(cwd, 'billing')}; to provision it later: cd billing && npm run be-worker -- provision --endpoint ${server.address}`,
     );
     expect(await sqsExists('prod-billing-add')).toBe(false);
   });
