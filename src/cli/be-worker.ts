@@ -63,14 +63,16 @@ function provisionOptions(
   flags: AwsFlags & { dryRun?: boolean; fix?: boolean },
 ) {
   const spec = repo.answers.answers;
+  const env = flags.env ?? spec.env;
   return {
     worker: spec.name,
     queues,
-    env: flags.env ?? spec.env,
+    env,
     user: flags.user ?? spec.user,
     region: flags.region ?? spec.region,
     profile: flags.profile,
-    endpoint: flags.endpoint,
+    // As status and dlq: env local is the local SQS of npm run dev, never AWS.
+    endpoint: defaultEndpoint(env, flags.endpoint),
     dryRun: flags.dryRun,
     fix: flags.fix,
     maxReceiveCount: flags.maxReceiveCount,

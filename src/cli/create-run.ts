@@ -68,13 +68,18 @@ export async function run(
   const later = `cd ${shown(result.directory)} && ${beWorkerCommand('provision', result.spec.packageManager)}${flags.profile ? ` --profile ${flags.profile}` : ''}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}`;
   try {
     const { name: worker, queues, env, user, region } = result.spec;
-    const doing = `Provisioning the SQS queues of env "${env}"${flags.endpoint ? ` at ${flags.endpoint}` : ''}`;
+    // The AWS SDK loads only for --provision.
+    const [{ provisionAndReport }, { defaultEndpoint }] = await Promise.all([
+      import('./provision-output.ts'),
+      import('../aws.ts'),
+    ]);
+    // As be-worker's commands: env local is the local SQS of npm run dev, never AWS.
+    const endpoint = defaultEndpoint(env, flags.endpoint);
+    const doing = `Provisioning the SQS queues of env "${env}"${endpoint ? ` at ${endpoint}` : ''}`;
     if (interactive) (await clack()).log.step(doing);
     else console.log(`… ${doing}`);
-    // The AWS SDK loads only for --provision.
-    const { provisionAndReport } = await import('./provision-output.ts');
     await provisionAndReport(
-      { worker, queues, env, user, region, profile: flags.profile, endpoint: flags.endpoint, signal },
+      { worker, queues, env, user, region, profile: flags.profile, endpoint, signal },
       { yes: flags.yes, again: later },
     );
   } catch (error) {
