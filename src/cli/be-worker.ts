@@ -20,6 +20,7 @@ import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { status } from '../status.ts';
 import { CLI_VERSION } from '../version.ts';
 import { workerQueues } from '../worker-queues.ts';
+import { completeAddQueue, QUEUE_DESCRIPTION } from './add-queue-prompts.ts';
 import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
 import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
 import { cancelOnCtrlC, confirmOrRefuse, interactive, reportError } from './ui.ts';
@@ -98,23 +99,20 @@ awsOptions(
   program
     .command('add-queue')
     .description('add a queue and a task to fill in: queues.ts, src/tasks/, its test, be-worker.json')
-    .argument('<queue>', 'the short queue name, e.g. images-resize')
+    .argument('[queue]', `${QUEUE_DESCRIPTION} (asked in a terminal when left out)`)
     .option('--task <name>', "the Celery task it runs (default: the queue's last word)")
     .option('--ratelimit <name>', 'the ratelimit it is held to (needs the ratelimit integration)')
     .option('--provision', 'create the new queue and its DLQ right away')
     .option('--dry-run', 'print the diff; change nothing'),
 ).action(
   async (
-    queueName: string,
+    queueName: string | undefined,
     flags: AwsFlags & { task?: string; ratelimit?: string; provision?: boolean; dryRun?: boolean },
   ) => {
     const signal = cancelOnCtrlC();
     const repo = await findWorkerRepo(process.cwd());
-    const { queue, changes, notes } = await planAddQueue(repo, {
-      queue: queueName,
-      task: flags.task,
-      ratelimit: flags.ratelimit,
-    });
+    const input = await completeAddQueue(repo, { queue: queueName, task: flags.task, ratelimit: flags.ratelimit });
+    const { queue, changes, notes } = await planAddQueue(repo, input);
     for (const note of notes) console.log(kleur.yellow(note));
     if (flags.dryRun) {
       process.stdout.write(diffOf(changes));

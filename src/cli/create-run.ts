@@ -18,7 +18,7 @@ import type { Spec } from '../spec.ts';
 import { checkTarget, describeTree, targetState } from '../tree.ts';
 import { CLI_VERSION, cliDependency, runsFromClone } from '../version.ts';
 import type { RunFlags } from './create-be-worker.ts';
-import { cancelOnCtrlC, clack, interactive, progress, reportError } from './ui.ts';
+import { askText, cancelOnCtrlC, clack, interactive, progress, reportError } from './ui.ts';
 
 export async function run(
   directoryArgument: string | undefined,
@@ -164,13 +164,7 @@ const ask: Ask = async (option, initial, validate) => {
       prompts.log.error(problem);
     }
   }
-  const answer = await prompts.text({
-    message: prompt.message,
-    placeholder: initial,
-    defaultValue: initial,
-    validate: (value) => validate(value ?? ''),
-  });
-  return prompts.isCancel(answer) ? null : String(answer);
+  return askText({ message: prompt.message, initial, validate });
 };
 
 /** A path as the user would type it from here. */
