@@ -351,6 +351,52 @@ function positiveInteger(value: string): number {
   return number;
 }
 
+/** Ends each command's --help: what to type (as the README says to run it) and why. */
+const EXAMPLES: Record<string, [args: string, why: string][]> = {
+  provision: [
+    ['provision --dry-run', 'the plan for the env the worker was made for; changes nothing'],
+    ['provision --env prod --profile prod', 'asks before changing a shared env (--yes to skip)'],
+  ],
+  'add-queue': [
+    ['add-queue images-resize --task resize', "the queue, its task and the task's test"],
+    ['add-queue', 'in a terminal: asks for the queue and its task'],
+  ],
+  info: [['info --env prod', "the queues' SQS names in env prod"]],
+  onboarding: [['onboarding', 'the message that asks for GitLab, Sentry and ratelimit set-up']],
+  upgrade: [
+    ['upgrade --to latest --dry-run', 'the diff and any conflicts; changes nothing'],
+    ['upgrade --to latest', 'apply, install, list what changed'],
+  ],
+  status: [
+    ['status --env prod', 'visible, in flight and delayed per queue and DLQ'],
+    ['status --watch', 'the same, redrawn every 5 s until Ctrl-C'],
+  ],
+  'dlq ls': [['dlq ls --env prod', 'per err- queue: its count, by reason and task']],
+  'dlq peek': [['dlq peek orders --env prod -n 5', 'messages decoded; left in place']],
+  'dlq redrive': [
+    ['dlq redrive orders --env prod --dry-run', 'what would move; changes nothing'],
+    ['dlq redrive orders --env prod --task ship --rate 50', 'only task ship, 50 messages a second'],
+  ],
+  'dlq purge': [['dlq purge orders --env prod', 'asks, showing the count and the env']],
+};
+for (const [path, lines] of Object.entries(EXAMPLES)) {
+  const command = path
+    .split(' ')
+    .reduce<Command | undefined>((parent, name) => parent?.commands.find((child) => child.name() === name), program);
+  const shown = lines.map(([args, why]) => [beWorkerCommand(args), why] as const);
+  const width = Math.max(...shown.map(([typed]) => typed.length));
+  command?.addHelpText(
+    'after',
+    `\nExamples:\n${shown.map(([typed, why]) => `  ${typed.padEnd(width)}   # ${why}`).join('\n')}`,
+  );
+}
+
+// Asked for nothing (`be-worker`, `be-worker dlq`): the help on stdout and exit 0, as --help does;
+// commander would print it as an error (exit 1) although nothing went wrong.
+const words = process.argv.slice(2);
+if (words.length === 0) program.help();
+if (words.length === 1 && words[0] === 'dlq') dlq.help();
+
 program.parseAsync().catch(async (error: unknown) => {
   process.exitCode = await reportError(error);
   // Cancelled is over at once: a request still open (an SQS that never answers) must not hold it.

@@ -248,6 +248,7 @@ describe('create-be-worker without a terminal', () => {
       '--provision create the SQS queues (<env>-<queue>; locally <user>-local-<queue>) and their err- DLQs',
     );
     expect(help.stdout).not.toContain('<user>-<env>-<queue>');
+    expect(help.stdout).toMatch(/\nExamples:\n\s+npx create-be-worker image-resizer\s/);
     const version = await run('--version');
     expect(version.stdout.trim()).toBe(packageJson.version);
   });
