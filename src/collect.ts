@@ -34,7 +34,8 @@ export async function collectSpec({ flags, yes, ask, directory }: CollectOptions
     } else if (ask && option.prompt && !yes) {
       value = await prompt(option, option.suggest?.(answers) ?? initial, answers, ask);
     } else if (initial !== undefined) {
-      value = option.parse(option.format ? option.format(initial as never) : (initial as string), answers, flag);
+      const text = option.format ? option.format(initial as never) : (initial as string);
+      value = option.parse(text, answers, option.typedAs?.({ directory }) ?? flag);
     } else {
       throw new UserError(
         `missing ${flag}: ${option.description}; pass it as a flag (nothing is asked without a terminal)`,

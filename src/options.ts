@@ -57,6 +57,11 @@ export interface OptionDefinition<K extends keyof Spec = keyof Spec> {
   prompt?: Prompt;
   /** The value used with `--yes`, without a TTY, and as the prompt's initial value. */
   default(answers: Partial<Spec>, context: OptionContext): Spec[K] | undefined;
+  /**
+   * What the user typed that the default comes from, for its errors to name (not the flag,
+   * which nobody typed); undefined when the default is not something typed.
+   */
+  typedAs?(context: OptionContext): string | undefined;
   /** The prompt's initial value, when it differs from `default` (which flags without a TTY get). */
   suggest?(answers: Partial<Spec>): Spec[K] | undefined;
   /**
@@ -85,6 +90,10 @@ export const OPTIONS: readonly OptionDefinition[] = [
     description: 'worker name: npm package, metric prefix and default queue prefix',
     prompt: { message: 'Worker name', placeholder: 'image-resizer' },
     default: (_answers, { directory }) => (directory ? basename(resolve(directory)) : undefined),
+    typedAs: ({ directory }) =>
+      directory
+        ? `the directory ${JSON.stringify(directory)} (the worker's name, unless --name gives another)`
+        : undefined,
     parse: field('name'),
   }),
   define({

@@ -23,6 +23,19 @@ describe('create-be-worker without a terminal', () => {
     expect(await readdir(cwd)).toEqual([]);
   });
 
+  it.each(['my worker', 'sub/My_Worker'])(
+    'names the directory typed (%j), not a --name nobody typed, when the name from it breaks the rule',
+    async (directory) => {
+      const result = await run(directory, '--no-install', '--no-git');
+      expect(result.exitCode).toBe(1);
+      const name = directory.split('/').at(-1);
+      expect(result.stderr.trim()).toBe(
+        `✖ the directory "${directory}" (the worker's name, unless --name gives another): a worker name is lower-case letters, digits and single hyphens, starting with a letter (npm- and SQS-safe), e.g. "image-resizer" (got "${name}")`,
+      );
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
+
   it('generates a worker from flags, named after its directory', async () => {
     const result = await run('billing-worker', ...offline);
     expect(result.exitCode, result.all).toBe(0);
