@@ -92,7 +92,7 @@ export const OPTIONS: readonly OptionDefinition[] = [
     default: (_answers, { directory }) => (directory ? basename(resolve(directory)) : undefined),
     typedAs: ({ directory }) =>
       directory
-        ? `the directory ${JSON.stringify(directory)} (the worker's name, unless --name gives another)`
+        ? `the directory ${loaded().quoted(directory)} (the worker's name, unless --name gives another)`
         : undefined,
     parse: field('name'),
   }),
