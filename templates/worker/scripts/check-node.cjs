@@ -8,11 +8,13 @@ const { engines, name } = require('../package.json');
 
 const [major = 0, minor = 0] = (engines.node.match(/\d+/g) || []).map(Number);
 const [haveMajor, haveMinor] = process.versions.node.split('.').map(Number);
+// The sentence and the exit code (2: the environment is not right) of create-be-worker's own
+// check (bin/node-check.js), so that an old Node.js reads the same wherever it is met.
 if (haveMajor < major || (haveMajor === major && haveMinor < minor)) {
   console.error(
-    `${name} needs Node.js ${major}.${minor} or newer (this is ${process.version}): install Node 24 LTS (nvm install 24) and run it again.`,
+    `${name} needs Node.js ${major}.${minor} or newer and this is ${process.version}: install Node.js 24 LTS (nvm install 24, or https://nodejs.org) and run it again.`,
   );
-  process.exit(1);
+  process.exit(2);
 }
 
 // `npm run be-worker` runs the be-worker of the worker's devDependencies, never one from the
