@@ -31,8 +31,13 @@ export interface OptionContext {
 
 interface Prompt {
   message: string;
-  /** Shown in grey, and taken on Enter, when the answer has no default. */
+  /** Shown in grey when the answer has no default: an example, never taken as the answer. */
   placeholder?: string;
+  /**
+   * The default is shown as text to edit, not in grey: typing adds to it (a second queue) instead
+   * of silently putting something in its place.
+   */
+  prefill?: boolean;
   /** A multiselect over these (value, hint); the answer is the chosen values, comma-separated. */
   choices?: readonly { value: string; hint: string }[];
 }
@@ -134,6 +139,7 @@ export const OPTIONS: readonly OptionDefinition[] = [
     prompt: {
       message: 'Queues, comma-separated, each queue[:task[:ratelimit]]',
       placeholder: 'image-resizer-add:add',
+      prefill: true,
     },
     default: (answers) => (answers.name ? [{ queue: `${answers.name}-add`, task: 'add' }] : undefined),
     parse: (raw, answers, flag) => {

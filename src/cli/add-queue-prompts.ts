@@ -23,7 +23,8 @@ export async function completeAddQueue(repo: WorkerRepo, given: Partial<AddQueue
   const queue = await ask({
     message: 'Queue name',
     placeholder: 'images-resize',
-    validate: (text) => (text ? problem(() => queueSpecOf(text)) : 'a queue needs a name'),
+    validate: (text) =>
+      text ? problem(() => queueSpecOf(text)) : 'type one: "images-resize", in grey, is only an example',
   });
   const task =
     given.task ??

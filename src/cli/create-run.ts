@@ -164,7 +164,13 @@ const ask: Ask = async (option, initial, validate) => {
       prompts.log.error(problem);
     }
   }
-  return askText({ message: prompt.message, initial, validate });
+  return askText({
+    message: prompt.message,
+    placeholder: prompt.placeholder,
+    initial: initial || undefined,
+    prefill: prompt.prefill,
+    validate,
+  });
 };
 
 /** A path as the user would type it from here. */

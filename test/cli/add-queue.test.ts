@@ -258,7 +258,7 @@ describe('be-worker add-queue with what is missing', () => {
     const cli = spawnInTerminal(BE_WORKER, ['add-queue'], worker);
     await cli.waitFor('Queue name');
     cli.write(KEYS.ENTER);
-    await cli.waitFor('a queue needs a name');
+    await cli.waitFor('type one: "images-resize", in grey, is only an example');
     cli.write(`Bad Name${KEYS.ENTER}`);
     await cli.waitFor('an SQS queue name is letters, digits');
     for (let i = 0; i < 'Bad Name'.length; i++) cli.write(KEYS.BACKSPACE);
