@@ -85,6 +85,9 @@ function field<K extends keyof Spec>(key: K) {
   };
 }
 
+/** What a generated task takes at first (render.ts's taskTemplate), said where a task is named. */
+export const NEW_TASK_TAKES = 'add takes two numbers, any other task one string at first';
+
 const define = <K extends keyof Spec>(definition: OptionDefinition<K>) => definition;
 
 /** In the order they are asked: env and user come first, as the queue names depend on them. */
@@ -137,7 +140,7 @@ export const OPTIONS: readonly OptionDefinition[] = [
       'a queue, the task it runs and its ratelimit name (which needs --with ratelimit); repeat for more (default: <name>-add:add)',
     repeatable: true,
     prompt: {
-      message: 'Queues, comma-separated, each queue[:task[:ratelimit]]',
+      message: `Queues, comma-separated, each queue[:task[:ratelimit]] (${NEW_TASK_TAKES})`,
       placeholder: 'image-resizer-add:add',
       prefill: true,
     },

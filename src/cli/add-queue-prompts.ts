@@ -3,6 +3,7 @@
 // Without a terminal nothing is asked: the missing argument is named.
 import type { AddQueueInput } from '../add-queue.ts';
 import { CancelledError, UserError } from '../errors.ts';
+import { NEW_TASK_TAKES } from '../options.ts';
 import type { WorkerRepo } from '../repo.ts';
 import { queueSpecOf } from '../spec.ts';
 import { askText, interactive } from './ui.ts';
@@ -29,7 +30,7 @@ export async function completeAddQueue(repo: WorkerRepo, given: Partial<AddQueue
   const task =
     given.task ??
     (await ask({
-      message: 'Task it runs',
+      message: `Task it runs (${NEW_TASK_TAKES})`,
       initial: queueSpecOf(queue).task,
       validate: (text) => problem(() => queueSpecOf(queue, text)),
     }));

@@ -200,6 +200,8 @@ describe('create-be-worker in a terminal', () => {
     const cli = spawnCli(['--name', 'two-q', '--description', 'd', '--no-install', '--no-git'], cwd);
 
     await cli.waitFor(PROMPTS.queues);
+    // What a new task takes, so that `npm run send -- shrink 4 5` is not a surprise.
+    expect(cli.screen()).toContain('(add takes two numbers, any other task one string at first)');
     cli.write(`, thumbs:shrink${ENTER}`);
     await cli.waitFor(PROMPTS.integrations);
     cli.write(ENTER);
