@@ -4,7 +4,10 @@ import { CancelledError, UserError } from './errors.ts';
 import { loadRules, OPTIONS, type OptionContext, type OptionDefinition } from './options.ts';
 import { type Spec, validateSpec } from './spec.ts';
 
-/** Asks one question; resolves to the text typed or chosen, or to `null` when cancelled. */
+/**
+ * Asks one question; resolves to the text typed or chosen, or to `null` when cancelled. `initial`
+ * is the default as text ('' when there is none); Enter on an empty answer means it.
+ */
 export type Ask = (
   option: OptionDefinition,
   initial: string,
@@ -34,7 +37,8 @@ export async function collectSpec({ flags, yes, ask, directory }: CollectOptions
     } else if (ask && option.prompt && !yes) {
       value = await prompt(option, option.suggest?.(answers) ?? initial, answers, ask);
     } else if (initial !== undefined) {
-      value = option.parse(option.format ? option.format(initial as never) : (initial as string), answers, flag);
+      const text = option.format ? option.format(initial as never) : (initial as string);
+      value = option.parse(text, answers, option.typedAs?.({ directory }) ?? flag);
     } else {
       throw new UserError(
         `missing ${flag}: ${option.description}; pass it as a flag (nothing is asked without a terminal)`,
@@ -46,14 +50,11 @@ export async function collectSpec({ flags, yes, ask, directory }: CollectOptions
 }
 
 async function prompt(option: OptionDefinition, initial: unknown, answers: Partial<Spec>, ask: Ask): Promise<unknown> {
-  // Enter on an empty prompt takes what it shows in grey: the default, or else the example.
-  const initialText =
-    initial === undefined
-      ? (option.prompt?.placeholder ?? '')
-      : option.format
-        ? option.format(initial as never)
-        : String(initial);
+  // Enter on an empty prompt takes the default; an example in grey is not one.
+  const initialText = initial === undefined ? '' : option.format ? option.format(initial as never) : String(initial);
+  const example = option.prompt?.placeholder;
   const validate = (text: string) => {
+    if (!text && !initialText && example) return `type one: ${JSON.stringify(example)}, in grey, is only an example`;
     try {
       option.parse(text || initialText, answers);
       return undefined;

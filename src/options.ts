@@ -31,8 +31,13 @@ export interface OptionContext {
 
 interface Prompt {
   message: string;
-  /** Shown in grey, and taken on Enter, when the answer has no default. */
+  /** Shown in grey when the answer has no default: an example, never taken as the answer. */
   placeholder?: string;
+  /**
+   * The default is shown as text to edit, not in grey: typing adds to it (a second queue) instead
+   * of silently putting something in its place.
+   */
+  prefill?: boolean;
   /** A multiselect over these (value, hint); the answer is the chosen values, comma-separated. */
   choices?: readonly { value: string; hint: string }[];
 }
@@ -57,6 +62,11 @@ export interface OptionDefinition<K extends keyof Spec = keyof Spec> {
   prompt?: Prompt;
   /** The value used with `--yes`, without a TTY, and as the prompt's initial value. */
   default(answers: Partial<Spec>, context: OptionContext): Spec[K] | undefined;
+  /**
+   * What the user typed that the default comes from, for its errors to name (not the flag,
+   * which nobody typed); undefined when the default is not something typed.
+   */
+  typedAs?(context: OptionContext): string | undefined;
   /** The prompt's initial value, when it differs from `default` (which flags without a TTY get). */
   suggest?(answers: Partial<Spec>): Spec[K] | undefined;
   /**
@@ -75,6 +85,9 @@ function field<K extends keyof Spec>(key: K) {
   };
 }
 
+/** What a generated task takes at first (render.ts's taskTemplate), said where a task is named. */
+export const NEW_TASK_TAKES = 'add takes two numbers, any other task one string at first';
+
 const define = <K extends keyof Spec>(definition: OptionDefinition<K>) => definition;
 
 /** In the order they are asked: env and user come first, as the queue names depend on them. */
@@ -85,6 +98,10 @@ export const OPTIONS: readonly OptionDefinition[] = [
     description: 'worker name: npm package, metric prefix and default queue prefix',
     prompt: { message: 'Worker name', placeholder: 'image-resizer' },
     default: (_answers, { directory }) => (directory ? basename(resolve(directory)) : undefined),
+    typedAs: ({ directory }) =>
+      directory
+        ? `the directory ${loaded().quoted(directory)} (the worker's name, unless --name gives another)`
+        : undefined,
     parse: field('name'),
   }),
   define({
@@ -123,8 +140,9 @@ export const OPTIONS: readonly OptionDefinition[] = [
       'a queue, the task it runs and its ratelimit name (which needs --with ratelimit); repeat for more (default: <name>-add:add)',
     repeatable: true,
     prompt: {
-      message: 'Queues, comma-separated, each queue[:task[:ratelimit]]',
+      message: `Queues, comma-separated, each queue[:task[:ratelimit]] (${NEW_TASK_TAKES})`,
       placeholder: 'image-resizer-add:add',
+      prefill: true,
     },
     default: (answers) => (answers.name ? [{ queue: `${answers.name}-add`, task: 'add' }] : undefined),
     parse: (raw, answers, flag) => {

@@ -11,6 +11,11 @@ export interface PackageManagerCommands {
   install: string[];
   /** Prefix for package.json scripts: `npm run dev`, `pnpm dev`. */
   run: string;
+  /**
+   * How a worker runs its be-worker: its package.json script, which never downloads (npx would
+   * fetch the unrelated public package `be-worker` when the worker's install has not run).
+   */
+  beWorker: string;
   /** A reproducible install from the lockfile, and its production-only form (Docker). */
   ci: string;
   ciProduction: string;
@@ -29,6 +34,7 @@ const COMMANDS: Record<PackageManager, PackageManagerCommands> = {
     name: 'npm',
     install: ['npm', 'install', '--no-fund', '--no-audit'],
     run: 'npm run',
+    beWorker: 'npm run be-worker --',
     ci: 'npm ci',
     ciProduction: 'npm ci --omit=dev && npm cache clean --force',
     ciCached: 'npm ci --cache .npm --prefer-offline --no-fund --no-audit',
@@ -41,6 +47,8 @@ const COMMANDS: Record<PackageManager, PackageManagerCommands> = {
     name: 'pnpm',
     install: ['pnpm', 'install'],
     run: 'pnpm',
+    // pnpm hands a `--` on to the script, where it would end be-worker's options.
+    beWorker: 'pnpm be-worker',
     ci: 'pnpm install --frozen-lockfile',
     ciProduction: 'pnpm install --prod --frozen-lockfile',
     ciCached: 'pnpm install --frozen-lockfile --store-dir .pnpm-store',
@@ -59,6 +67,11 @@ export function commandsFor(packageManager: PackageManager): PackageManagerComma
 export function detectPackageManager(userAgent = process.env.npm_config_user_agent ?? ''): PackageManager {
   const name = userAgent.split('/')[0];
   return PACKAGE_MANAGERS.find((candidate) => candidate === name) ?? 'npm';
+}
+
+/** `npm run be-worker -- <args>` (or pnpm's), for the package manager running this (npm run, pnpm). */
+export function beWorkerCommand(args: string, packageManager: PackageManager = detectPackageManager()): string {
+  return `${COMMANDS[packageManager].beWorker} ${args}`;
 }
 
 /** Refuses, before anything is written, an install with a package manager that is not on PATH. */

@@ -31,7 +31,7 @@ export function runsFromClone(root: string = CLI_ROOT): boolean {
 }
 
 /**
- * The devDependency a generated worker pins this CLI with, so `npx be-worker` in it runs this very
+ * The devDependency a generated worker pins this CLI with, so `npm run be-worker` in it runs this very
  * version (and `be-worker upgrade` finds it): the exact version from the registry, or, from a
  * clone, the clone itself.
  */

@@ -6,6 +6,7 @@ import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
 import { findQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
 import { awsError } from './aws.ts';
 import { EnvironmentError, UserError } from './errors.ts';
+import { beWorkerCommand } from './package-manager.ts';
 
 export interface WorkerQueue extends QueueBinding {
   fullName: string;
@@ -34,6 +35,6 @@ export async function queueUrl(sqs: SQSClient, name: string, env: string): Promi
   });
   if (url) return url;
   throw new EnvironmentError(
-    `SQS queue "${name}" does not exist; create the worker's queues with npx be-worker provision --env ${env}.`,
+    `SQS queue "${name}" does not exist; create the worker's queues with ${beWorkerCommand(`provision --env ${env}`)}.`,
   );
 }

@@ -13,12 +13,14 @@ import { applyChanges, diffOf } from '../changes.ts';
 import { listDeadLetters, peekDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../dlq/index.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { onboardingMessage } from '../onboarding.ts';
+import { beWorkerCommand } from '../package-manager.ts';
 import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { status } from '../status.ts';
 import { CLI_VERSION } from '../version.ts';
 import { workerQueues } from '../worker-queues.ts';
+import { completeAddQueue, QUEUE_DESCRIPTION } from './add-queue-prompts.ts';
 import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
 import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
 import { cancelOnCtrlC, confirmOrRefuse, interactive, reportError } from './ui.ts';
@@ -62,14 +64,16 @@ function provisionOptions(
   flags: AwsFlags & { dryRun?: boolean; fix?: boolean },
 ) {
   const spec = repo.answers.answers;
+  const env = flags.env ?? spec.env;
   return {
     worker: spec.name,
     queues,
-    env: flags.env ?? spec.env,
+    env,
     user: flags.user ?? spec.user,
     region: flags.region ?? spec.region,
     profile: flags.profile,
-    endpoint: flags.endpoint,
+    // As status and dlq: env local is the local SQS of npm run dev, never AWS.
+    endpoint: defaultEndpoint(env, flags.endpoint),
     dryRun: flags.dryRun,
     fix: flags.fix,
     maxReceiveCount: flags.maxReceiveCount,
@@ -95,23 +99,20 @@ awsOptions(
   program
     .command('add-queue')
     .description('add a queue and a task to fill in: queues.ts, src/tasks/, its test, be-worker.json')
-    .argument('<queue>', 'the short queue name, e.g. images-resize')
+    .argument('[queue]', `${QUEUE_DESCRIPTION} (asked in a terminal when left out)`)
     .option('--task <name>', "the Celery task it runs (default: the queue's last word)")
     .option('--ratelimit <name>', 'the ratelimit it is held to (needs the ratelimit integration)')
     .option('--provision', 'create the new queue and its DLQ right away')
     .option('--dry-run', 'print the diff; change nothing'),
 ).action(
   async (
-    queueName: string,
+    queueName: string | undefined,
     flags: AwsFlags & { task?: string; ratelimit?: string; provision?: boolean; dryRun?: boolean },
   ) => {
     const signal = cancelOnCtrlC();
     const repo = await findWorkerRepo(process.cwd());
-    const { queue, changes, notes } = await planAddQueue(repo, {
-      queue: queueName,
-      task: flags.task,
-      ratelimit: flags.ratelimit,
-    });
+    const input = await completeAddQueue(repo, { queue: queueName, task: flags.task, ratelimit: flags.ratelimit });
+    const { queue, changes, notes } = await planAddQueue(repo, input);
     for (const note of notes) console.log(kleur.yellow(note));
     if (flags.dryRun) {
       process.stdout.write(diffOf(changes));
@@ -125,7 +126,7 @@ awsOptions(
       const { env } = provisioning;
       if (isShared(env) && !flags.yes && !interactive) {
         throw new UserError(
-          `add-queue --provision would create queues in env "${env}"; pass --yes to do it without a terminal, or leave out --provision and run npx be-worker provision later. Nothing was changed.`,
+          `add-queue --provision would create queues in env "${env}"; pass --yes to do it without a terminal, or leave out --provision and run ${beWorkerCommand('provision')} later. Nothing was changed.`,
         );
       }
       const plan = await provision({ ...provisioning, dryRun: true }).catch((error) => {
@@ -139,9 +140,9 @@ awsOptions(
     await applyChanges(repo.root, changes, signal);
     for (const [path, { before }] of changes) console.log(`${before === undefined ? 'created' : 'updated'} ${path}`);
     if (provisioning) {
-      await provisionAndReport(provisioning, { yes: true, again: 'npx be-worker provision' }).catch((error) => {
+      await provisionAndReport(provisioning, { yes: true, again: beWorkerCommand('provision') }).catch((error) => {
         // The files are in; running add-queue again would be refused as a duplicate.
-        const added = `The queue is added to the worker's files; to create it in SQS, run npx be-worker provision.`;
+        const added = `The queue is added to the worker's files; to create it in SQS, run ${beWorkerCommand('provision')}.`;
         if (error instanceof CancelledError) throw new CancelledError(`Cancelled during provisioning. ${added}`);
         if (error instanceof EnvironmentError) throw new EnvironmentError(`${error.message}\n${added}`);
         throw error;
@@ -153,7 +154,7 @@ awsOptions(
         kleur.bold('Next steps:'),
         `  1. Fill in src/tasks/${queue.task}.ts (its argument schema and body) and test/tasks/${queue.task}.test.ts`,
         '  2. npm test',
-        flags.provision ? '  3. Deploy' : '  3. npx be-worker provision  (creates the queue and its DLQ)',
+        flags.provision ? '  3. Deploy' : `  3. ${beWorkerCommand('provision')}  (creates the queue and its DLQ)`,
       ].join('\n'),
     );
   },
@@ -349,6 +350,52 @@ function positiveInteger(value: string): number {
     throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${value}"`);
   return number;
 }
+
+/** Ends each command's --help: what to type (as the README says to run it) and why. */
+const EXAMPLES: Record<string, [args: string, why: string][]> = {
+  provision: [
+    ['provision --dry-run', 'the plan for the env the worker was made for; changes nothing'],
+    ['provision --env prod --profile prod', 'asks before changing a shared env (--yes to skip)'],
+  ],
+  'add-queue': [
+    ['add-queue images-resize --task resize', "the queue, its task and the task's test"],
+    ['add-queue', 'in a terminal: asks for the queue and its task'],
+  ],
+  info: [['info --env prod', "the queues' SQS names in env prod"]],
+  onboarding: [['onboarding', 'the message that asks for GitLab, Sentry and ratelimit set-up']],
+  upgrade: [
+    ['upgrade --to latest --dry-run', 'the diff and any conflicts; changes nothing'],
+    ['upgrade --to latest', 'apply, install, list what changed'],
+  ],
+  status: [
+    ['status --env prod', 'visible, in flight and delayed per queue and DLQ'],
+    ['status --watch', 'the same, redrawn every 5 s until Ctrl-C'],
+  ],
+  'dlq ls': [['dlq ls --env prod', 'per err- queue: its count, by reason and task']],
+  'dlq peek': [['dlq peek orders --env prod -n 5', 'messages decoded; left in place']],
+  'dlq redrive': [
+    ['dlq redrive orders --env prod --dry-run', 'what would move; changes nothing'],
+    ['dlq redrive orders --env prod --task ship --rate 50', 'only task ship, 50 messages a second'],
+  ],
+  'dlq purge': [['dlq purge orders --env prod', 'asks, showing the count and the env']],
+};
+for (const [path, lines] of Object.entries(EXAMPLES)) {
+  const command = path
+    .split(' ')
+    .reduce<Command | undefined>((parent, name) => parent?.commands.find((child) => child.name() === name), program);
+  const shown = lines.map(([args, why]) => [beWorkerCommand(args), why] as const);
+  const width = Math.max(...shown.map(([typed]) => typed.length));
+  command?.addHelpText(
+    'after',
+    `\nExamples:\n${shown.map(([typed, why]) => `  ${typed.padEnd(width)}   # ${why}`).join('\n')}`,
+  );
+}
+
+// Asked for nothing (`be-worker`, `be-worker dlq`): the help on stdout and exit 0, as --help does;
+// commander would print it as an error (exit 1) although nothing went wrong.
+const words = process.argv.slice(2);
+if (words.length === 0) program.help();
+if (words.length === 1 && words[0] === 'dlq') dlq.help();
 
 program.parseAsync().catch(async (error: unknown) => {
   process.exitCode = await reportError(error);

@@ -53,6 +53,14 @@ program
   .option('--profile <profile>', 'AWS profile for --provision (default: the default credential chain)')
   .option('--endpoint <url>', 'a local SQS for --provision instead of AWS, e.g. http://localhost:4566');
 
+program.addHelpText(
+  'after',
+  `
+Examples:
+  npx create-be-worker image-resizer   # asks the rest in a terminal
+  npx create-be-worker image-resizer --queue image-resizer-resize:resize --with sentry --yes   # asks nothing`,
+);
+
 export interface RunFlags {
   install: boolean;
   git: boolean;

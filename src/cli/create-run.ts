@@ -6,13 +6,19 @@ import { type Ask, collectSpec } from '../collect.ts';
 import { type CreateResult, createWorker } from '../create.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { ONBOARDING_CHANNEL, onboardingMessage } from '../onboarding.ts';
-import { commandsFor, PACKAGE_MANAGERS, type PackageManager, requirePackageManager } from '../package-manager.ts';
+import {
+  beWorkerCommand,
+  commandsFor,
+  PACKAGE_MANAGERS,
+  type PackageManager,
+  requirePackageManager,
+} from '../package-manager.ts';
 import { taskTemplate } from '../render.ts';
 import type { Spec } from '../spec.ts';
 import { checkTarget, describeTree, targetState } from '../tree.ts';
 import { CLI_VERSION, cliDependency, runsFromClone } from '../version.ts';
 import type { RunFlags } from './create-be-worker.ts';
-import { cancelOnCtrlC, clack, interactive, progress, reportError } from './ui.ts';
+import { askText, cancelOnCtrlC, clack, interactive, progress, reportError } from './ui.ts';
 
 export async function run(
   directoryArgument: string | undefined,
@@ -44,7 +50,7 @@ export async function run(
   const provisioning = flags.provision && !flags.dryRun;
   if (provisioning && spec.env !== 'local' && !flags.yes && !interactive) {
     throw new UserError(
-      `--provision would create queues in env "${spec.env}"; pass --yes to do it without a terminal, or leave out --provision and run npx be-worker provision later. Nothing was written.`,
+      `--provision would create queues in env "${spec.env}"; pass --yes to do it without a terminal, or leave out --provision and run ${beWorkerCommand('provision', spec.packageManager)} later. Nothing was written.`,
     );
   }
 
@@ -59,16 +65,21 @@ export async function run(
   });
   if (!provisioning) return await printSummary(result, Boolean(flags.dryRun));
 
-  const later = `cd ${shown(result.directory)} && npx be-worker provision${flags.profile ? ` --profile ${flags.profile}` : ''}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}`;
+  const later = `cd ${shown(result.directory)} && ${beWorkerCommand('provision', result.spec.packageManager)}${flags.profile ? ` --profile ${flags.profile}` : ''}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}`;
   try {
     const { name: worker, queues, env, user, region } = result.spec;
-    const doing = `Provisioning the SQS queues of env "${env}"${flags.endpoint ? ` at ${flags.endpoint}` : ''}`;
+    // The AWS SDK loads only for --provision.
+    const [{ provisionAndReport }, { defaultEndpoint }] = await Promise.all([
+      import('./provision-output.ts'),
+      import('../aws.ts'),
+    ]);
+    // As be-worker's commands: env local is the local SQS of npm run dev, never AWS.
+    const endpoint = defaultEndpoint(env, flags.endpoint);
+    const doing = `Provisioning the SQS queues of env "${env}"${endpoint ? ` at ${endpoint}` : ''}`;
     if (interactive) (await clack()).log.step(doing);
     else console.log(`… ${doing}`);
-    // The AWS SDK loads only for --provision.
-    const { provisionAndReport } = await import('./provision-output.ts');
     await provisionAndReport(
-      { worker, queues, env, user, region, profile: flags.profile, endpoint: flags.endpoint, signal },
+      { worker, queues, env, user, region, profile: flags.profile, endpoint, signal },
       { yes: flags.yes, again: later },
     );
   } catch (error) {
@@ -153,13 +164,13 @@ const ask: Ask = async (option, initial, validate) => {
       prompts.log.error(problem);
     }
   }
-  const answer = await prompts.text({
+  return askText({
     message: prompt.message,
-    placeholder: initial,
-    defaultValue: initial,
-    validate: (value) => validate(value ?? ''),
+    placeholder: prompt.placeholder,
+    initial: initial || undefined,
+    prefill: prompt.prefill,
+    validate,
   });
-  return prompts.isCancel(answer) ? null : String(answer);
 };
 
 /** A path as the user would type it from here. */
@@ -172,7 +183,7 @@ async function printSummary(result: CreateResult, dryRun: boolean, provisionLate
   if (runsFromClone() && !dryRun) {
     console.log(
       kleur.yellow(
-        `This create-be-worker runs from a clone, so the worker pins it as "create-be-worker": "${cliDependency(result.spec.packageManager)}" in devDependencies (npx be-worker runs that clone). The worker's CI and Docker build cannot reach that folder: pin a published version before you push.`,
+        `This create-be-worker runs from a clone, so the worker pins it as "create-be-worker": "${cliDependency(result.spec.packageManager)}" in devDependencies (npm run be-worker runs that clone). The worker's CI and Docker build cannot reach that folder: pin a published version before you push.`,
       ),
     );
   }
@@ -187,7 +198,14 @@ async function printSummary(result: CreateResult, dryRun: boolean, provisionLate
   const steps: [string, string?][] = [
     [`cd ${shown(result.directory)}`],
     ...(result.installed ? [] : [[`${result.spec.packageManager} install`] as [string]]),
-    ...(provisionLater ? [['npx be-worker provision', 'create the SQS queues (see below)'] as [string, string]] : []),
+    ...(provisionLater
+      ? [
+          [beWorkerCommand('provision', result.spec.packageManager), 'create the SQS queues (see below)'] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     [`${run} dev`, 'local SQS + the worker, restarted on change'],
     [
       `${run} send -- ${first?.task} ${taskTemplate(first?.task ?? '').example.join(' ')}`,
@@ -198,7 +216,7 @@ async function printSummary(result: CreateResult, dryRun: boolean, provisionLate
   const width = Math.max(...steps.map(([command]) => command.length));
   const lines = steps.map(([command, why]) => (why ? `${command.padEnd(width)}   # ${why}` : command));
   const next = `Next steps:\n${lines.map((line) => `  ${line}`).join('\n')}`;
-  const onboarding = `To get it linked to GitLab, post in ${ONBOARDING_CHANNEL} (again any time: npx be-worker onboarding):\n\n${onboardingMessage(result.spec)}`;
+  const onboarding = `To get it linked to GitLab, post in ${ONBOARDING_CHANNEL} (again any time: ${beWorkerCommand('onboarding', result.spec.packageManager)}):\n\n${onboardingMessage(result.spec)}`;
   if (interactive) (await clack()).outro(`Created ${result.spec.name} in ${shown(result.directory)}`);
   console.log(`\n${onboarding}\n\n${next}`);
 }

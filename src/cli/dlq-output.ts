@@ -4,6 +4,7 @@ import kleur from 'kleur';
 import { whoAndWhere } from '../aws.ts';
 import type { DeadLetterSummary, PeekReport, RedriveProgress, RedriveReport, Where } from '../dlq/index.ts';
 import type { DeadLetter } from '../dlq/read.ts';
+import { beWorkerCommand } from '../package-manager.ts';
 import type { StatusReport } from '../status.ts';
 import { interactive, table } from './ui.ts';
 
@@ -19,7 +20,7 @@ export function formatStatus(report: StatusReport): string {
     return [
       deadLetters ? kleur.red().bold(name) : name,
       ...counts.map((count, index) => (deadLetters && index === 0 ? kleur.red().bold(count) : count)),
-      row.missing ? kleur.yellow(`missing: npx be-worker provision --env ${report.env}`) : '',
+      row.missing ? kleur.yellow(`missing: ${beWorkerCommand(`provision --env ${report.env}`)}`) : '',
     ];
   });
   return [heading(report), ...table(['QUEUE', 'VISIBLE', 'IN FLIGHT', 'DELAYED', ''], rows)].join('\n');
@@ -29,7 +30,9 @@ export function formatList(report: Where & { queues: DeadLetterSummary[] }): str
   const lines = [heading(report)];
   for (const summary of report.queues) {
     if (summary.missing) {
-      lines.push(`${summary.deadLetterQueue}: ${kleur.yellow(`missing: npx be-worker provision --env ${report.env}`)}`);
+      lines.push(
+        `${summary.deadLetterQueue}: ${kleur.yellow(`missing: ${beWorkerCommand(`provision --env ${report.env}`)}`)}`,
+      );
       continue;
     }
     const count = summary.messages > 0 ? kleur.red().bold(String(summary.messages)) : '0';

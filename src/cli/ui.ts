@@ -86,6 +86,34 @@ export async function confirmOrRefuse(question: string, what: string, show?: () 
   return true;
 }
 
+/**
+ * One line of text asked in a terminal. Enter on an empty answer takes `initial`, when there is
+ * one; a placeholder alone is only an example. With `prefill`, `initial` is typed in already, to
+ * edit or add to. Resolves to null when cancelled (Esc, Ctrl-C).
+ */
+export async function askText({
+  message,
+  placeholder,
+  initial,
+  prefill = false,
+  validate,
+}: {
+  message: string;
+  placeholder?: string | undefined;
+  initial?: string | undefined;
+  prefill?: boolean | undefined;
+  validate(text: string): string | undefined;
+}): Promise<string | null> {
+  const prompts = await clack();
+  const answer = await prompts.text({
+    message,
+    placeholder: prefill ? placeholder : (initial ?? placeholder),
+    ...(prefill ? { initialValue: initial } : { defaultValue: initial }),
+    validate: (value) => validate(value || (initial ?? '')),
+  });
+  return prompts.isCancel(answer) ? null : String(answer) || (initial ?? '');
+}
+
 /** Columns padded to their widest cell (colour codes not counted); the last one is left as it is. */
 export function table(header: string[], rows: string[][], indent = ''): string[] {
   const widths = header.map((title, column) =>

@@ -3,7 +3,7 @@ import * as clack from '@clack/prompts';
 import kleur from 'kleur';
 import { applyChanges, diffOf } from '../changes.ts';
 import { CancelledError, UserError } from '../errors.ts';
-import { commandsFor } from '../package-manager.ts';
+import { beWorkerCommand, commandsFor } from '../package-manager.ts';
 import { findWorkerRepo } from '../repo.ts';
 import { checkCleanTree, planUpgrade } from '../upgrade/index.ts';
 import { PACKAGE } from '../upgrade/packages.ts';
@@ -31,7 +31,7 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
   const name = repo.answers.answers.name;
   if (plan.upToDate) {
     console.log(`${name} is at ${PACKAGE} ${plan.version} already: nothing to do.`);
-    if (flags.to === undefined) console.log('For the latest release: npx be-worker upgrade --to latest');
+    if (flags.to === undefined) console.log(`For the latest release: ${beWorkerCommand('upgrade --to latest')}`);
     return 0;
   }
 

@@ -67,12 +67,25 @@ export interface FetchOptions {
   onStep?: (message: string) => void;
 }
 
+/** What else to do when the registry has not got the package: the end of the error's sentence. */
+const OTHERWISE = {
+  target:
+    "leave out --to to upgrade to this be-worker's version (--base <tarball|dir> gives the version the worker was made with)",
+  recorded: (version: string) =>
+    `pass --base <tarball|dir>, the package of ${PACKAGE} ${version} the worker was made with`,
+};
+
 /**
  * Installs `spec` (a version, a tag, or a tarball's path) into `prefix` with npm, which honours
  * npm_config_registry and the user's .npmrc; returns the package's directory.
  */
-export async function fetchPackage(spec: string, { prefix, signal, onStep }: FetchOptions): Promise<string> {
-  onStep?.(`Fetching ${spec} from ${registryName()}`);
+export async function fetchPackage(
+  spec: string,
+  { prefix, signal, onStep }: FetchOptions,
+  otherwise: string,
+): Promise<string> {
+  const registry = await registryName();
+  onStep?.(`Fetching ${spec} from ${registry}`);
   const args = ['install', '--prefix', prefix, '--ignore-scripts', '--no-package-lock', '--no-audit', '--no-fund'];
   const result = await execa('npm', [...args, spec], {
     reject: false,
@@ -81,9 +94,17 @@ export async function fetchPackage(spec: string, { prefix, signal, onStep }: Fet
     ...(signal ? { cancelSignal: signal } : {}),
   });
   if (result.failed) {
-    const output = (result.all ?? '').trim().split('\n').slice(-8).join('\n');
+    // npm's own block is many lines; its error code says which of two things went wrong.
+    const output = result.all ?? '';
+    const code = /npm error code (\S+)/.exec(output)?.[1];
+    if (code === 'E404') {
+      throw new EnvironmentError(
+        `${registry} has no ${spec} (404): set npm_config_registry to the registry ${PACKAGE} is published to, or ${otherwise}.`,
+      );
+    }
+    const reason = code ?? output.trim().split('\n').at(-1) ?? `exit ${result.exitCode}`;
     throw new EnvironmentError(
-      `could not fetch ${spec} from ${registryName()}:\n${output}\nWithout a registry, pass --base <tarball|dir> for the version the worker was made with.`,
+      `could not fetch ${spec} from ${registry} (${reason}): check this machine's network and npm_config_registry, or ${otherwise}.`,
     );
   }
   return join(prefix, 'node_modules', PACKAGE);
@@ -103,7 +124,10 @@ export async function recordedVersion(
         throw new UserError(`--base ${base}: no such file or folder`);
       },
     );
-    const generator = await loadPackage(isDir ? path : await fetchPackage(path, fetch), `--base ${base}`);
+    const generator = await loadPackage(
+      isDir ? path : await fetchPackage(path, fetch, 'pass --base a folder or a tarball that is there'),
+      `--base ${base}`,
+    );
     if (generator.version !== version) {
       throw new UserError(
         `--base ${base} is ${PACKAGE} ${generator.version}, but this worker was made with ${version}; pass that version's package`,
@@ -117,18 +141,22 @@ export async function recordedVersion(
   if (manifest !== undefined && (JSON.parse(manifest) as { version?: string }).version === version) {
     return loadPackage(installed, `node_modules/${PACKAGE}`);
   }
-  return loadPackage(await fetchPackage(`${PACKAGE}@${version}`, fetch), registryName());
+  const fetched = await fetchPackage(`${PACKAGE}@${version}`, fetch, OTHERWISE.recorded(version));
+  return loadPackage(fetched, await registryName());
 }
 
 /** The version to upgrade to: this one, or `to` (a version or a tag such as latest) from the registry. */
 export async function targetVersion(to: string | undefined, fetch: FetchOptions): Promise<Generator> {
   if (to === undefined || to === CLI_VERSION) return thisVersion();
-  return loadPackage(await fetchPackage(`${PACKAGE}@${to}`, fetch), registryName());
+  return loadPackage(await fetchPackage(`${PACKAGE}@${to}`, fetch, OTHERWISE.target), await registryName());
 }
 
-function registryName(): string {
-  const url = process.env.npm_config_registry;
-  return url ? `the npm registry at ${url}` : 'the npm registry';
+/** The registry npm asks, as its configuration says (npm_config_registry, .npmrc). */
+async function registryName(): Promise<string> {
+  const configured =
+    process.env.npm_config_registry ??
+    (await execa('npm', ['config', 'get', 'registry'], { reject: false, stdin: 'ignore' })).stdout.trim();
+  return configured ? `the npm registry at ${configured}` : 'the npm registry';
 }
 
 /** This package's folder: the nearest package.json up from this module (in src/ or in the bundle). */

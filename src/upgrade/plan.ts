@@ -84,7 +84,7 @@ type Data = Record<string, unknown> & { devDependencies?: Record<string, unknown
 
 /**
  * package.json and be-worker.json merge as data. The versions always follow the new release: the
- * pinned create-be-worker (so `npx be-worker` runs it) and be-worker.json's versions.
+ * pinned create-be-worker (so `npm run be-worker` runs it) and be-worker.json's versions.
  */
 function mergeData(
   path: string,

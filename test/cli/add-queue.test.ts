@@ -3,8 +3,9 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, REPO, tempDir } from '../support/process.ts';
+import { KEYS, killTerminals, spawnInTerminal } from '../support/terminal.ts';
 
 const BE_WORKER = join(REPO, 'bin', 'be-worker.js');
 let worker: string;
@@ -59,7 +60,7 @@ describe('be-worker add-queue', () => {
       { queue: 'orders', task: 'ship' },
       { queue: 'images-resize', task: 'resize', ratelimit: 'img' },
     ]);
-    expect(result.stdout).toContain('3. npx be-worker provision');
+    expect(result.stdout).toContain('3. npm run be-worker -- provision');
   });
 
   it('refuses a --ratelimit when the worker has no ratelimit integration, with the fix, changing no byte', async () => {
@@ -237,5 +238,65 @@ describe('addQueue, the library call', () => {
     expect(added.queue).toEqual({ queue: 'refunds', task: 'refunds' });
     expect(await read('src/config/queues.ts')).toContain("queue: 'refunds',");
     expect(await read('src/tasks/refunds.ts')).toContain("name: 'refunds'");
+  });
+});
+
+describe('be-worker add-queue with what is missing', () => {
+  afterEach(killTerminals);
+
+  it('without a terminal: names the missing argument, asks nothing, changes no byte', async () => {
+    const before = await snapshot();
+    const result = await addQueue();
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      '✖ missing <queue>: the short queue name, e.g. images-resize; pass it as an argument (nothing is asked without a terminal)',
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('in a terminal: asks the queue (its rule on a bad one, Enter alone is no name) and the task (Enter: the last word)', async () => {
+    const cli = spawnInTerminal(BE_WORKER, ['add-queue'], worker);
+    await cli.waitFor('Queue name');
+    cli.write(KEYS.ENTER);
+    await cli.waitFor('type one: "images-resize", in grey, is only an example');
+    cli.write(`Bad Name${KEYS.ENTER}`);
+    await cli.waitFor('an SQS queue name is letters, digits');
+    for (let i = 0; i < 'Bad Name'.length; i++) cli.write(KEYS.BACKSPACE);
+    cli.write(`images-resize${KEYS.ENTER}`);
+    await cli.waitFor('Task it runs');
+    cli.write(KEYS.ENTER);
+    expect(await cli.exited, cli.screen()).toBe(0);
+    expect(cli.screen()).not.toContain('Ratelimit');
+    expect(JSON.parse(await read('be-worker.json')).answers.queues).toEqual([
+      { queue: 'orders', task: 'ship' },
+      { queue: 'images-resize', task: 'resize' },
+    ]);
+  });
+
+  it('in a terminal, with the ratelimit integration: asks the ratelimit too, and only what no flag gave', async () => {
+    await createShop('--with', 'ratelimit');
+    const cli = spawnInTerminal(BE_WORKER, ['add-queue', '--task', 'shrink'], worker);
+    await cli.waitFor('Queue name');
+    cli.write(`thumbs${KEYS.ENTER}`);
+    await cli.waitFor('Ratelimit');
+    cli.write(`img-2${KEYS.ENTER}`);
+    expect(await cli.exited, cli.screen()).toBe(0);
+    expect(cli.screen()).not.toContain('Task it runs');
+    expect(JSON.parse(await read('be-worker.json')).answers.queues[1]).toEqual({
+      queue: 'thumbs',
+      task: 'shrink',
+      ratelimit: 'img-2',
+    });
+  });
+
+  it('in a terminal, Ctrl-C at a question: exit 130, no byte changed', async () => {
+    const before = await snapshot();
+    const cli = spawnInTerminal(BE_WORKER, ['add-queue'], worker);
+    await cli.waitFor('Queue name');
+    cli.write(`refunds${KEYS.ENTER}`);
+    await cli.waitFor('Task it runs');
+    cli.write(KEYS.CTRL_C);
+    expect(await cli.exited, cli.screen()).toBe(130);
+    expect(await snapshot()).toEqual(before);
   });
 });

@@ -87,8 +87,51 @@ describe('be-worker onboarding', () => {
         env: { CI: 'true' },
       },
     );
-    expect(created.stdout).toContain('post in #gitlab (again any time: npx be-worker onboarding)');
+    expect(created.stdout).toContain('post in #gitlab (again any time: npm run be-worker -- onboarding)');
     expect(created.stdout).toContain('Hi #gitlab! We have a new worker, mailer: Runs mailer tasks from SQS');
     expect(created.stdout).toContain('• link <link to the repository> to GitLab');
+  });
+});
+
+describe('be-worker --help', () => {
+  it.each([
+    'provision',
+    'add-queue',
+    'info',
+    'onboarding',
+    'upgrade',
+    'status',
+    'dlq ls',
+    'dlq peek',
+    'dlq redrive',
+    'dlq purge',
+  ])('%s --help ends with examples to copy, run as the README says', async (name) => {
+    const command = name.split(' ');
+    const cwd = await tempDir();
+    const result = await execa('node', [BE_WORKER, ...command, '--help'], {
+      cwd,
+      reject: false,
+      env: { npm_config_user_agent: 'npm/11.0.0 node/v24.0.0 linux x64' },
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const examples = result.stdout.slice(result.stdout.indexOf('\nExamples:\n'));
+    expect(examples, result.stdout).toMatch(new RegExp(`^\\s+npm run be-worker -- ${command.join(' ')}\\b`, 'm'));
+  });
+
+  it.each([[[]], [['dlq']]])(
+    'be-worker %j, asked for nothing, prints its help on stdout and exits 0',
+    async (words) => {
+      const cwd = await tempDir();
+      const result = await execa('node', [BE_WORKER, ...words], { cwd, reject: false });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain(`Usage: be-worker ${words.join(' ')}`.trim());
+      expect(result.stderr).toBe('');
+    },
+  );
+
+  it('a word that is no command still says so, with the nearest command', async () => {
+    const result = await execa('node', [BE_WORKER, 'dlq', 'pek'], { cwd: await tempDir(), reject: false });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('(Did you mean peek?)');
   });
 });

@@ -100,7 +100,7 @@ describe('Ctrl-C in create-be-worker', () => {
 
     expect(await cli.exited, cli.screen()).toBe(130);
     expect(flat(cli.screen())).toContain(
-      `Cancelled during provisioning; the queues created before it stay, and running it again creates the rest. The worker is in ${join(cwd, 'w')}; to provision it later: cd w && npx be-worker provision --endpoint ${endpoint}`,
+      `Cancelled during provisioning; the queues created before it stay, and running it again creates the rest. The worker is in ${join(cwd, 'w')}; to provision it later: cd w && npm run be-worker -- provision --endpoint ${endpoint}`,
     );
     expect(cli.screen()).toContain('Next steps:');
     expect(existsSync(join(cwd, 'w', 'package.json'))).toBe(true);

@@ -23,6 +23,19 @@ describe('create-be-worker without a terminal', () => {
     expect(await readdir(cwd)).toEqual([]);
   });
 
+  it.each(['my worker', 'sub/My_Worker'])(
+    'names the directory typed (%j), not a --name nobody typed, when the name from it breaks the rule',
+    async (directory) => {
+      const result = await run(directory, '--no-install', '--no-git');
+      expect(result.exitCode).toBe(1);
+      const name = directory.split('/').at(-1);
+      expect(result.stderr.trim()).toBe(
+        `✖ the directory "${directory}" (the worker's name, unless --name gives another): a worker name is lower-case letters, digits and single hyphens, starting with a letter (npm- and SQS-safe), e.g. "image-resizer" (got "${name}")`,
+      );
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
+
   it('generates a worker from flags, named after its directory', async () => {
     const result = await run('billing-worker', ...offline);
     expect(result.exitCode, result.all).toBe(0);
@@ -248,6 +261,7 @@ describe('create-be-worker without a terminal', () => {
       '--provision create the SQS queues (<env>-<queue>; locally <user>-local-<queue>) and their err- DLQs',
     );
     expect(help.stdout).not.toContain('<user>-<env>-<queue>');
+    expect(help.stdout).toMatch(/\nExamples:\n\s+npx create-be-worker image-resizer\s/);
     const version = await run('--version');
     expect(version.stdout.trim()).toBe(packageJson.version);
   });

@@ -58,7 +58,8 @@ describe('create-be-worker in a terminal', () => {
     await cli.waitFor(PROMPTS.description);
     cli.write(`Resizes images from a terminal${ENTER}`);
     await cli.waitFor(PROMPTS.queues);
-    cli.write(`pty-worker-add:add, images:resize:img-limit${ENTER}`);
+    // The default queue is there already, as text: the second is added to it.
+    cli.write(`, images:resize:img-limit${ENTER}`);
     // The multiselect lists fluent, ratelimit, sentry, with ratelimit ticked (a queue names one):
     // pick the third as well.
     await cli.waitFor(PROMPTS.integrations);
@@ -113,6 +114,7 @@ describe('create-be-worker in a terminal', () => {
     const cli = spawnCli(['--name', 'dup-worker', '--description', 'Two queues', '--no-install', '--no-git'], cwd);
 
     await cli.waitFor(PROMPTS.queues);
+    cli.write(BACKSPACE.repeat('dup-worker-add:add'.length));
     cli.write(`q:add, r:add${ENTER}`);
     await cli.waitFor('both run task "add"');
     // Still at the queues prompt: the next question has not been asked.
@@ -172,13 +174,16 @@ describe('create-be-worker in a terminal', () => {
     expect(existsSync(join(cwd, 'yes-worker', 'src', 'config', 'queues.ts'))).toBe(true);
   });
 
-  it('takes the example shown in grey when Enter is pressed on the empty name prompt', async () => {
+  it('refuses Enter on the empty name prompt: the example shown in grey is not an answer', async () => {
     const cwd = await freshDir();
     const cli = spawnCli(['--no-install', '--no-git'], cwd);
 
     await cli.waitFor(PROMPTS.name);
     expect(cli.screen()).toContain('image-resizer');
     cli.write(ENTER);
+    await cli.waitFor('type one: "image-resizer", in grey, is only an example');
+    expect(cli.screen()).not.toContain(PROMPTS.description);
+    cli.write(`named${ENTER}`);
     await cli.waitFor(PROMPTS.description);
     cli.write(ENTER);
     await cli.waitFor(PROMPTS.queues);
@@ -187,8 +192,25 @@ describe('create-be-worker in a terminal', () => {
     cli.write(ENTER);
 
     expect(await cli.exited, cli.screen()).toBe(0);
-    expect(cli.screen()).not.toContain('is empty');
-    expect((await readManifest(join(cwd, 'image-resizer'))).answers.name).toBe('image-resizer');
+    expect((await readManifest(join(cwd, 'named'))).answers.queues).toEqual([{ queue: 'named-add', task: 'add' }]);
+  });
+
+  it('shows the default queue as text to add to: a second queue typed is added, not put in its place', async () => {
+    const cwd = await freshDir();
+    const cli = spawnCli(['--name', 'two-q', '--description', 'd', '--no-install', '--no-git'], cwd);
+
+    await cli.waitFor(PROMPTS.queues);
+    // What a new task takes, so that `npm run send -- shrink 4 5` is not a surprise.
+    expect(cli.screen()).toContain('(add takes two numbers, any other task one string at first)');
+    cli.write(`, thumbs:shrink${ENTER}`);
+    await cli.waitFor(PROMPTS.integrations);
+    cli.write(ENTER);
+
+    expect(await cli.exited, cli.screen()).toBe(0);
+    expect((await readManifest(join(cwd, 'two-q'))).answers.queues).toEqual([
+      { queue: 'two-q-add', task: 'add' },
+      { queue: 'thumbs', task: 'shrink' },
+    ]);
   });
 
   it('refuses leaving out ratelimit while a queue names one, and asks again', async () => {
@@ -196,7 +218,7 @@ describe('create-be-worker in a terminal', () => {
     const cli = spawnCli(['--name', 'limited', '--description', 'd', '--no-install', '--no-git'], cwd);
 
     await cli.waitFor(PROMPTS.queues);
-    cli.write(`limited-add:add:adds${ENTER}`);
+    cli.write(`:adds${ENTER}`);
     await cli.waitFor(PROMPTS.integrations);
     // ratelimit (second) is ticked for the queue's name: untick it.
     cli.write(`${DOWN}${SPACE}${ENTER}`);

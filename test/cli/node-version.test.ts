@@ -48,4 +48,22 @@ describe('the bins on an older Node.js', () => {
     expect(info.exitCode, info.stderr).toBe(0);
     expect(info.stdout).toContain('my-worker-add');
   });
+
+  it(`and the generated worker's npm scripts (scripts/check-node.cjs) refuse ${TOO_OLD.join(' and ')} in the same sentence, exit 2`, async () => {
+    const cwd = await tempDir();
+    await execa('node', [CLI, 'old-node', '--no-install', '--no-git'], { cwd, env: { CI: 'true' } });
+    for (const version of TOO_OLD) {
+      const result = await execa(node[version] ?? '', ['scripts/check-node.cjs'], {
+        cwd: join(cwd, 'old-node'),
+        reject: false,
+        stdin: 'ignore',
+      });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toBe(
+        `old-node needs Node.js 22.18 or newer and this is v${version}: install Node.js 24 LTS (nvm install 24, or https://nodejs.org) and run it again.`,
+      );
+    }
+    const oldest = await execa(node[OLDEST] ?? '', ['scripts/check-node.cjs'], { cwd: join(cwd, 'old-node') });
+    expect(oldest.exitCode).toBe(0);
+  });
 });

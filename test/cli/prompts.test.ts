@@ -70,12 +70,13 @@ describe('the prompts', () => {
     ]);
   });
 
-  it('take the example shown in grey when Enter is pressed on the empty name prompt', async () => {
-    const { ask, refusals } = typist({ name: [''] });
+  it('refuse Enter on the empty name prompt: the example shown in grey is not an answer', async () => {
+    const { ask, refusals, initials } = typist({ name: ['', 'shop'] });
     const spec = await collect(ask);
-    expect(refusals.name).toBeUndefined();
-    expect(spec.name).toBe('image-resizer');
-    expect(spec.queues).toEqual([{ queue: 'image-resizer-add', task: 'add' }]);
+    expect(initials.name).toBe('');
+    expect(refusals.name).toEqual(['type one: "image-resizer", in grey, is only an example']);
+    expect(spec.name).toBe('shop');
+    expect(spec.queues).toEqual([{ queue: 'shop-add', task: 'add' }]);
   });
 
   it('offer ratelimit ticked when a queue names a ratelimit, and refuse leaving it out', async () => {

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
+import { LOCAL_SQS_ENDPOINT } from '../../templates/worker/src/runtime/startup.ts';
 import { CLI, REPO, tempDir } from '../support/process.ts';
 import { killTerminals, spawnInTerminal } from '../support/terminal.ts';
 
@@ -125,7 +126,7 @@ describe('be-worker provision', () => {
   });
 
   it('says in one sentence that credentials are missing, and exits 2', async () => {
-    const result = await beWorker('provision');
+    const result = await beWorker('provision', '--env', 'dev');
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('No usable AWS credentials');
     expect(result.stderr).toContain('--endpoint');
@@ -206,7 +207,7 @@ describe('be-worker add-queue --provision', () => {
   it('without AWS credentials changes no file, so the same command works once logged in', async () => {
     const shop = await freshShop();
     const before = await snapshot(shop);
-    const result = await execa('node', [BE_WORKER, 'add-queue', 'refunds', '--provision'], {
+    const result = await execa('node', [BE_WORKER, 'add-queue', 'refunds', '--provision', '--env', 'dev', '--yes'], {
       cwd: shop,
       reject: false,
       all: true,
@@ -246,21 +247,25 @@ describe('be-worker add-queue --provision', () => {
 describe('create-be-worker --provision, when provisioning cannot go on', () => {
   it('without credentials: keeps the worker, prints the next steps and how to provision later, exits 2', async () => {
     const cwd = await tempDir();
-    const result = await execa('node', [CLI, 'billing', '--no-install', '--no-git', '--provision'], {
-      cwd,
-      reject: false,
-      all: true,
-      stdin: 'ignore',
-      extendEnv: false,
-      env: noAws(cwd),
-    });
+    const result = await execa(
+      'node',
+      [CLI, 'billing', '--env', 'dev', '--yes', '--no-install', '--no-git', '--provision'],
+      {
+        cwd,
+        reject: false,
+        all: true,
+        stdin: 'ignore',
+        extendEnv: false,
+        env: noAws(cwd),
+      },
+    );
     expect(result.exitCode, result.all).toBe(2);
     expect(result.stdout).toMatch(
-      /Next steps:\n {2}cd billing\n {2}npm install\n {2}npx be-worker provision +# create the SQS queues/,
+      /Next steps:\n {2}cd billing\n {2}npm install\n {2}npm run be-worker -- provision +# create the SQS queues/,
     );
     expect(result.stderr).toContain('No usable AWS credentials');
     expect(result.stderr).toContain(
-      `The worker is in ${join(cwd, 'billing')}; to provision it later: cd billing && npx be-worker provision`,
+      `The worker is in ${join(cwd, 'billing')}; to provision it later: cd billing && npm run be-worker -- provision`,
     );
     expect(await readdir(join(cwd, 'billing'))).toContain('package.json');
   });
@@ -294,8 +299,54 @@ describe('create-be-worker --provision, when provisioning cannot go on', () => {
     cli.write('\x03');
     expect(await cli.exited, cli.screen()).toBe(130);
     expect(cli.screen().replace(/\s+/g, ' ')).toContain(
-      `The worker is in ${join(cwd, 'billing')}; to provision it later: cd billing && npx be-worker provision --endpoint ${server.address}`,
+      `The worker is in ${join(cwd, 'billing')}; to provision it later: cd billing && npm run be-worker -- provision --endpoint ${server.address}`,
     );
     expect(await sqsExists('prod-billing-add')).toBe(false);
+  });
+});
+
+describe('env local, without --endpoint: the local SQS of npm run dev, as status and dlq use', () => {
+  let local: FauxqsServer;
+  const localSqs = () => createSqsClient({ region: 'us-west-1', endpoint: LOCAL_SQS_ENDPOINT });
+  const localExists = (name: string) =>
+    resolveQueueUrl(localSqs(), name).then(
+      () => true,
+      () => false,
+    );
+  beforeAll(async () => {
+    local = await startFauxqs({ port: Number(new URL(LOCAL_SQS_ENDPOINT).port), logger: false });
+  });
+  afterAll(async () => local?.stop());
+  const run = (bin: string, cwd: string, ...args: string[]) =>
+    execa('node', [bin, ...args], {
+      cwd,
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+      extendEnv: false,
+      env: noAws(cwd),
+    });
+
+  it('provision creates the queues there, with no AWS credentials', async () => {
+    const shop = await freshShop();
+    const result = await run(BE_WORKER, shop, 'provision');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.stdout).toMatch(/ann-local-orders\s+queue\s+created/);
+    expect(await localExists('err-ann-local-orders')).toBe(true);
+  });
+
+  it('add-queue --provision creates the new queue there', async () => {
+    const shop = await freshShop();
+    const result = await run(BE_WORKER, shop, 'add-queue', 'refunds', '--provision');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(await localExists('err-ann-local-refunds')).toBe(true);
+  });
+
+  it('create-be-worker --provision creates the queues there', async () => {
+    const cwd = await tempDir();
+    const result = await run(CLI, cwd, 'tills', '--user', 'cy', '--no-install', '--no-git', '--provision');
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.stdout).toContain(`at ${LOCAL_SQS_ENDPOINT}`);
+    expect(await localExists('cy-local-tills-add')).toBe(true);
   });
 });

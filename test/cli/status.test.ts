@@ -80,7 +80,7 @@ describe('be-worker status', () => {
     expect(lines[3]).toContain('\x1b[31m');
     expect(lines[3]).toContain('err-ann-local-orders');
     expect(lines.filter((line) => line.includes('\x1b[31m'))).toHaveLength(1);
-    expect(lines[4]).toMatch(/^ann-local-naps +- +- +- +.*missing: npx be-worker provision/);
+    expect(lines[4]).toMatch(/^ann-local-naps +- +- +- +.*missing: npm run be-worker -- provision/);
   });
 
   it('a queue not provisioned in the env: dlq commands on it exit 2 saying how to create it', async () => {
@@ -92,7 +92,7 @@ describe('be-worker status', () => {
     });
     expect(result.exitCode).toBe(2);
     expect(result.stderr.trim()).toMatch(
-      /^✖ SQS queue "(err-)?ann-local-naps" does not exist; create the worker's queues with npx be-worker provision --env local\.$/,
+      /^✖ SQS queue "(err-)?ann-local-naps" does not exist; create the worker's queues with npm run be-worker -- provision --env local\.$/,
     );
   });
 

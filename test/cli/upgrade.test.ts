@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { CLI, REPO, tempDir } from '../support/process.ts';
+import { CLI, REPO, startStub, tempDir } from '../support/process.ts';
 
 const BE_WORKER = join(REPO, 'bin', 'be-worker.js');
 const upgrade = (cwd: string, ...args: string[]) =>
@@ -31,4 +31,29 @@ describe('be-worker upgrade', () => {
     expect(result.exitCode, result.all).toBe(0);
     expect(result.stdout).toContain('shop is at create-be-worker');
   });
+
+  it.each(['latest', '9.9.9'])(
+    '--to %s where the registry lacks the package: one sentence naming the registry, npm_config_registry and --base',
+    async (to) => {
+      const shop = await worker();
+      // A registry that has nothing: npm meets a 404 for create-be-worker.
+      const { url, server } = await startStub(() => ({ status: 404, json: { error: 'Not found' } }));
+      try {
+        const result = await execa('node', [BE_WORKER, 'upgrade', '--to', to, '--yes'], {
+          cwd: shop,
+          reject: false,
+          all: true,
+          stdin: 'ignore',
+          env: { npm_config_registry: `${url}/` },
+        });
+        expect(result.exitCode, result.all).toBe(2);
+        expect(result.stderr.trim()).toBe(
+          `✖ the npm registry at ${url}/ has no create-be-worker@${to} (404): set npm_config_registry to the registry create-be-worker is published to, or leave out --to to upgrade to this be-worker's version (--base <tarball|dir> gives the version the worker was made with).`,
+        );
+        expect(result.all).not.toContain('npm error');
+      } finally {
+        server.close();
+      }
+    },
+  );
 });

@@ -1,7 +1,7 @@
-// A worker pins the create-be-worker that made it, so `npx be-worker` in it runs that version: the
+// A worker pins the create-be-worker that made it, so `npm run be-worker` in it runs that version: the
 // exact version when the CLI was installed from a registry, the clone itself when it runs from one
 // (a version npm may not have). The global set-up's worker was made from this clone and installed.
-import { readFile, realpath } from 'node:fs/promises';
+import { readdir, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
@@ -36,11 +36,59 @@ describe('the create-be-worker a worker pins', () => {
     expect(result.stdout).toContain(`runs from a clone, so the worker pins it as "create-be-worker": "file:${repo}"`);
   });
 
-  it('runs with npx be-worker, from any folder of the installed worker, as this clone', async () => {
+  it('runs with npm run be-worker, from any folder of the installed worker, as this clone', async () => {
     const worker = inject('allOnWorker');
     expect(await realpath(join(worker, 'node_modules', 'create-be-worker'))).toBe(await realpath(repo));
-    const info = await execa('npx', ['be-worker', 'info'], { cwd: join(worker, 'src', 'config'), all: true });
+    const info = await execa('npm', ['run', '--silent', 'be-worker', '--', 'info'], {
+      cwd: join(worker, 'src', 'config'),
+      all: true,
+    });
     expect(info.stdout).toContain(`all-on at ${await realpath(worker)}`);
     expect(info.stdout).toContain(`created with create-be-worker ${CLI_VERSION}`);
+  });
+
+  it('never downloads be-worker before the install: says in one sentence to install first', async () => {
+    const cwd = await tempDir();
+    await execa('node', [CLI, 'fresh', '--no-install', '--no-git', '--user', 'ann'], { cwd, env: { CI: 'true' } });
+    // A registry that refuses every connection: a download attempt would show as a network error.
+    const result = await execa('npm', ['run', '--silent', 'be-worker', '--', 'add-queue', 'images'], {
+      cwd: join(cwd, 'fresh'),
+      reject: false,
+      all: true,
+      env: { npm_config_registry: 'http://127.0.0.1:9/' },
+    });
+    expect(result.exitCode, result.all).toBe(2);
+    expect(result.stderr.trim()).toBe('be-worker is not installed in this worker yet: run npm install first.');
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('the commands the documentation and the bins give', () => {
+  it('never run npx be-worker, which would fetch a package we do not own when it is not installed', async () => {
+    const cwd = await tempDir();
+    await execa('node', [CLI, 'documented', '--no-install', '--no-git', '--user', 'ann', '--all'], {
+      cwd,
+      env: { CI: 'true' },
+    });
+    // The worker's own documents (its README, examples/client/README.md) and this repository's.
+    const files = [
+      join(REPO, 'README.md'),
+      ...(await readdir(join(REPO, 'docs'))).map((name) => join(REPO, 'docs', name)),
+      ...(await readdir(join(cwd, 'documented'), { recursive: true }))
+        .filter((name) => name.endsWith('.md'))
+        .map((name) => join(cwd, 'documented', name)),
+      ...(await readdir(join(REPO, 'src'), { recursive: true }))
+        .filter((name) => name.endsWith('.ts'))
+        .map((name) => join(REPO, 'src', name)),
+    ];
+    const found: string[] = [];
+    for (const file of files) {
+      if (!/\.(md|ts)$/.test(file)) continue;
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      lines.forEach((line, index) => {
+        if (/npx be-worker/.test(line)) found.push(`${file}:${index + 1}: ${line.trim()}`);
+      });
+    }
+    expect(found).toEqual([]);
   });
 });

@@ -17,7 +17,7 @@ describe('a generated worker on an old Node.js', () => {
   }, 5 * MINUTES);
 
   it.each(versions.flatMap((version) => ['dev', 'send', 'start', 'test'].map((script) => [script, version] as const)))(
-    '`npm run %s` on Node %s says which Node it needs, found and how to get it, and exits 1',
+    '`npm run %s` on Node %s says which Node it needs, found and how to get it, and exits 2',
     async (script, version) => {
       const bin = bins.get(version) ?? '';
       const result = await execa('npm', ['run', '--silent', script], {
@@ -28,10 +28,10 @@ describe('a generated worker on an old Node.js', () => {
       const found = (await execa(`${bin}/node`, ['--version'])).stdout;
       expect(found.startsWith(`v${version}`)).toBe(true);
       expect(result.stderr).toBe(
-        `all-on needs Node.js 22.18 or newer (this is ${found}): install Node 24 LTS (nvm install 24) and run it again.`,
+        `all-on needs Node.js 22.18 or newer and this is ${found}: install Node.js 24 LTS (nvm install 24, or https://nodejs.org) and run it again.`,
       );
       expect(result.stdout).toBe('');
-      expect(result.exitCode).toBe(1);
+      expect(result.exitCode).toBe(2);
     },
   );
 });

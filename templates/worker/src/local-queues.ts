@@ -33,7 +33,7 @@ if (import.meta.main) {
     target = sqsTarget(config);
     if (!target.endpoint) {
       throw new ConfigError(
-        `APP_ENV=${config.APP_ENV} means AWS, and this creates queues on a local SQS only: set SQS_ENDPOINT, or create them in AWS with \`npx be-worker provision --env ${config.APP_ENV}\``,
+        `APP_ENV=${config.APP_ENV} means AWS, and this creates queues on a local SQS only: set SQS_ENDPOINT, or create them in AWS with \`npm run be-worker -- provision --env ${config.APP_ENV}\``,
       );
     }
     const names = await createLocalQueues(config, target.endpoint);
