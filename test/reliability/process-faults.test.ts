@@ -196,6 +196,43 @@ describe('a prefork pool', () => {
     MINUTE,
   );
 
+  it(
+    'says it is not ready while a process that ended waits to be replaced, and ready again once it is',
+    async () => {
+      await setUp(sqs, 'poolready', 5);
+      const primary = await startWorkerProcess(sqs, 'poolready', { WORKER_PROCESSES: '3' });
+      const [victim = ''] = await children(primary);
+      process.kill(Number(victim), 'SIGKILL');
+      // Asked as soon as the primary has seen it end: its replacement waits out a back-off first.
+      while ((await children(primary)).includes(victim)) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await primary.ready()).toBe(false);
+      await waitFor('/readyz to say ready again', async () => ((await primary.ready()) ? true : undefined), MINUTE);
+      expect(await children(primary)).not.toContain(victim);
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'on SIGTERM while a replacement waits out its back-off, forks none, and exits 0',
+    async () => {
+      await setUp(sqs, 'poolpending', 5);
+      const primary = await startWorkerProcess(sqs, 'poolpending', {
+        WORKER_PROCESSES: '2',
+        SHUTDOWN_GRACE_SECONDS: '1',
+      });
+      const [victim = '', other = ''] = await children(primary);
+      process.kill(Number(victim), 'SIGKILL');
+      while ((await children(primary)).includes(victim)) await new Promise((resolve) => setTimeout(resolve, 10));
+      primary.process.kill('SIGTERM');
+      const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 40_000));
+      const ended = await Promise.race([primary.process, hung]);
+      expect(ended === 'hung' ? 'the primary still runs' : ended.exitCode).toBe(0);
+      const started = logLines((await primary.process).stdout).filter(({ msg }) => msg === 'worker started');
+      expect(started.map(({ pid }) => String(pid)).sort()).toEqual([victim, other].sort());
+    },
+    2 * MINUTE,
+  );
+
   it.each([1, 3])(
     'replaces a replacement killed in its first moments (%i times in a row), and goes on serving tasks',
     async (kills) => {

@@ -152,6 +152,7 @@ export async function runPrimary(config: CoreConfig, log: Logger): Promise<void>
     });
     // 'close', not 'exit': by then every message it sent, a `failed` report too, has been read.
     child.process.on('close', (code, signal) => {
+      child.ready = false;
       if (stopping || children.get(slot) !== child) return;
       if (child.failed) {
         // It could not start (configuration, a missing queue): restarting would only loop.
@@ -165,7 +166,8 @@ export async function runPrimary(config: CoreConfig, log: Logger): Promise<void>
       restarts.set(slot, attempt);
       const delayMs = Math.round(backoffMs(attempt));
       log.error({ slot, code, signal, started: child.started, delayMs }, 'worker process ended; starting another');
-      setTimeout(() => start(slot), delayMs);
+      // Unref'd: a restart still pending when the pool stops must not keep the primary running.
+      setTimeout(() => start(slot), delayMs).unref();
     });
   };
   for (let slot = 0; slot < config.WORKER_PROCESSES; slot++) start(slot);
