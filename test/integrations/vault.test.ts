@@ -82,6 +82,15 @@ describe('vault', () => {
     await expect(withVaultSecrets({ ...base, VAULT_TOKEN: 'wrong', VAULT_SECRETS: secrets })).rejects.toThrow(/403/);
   });
 
+  it('never says the credentials of a VAULT_ADDR that has some', async () => {
+    const { withVaultSecrets } = await generated<VaultModule>('src/integrations/vault.ts');
+    for (const addr of ['http://admin:hunter2@127.0.0.1:1', 'http://hunter2@localhost:8200']) {
+      const failure = withVaultSecrets({ VAULT_ADDR: addr, VAULT_TOKEN: 's.root', VAULT_SECRETS: secrets });
+      await expect(failure).rejects.toThrow(/cannot reach Vault at VAULT_ADDR http:\/\/\*\*\*@/);
+      await expect(failure).rejects.not.toThrow('hunter2');
+    }
+  });
+
   it('does nothing while VAULT_ADDR is unset', async () => {
     const { withVaultSecrets } = await generated<VaultModule>('src/integrations/vault.ts');
     const env = { VAULT_SECRETS: secrets };

@@ -15,6 +15,7 @@ describe('createMetrics', () => {
     metrics.runtime.observe(labels, 0.2);
     metrics.latency.observe(labels, 1.5);
     metrics.eventLoopBlocks.inc();
+    metrics.unhandledRejections.inc();
     const text = await metrics.registry.metrics();
 
     // prometheus_client (Python) exposes Counter('x_worker_tasks_count') as x_worker_tasks_count_total.
@@ -28,6 +29,7 @@ describe('createMetrics', () => {
       'image_resizer_tasks_runtime_seconds_bucket',
       'image_resizer_tasks_runtime_seconds_count',
       'image_resizer_tasks_runtime_seconds_sum',
+      'image_resizer_unhandled_rejections_total',
       'image_resizer_worker_tasks_count_total',
     ]);
     const checked = await execa('promtool', ['check', 'metrics'], { input: text, reject: false, all: true });

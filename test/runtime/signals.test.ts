@@ -7,7 +7,10 @@ import { REPO } from '../support/process.ts';
 
 const SCRIPT = `
 import { onStopSignals } from ${JSON.stringify(join(REPO, 'templates/worker/src/runtime/signals.ts'))};
-const log = { info: () => {}, warn: (_fields, message) => console.log(message) };
+const log = {
+  info: (fields, message) => console.log(message, fields.signal),
+  warn: (_fields, message) => console.log(message),
+};
 onStopSignals(log, {
   // A stop that takes a while, as one with a task in flight does.
   stop: () => new Promise((resolve) => setTimeout(() => { console.log('stopped'); process.exit(0); resolve(); }, 1500)),
@@ -44,5 +47,30 @@ describe('stop signals', () => {
     expect(all).toContain('forced');
     expect(all).not.toContain('stopped');
     expect(exitCode).toBe(130);
+  });
+
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)(
+    'take %s (a closed terminal, a supervisor) as a graceful stop, and say so',
+    async (signal) => {
+      const { child } = await started();
+      child.kill(signal);
+      const { exitCode, all } = await child;
+      expect(all).toContain(`shutting down ${signal}`);
+      expect(all).toContain('stopped');
+      expect(exitCode).toBe(0);
+    },
+  );
+
+  it.each([
+    ['SIGHUP', 129],
+    ['SIGTERM', 143],
+  ] as const)('take a second %s a moment later as the order to exit at once, with %i', async (signal, code) => {
+    const { child } = await started();
+    child.kill(signal);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    child.kill(signal);
+    const { exitCode, all } = await child;
+    expect(all).toContain('forced');
+    expect(exitCode).toBe(code);
   });
 });

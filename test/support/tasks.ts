@@ -115,4 +115,25 @@ export const step = defineTask({
   },
 });
 
-export const testTasks = [flaky, doomed, nap, stubborn, hang, spin, step];
+/**
+ * Returns at once, and leaves behind what nobody handles: a promise that rejects a moment later
+ * ("reject"), or a timer that throws ("throw"). Records its id.
+ */
+export const litter = defineTask({
+  name: 'litter',
+  args: z.tuple([z.enum(['reject', 'throw'])]),
+  run([what], ctx) {
+    record(ctx.id);
+    if (what === 'reject') {
+      void Promise.reject(new Error(`left behind by ${ctx.id}`));
+      setTimeout(() => void Promise.reject(new Error(`left behind later by ${ctx.id}`)), 50);
+    } else {
+      setTimeout(() => {
+        throw new Error(`thrown later by ${ctx.id}`);
+      }, 50);
+    }
+    return what;
+  },
+});
+
+export const testTasks = [flaky, doomed, nap, stubborn, hang, spin, step, litter];

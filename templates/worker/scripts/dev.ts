@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { startFauxqs } from 'fauxqs';
 import { type Config, loadConfig, workerName } from '../src/config/config.ts';
-import { ConfigError, listenError, settingOrigin, sqsTarget } from '../src/runtime/index.ts';
+import { ConfigError, listenError, redactUrls, settingOrigin, sqsTarget } from '../src/runtime/index.ts';
 
 function fail(message: string): never {
   console.error(`${workerName} cannot start: ${message}`);
@@ -43,7 +43,7 @@ const sqsServer = await startFauxqs({ port, logger: false }).catch((error: Error
     `the local SQS cannot listen on port ${port} (${(error as NodeJS.ErrnoException).code ?? error.message}; another npm run dev or docker compose up?): stop it, or set SQS_ENDPOINT=http://localhost:<free port> in .env`,
   ),
 );
-console.log(`Local SQS at ${target.endpoint}${config.SQS_ENDPOINT ? ` (${target.origin})` : ''}`);
+console.log(`Local SQS at ${redactUrls(target.endpoint ?? '')}${config.SQS_ENDPOINT ? ` (${target.origin})` : ''}`);
 console.log('Send a task from another terminal: npm run send -- <task> <args…>');
 
 // A terminal gets pino-pretty's lines; a pipe (CI, a log collector) the JSON lines as they are.

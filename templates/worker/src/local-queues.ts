@@ -10,6 +10,7 @@ import {
   explainStartupError,
   fullQueueName,
   provisionQueues,
+  redactUrls,
   type SqsTarget,
   sqsTarget,
 } from './runtime/index.ts';
@@ -37,7 +38,7 @@ if (import.meta.main) {
       );
     }
     const names = await createLocalQueues(config, target.endpoint);
-    console.log(`Queues on ${target.endpoint}: ${names.join(', ')} (and their err- DLQs)`);
+    console.log(`Queues on ${redactUrls(target.endpoint)}: ${names.join(', ')} (and their err- DLQs)`);
   } catch (error) {
     console.error(`Cannot create the local queues: ${explainStartupError(error, target)}`);
     process.exitCode = 1;

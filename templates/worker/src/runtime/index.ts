@@ -35,6 +35,7 @@ export {
   type QueueSettings,
 } from './provision.ts';
 export type { QueueBinding, ResolvedQueue } from './queues.ts';
+export { redactUrls } from './redact.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export { type RunOptions, runWorker, type Work } from './run.ts';
 export { createSqsClient } from './sqs.ts';

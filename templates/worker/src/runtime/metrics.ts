@@ -12,6 +12,8 @@ export interface Metrics {
   runtime: Histogram<'name' | 'queue'>;
   latency: Histogram<'name' | 'queue'>;
   eventLoopBlocks: Counter;
+  /** Promise rejections nothing handled (a task that left one behind): logged, and the worker went on. */
+  unhandledRejections: Counter;
   /** Messages in each queue and its `err-` queue, by kind (visible, in_flight, delayed), as SQS counts them. */
   queueMessages: Gauge<'queue' | 'kind'>;
   /** Age of the oldest message in the latest receive. */
@@ -69,6 +71,11 @@ export function createMetrics(prefix: string, { defaultMetrics = true } = {}): M
     eventLoopBlocks: new Counter({
       name: `${prefix}_event_loop_blocks_total`,
       help: 'Times the event loop was blocked for a second or more (a CPU-bound task?)',
+      registers: [registry],
+    }),
+    unhandledRejections: new Counter({
+      name: `${prefix}_unhandled_rejections_total`,
+      help: 'Promise rejections nothing handled (a task that did not await one?): each logged, the worker went on',
       registers: [registry],
     }),
     // One process of a prefork pool reports these: the pool shows the largest, not a sum.

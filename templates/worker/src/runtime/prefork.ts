@@ -9,9 +9,10 @@ import type { CoreConfig } from './config.ts';
 import { startHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import { onStopSignals } from './signals.ts';
+import { onStopSignals, STOP_SIGNALS } from './signals.ts';
 import { listenError } from './startup.ts';
-import { stopDeadlineSeconds, within } from './timing.ts';
+import { backoffMs, stopDeadlineSeconds, within } from './timing.ts';
+import { onUncaught } from './uncaught.ts';
 import type { Worker } from './worker.ts';
 
 type Command = { beWorker: 'stop' } | { beWorker: 'force' } | { beWorker: 'metrics'; request: number };
@@ -24,6 +25,8 @@ type Report =
 const PROCESS_SLOT = 'BE_WORKER_PROCESS';
 /** A process that has not reported for this long counts as stuck. */
 const SILENCE_MS = 60_000;
+/** A process that ran this long before it ended was no crash loop: the back-off starts over. */
+const STEADY_MS = 60_000;
 
 export function isPrimary(): boolean {
   return process.env[PROCESS_SLOT] === undefined;
@@ -36,7 +39,11 @@ export function isFirstProcess(): boolean {
 
 interface Child {
   process: ChildProcess;
+  /** It reported its status: the worker runs. */
   started: boolean;
+  /** It said it cannot start (see sayStartFailure): its replacements would fail the same way. */
+  failed: boolean;
+  forkedAt: number;
   ready: boolean;
   alive: boolean;
   lastReport: number;
@@ -59,6 +66,8 @@ export function sayStartFailure(line: string): Promise<void> {
 
 export async function runPrimary(config: CoreConfig, log: Logger): Promise<void> {
   const children = new Map<number, Child>();
+  /** By slot: its restarts in a row, each after a process that ended within STEADY_MS: the back-off's attempt. */
+  const restarts = new Map<number, number>();
   let stopping = false;
   let failureSaid = false;
   let requests = 0;
@@ -116,36 +125,49 @@ export async function runPrimary(config: CoreConfig, log: Logger): Promise<void>
     },
   });
 
+  onUncaught(log, { stop: () => void shutdown('SIGTERM') });
+
   const start = (slot: number): void => {
+    if (stopping) return;
     const child: Child = {
       process: fork(process.argv[1] ?? '', process.argv.slice(2), {
         env: { ...process.env, [PROCESS_SLOT]: String(slot) },
       }),
       started: false,
+      failed: false,
+      forkedAt: Date.now(),
       ready: false,
       alive: true,
       lastReport: Date.now(),
     };
     children.set(slot, child);
     child.process.on('message', (report: Report) => {
-      if (report?.beWorker === 'failed' && !failureSaid) {
+      if (report?.beWorker === 'failed') {
+        child.failed = true;
+        if (!failureSaid) process.stderr.write(`${report.line}\n`);
         failureSaid = true;
-        process.stderr.write(`${report.line}\n`);
       }
       if (report?.beWorker !== 'status') return;
       Object.assign(child, { started: true, ready: report.ready, alive: report.alive, lastReport: Date.now() });
     });
-    child.process.on('exit', (code, signal) => {
+    // 'close', not 'exit': by then every message it sent, a `failed` report too, has been read.
+    child.process.on('close', (code, signal) => {
+      child.ready = false;
       if (stopping || children.get(slot) !== child) return;
-      if (!child.started) {
+      if (child.failed) {
         // It could not start (configuration, a missing queue): restarting would only loop.
         log.fatal({ slot, code }, 'a worker process could not start; stopping');
         process.exitCode = 1;
         void shutdown('SIGTERM');
         return;
       }
-      log.error({ slot, code, signal }, 'worker process ended; starting another');
-      setTimeout(() => start(slot), 1000);
+      // Killed (the OOM killer, a kill -9, a crash), even before it reported: another one takes its place.
+      const attempt = Date.now() - child.forkedAt < STEADY_MS ? (restarts.get(slot) ?? 0) + 1 : 1;
+      restarts.set(slot, attempt);
+      const delayMs = Math.round(backoffMs(attempt));
+      log.error({ slot, code, signal, started: child.started, delayMs }, 'worker process ended; starting another');
+      // Unref'd: a restart still pending when the pool stops must not keep the primary running.
+      setTimeout(() => start(slot), delayMs).unref();
     });
   };
   for (let slot = 0; slot < config.WORKER_PROCESSES; slot++) start(slot);
@@ -178,8 +200,9 @@ export async function runChild(
   metrics: Metrics,
   start: (onStuck: () => void) => Promise<{ worker: Worker; close(): Promise<void> }>,
   config: CoreConfig,
+  log: Logger,
 ): Promise<void> {
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => {});
+  for (const signal of STOP_SIGNALS) process.on(signal, () => {});
   let reporting: NodeJS.Timeout | undefined;
   let stopping = false;
   const stop = async () => {
@@ -197,6 +220,8 @@ export async function runChild(
     void stop();
   });
   const { worker } = started;
+  // An exception nobody caught: stop, and exit 1 so the primary starts another.
+  onUncaught(log, { rejections: metrics.unhandledRejections, stop: () => void stop() });
   const report = () => {
     if (!process.connected) return;
     process.send?.({ beWorker: 'status', ready: worker.isReady(), alive: worker.isAlive() } satisfies Report);

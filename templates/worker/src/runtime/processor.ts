@@ -87,17 +87,19 @@ export class MessageProcessor {
     const labels = this.#labels(queue, celery.task);
     // Celery's logs name a task by its shadow name when it has one.
     const shadow = celery.headers.shadow ? { shadow: celery.headers.shadow } : {};
-    const taskLog = log.child({ task: celery.task, id: celery.id, retries: celery.retries, ...shadow });
+    const taskLog = log.child({ task: celery.task, id: celery.id, ...shadow });
+    // `retries` once a line (pino repeats a key bound twice): a run binds its own (see #runToEnd).
+    const messageLog = verdict.action === 'run' ? taskLog : taskLog.child({ retries: celery.retries });
     switch (verdict.action) {
       case 'dead-letter':
-        taskLog.error({ err: verdict.reason.error }, 'task cannot run; dead-lettering it');
-        return this.#fail(client, message, lease, verdict.reason, labels, taskLog, celery, verdict.errbacks ?? []);
+        messageLog.error({ err: verdict.reason.error }, 'task cannot run; dead-lettering it');
+        return this.#fail(client, message, lease, verdict.reason, labels, messageLog, celery, verdict.errbacks ?? []);
       case 'expire':
         this.#record('expired', labels, message, celery);
-        taskLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
-        return this.#delete(client, message, lease, taskLog);
+        messageLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
+        return this.#delete(client, message, lease, messageLog);
       case 'wait':
-        return this.#waitForEta(client, message, lease, verdict, labels, taskLog);
+        return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
       case 'run':
         return this.#runToEnd(client, message, lease, turn, verdict, labels, taskLog);
     }
@@ -118,31 +120,36 @@ export class MessageProcessor {
     // messages wait for it: the runs so far count every delivery of the message and every retry.
     let retries = fifo ? celery.retries + Number(message.Attributes?.ApproximateReceiveCount ?? 1) - 1 : celery.retries;
     for (;;) {
+      // Each line of this run names its `retries`, which on a FIFO queue differs from the message's.
+      const runLog = log.child({ retries });
       if (!(await turn.take())) return;
       // Its lease may have been lost while it waited: then it is no longer this worker's to run.
-      if (lease.signal.aborted) return this.#gone(client, lease, log);
+      if (lease.signal.aborted) return this.#gone(client, lease, runLog);
       const sentAt = Number(message.Attributes?.SentTimestamp);
       if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, Date.now() - sentAt) / 1000);
       this.#record('started', labels, message, celery, { retries });
-      const { error, stuck, value } = await this.#run(verdict, labels, message, lease, log.child({ retries }), retries);
-      if (lease.signal.aborted && !stuck) return this.#gone(client, lease, log);
+      const { error, stuck, value } = await this.#run(verdict, labels, message, lease, runLog, retries);
+      if (lease.signal.aborted && !stuck) return this.#gone(client, lease, runLog);
       if (!error) {
         this.#record('succeeded', labels, message, celery, { retries });
-        return this.#succeed(client, message, lease, celery, value, { labels, log, retries });
+        return this.#succeed(client, message, lease, celery, value, { labels, log: runLog, retries });
       }
       const minDelaySeconds = stuck ? this.#options.stuckRetryDelaySeconds : undefined;
       const { routes } = this.#options;
       const outcome = afterFailure(celery, task, error, { retries, maxBytes, minDelaySeconds, inPlace: fifo, routes });
       this.#record('failed', labels, message, celery, { error, retries, final: outcome.action === 'dead-letter' });
       if (outcome.action === 'retry-here' && !stuck) {
-        log.warn({ err: error, delaySeconds: outcome.delaySeconds }, `task failed; retry ${retries + 1} follows here`);
+        runLog.warn(
+          { err: error, delaySeconds: outcome.delaySeconds },
+          `task failed; retry ${retries + 1} follows here`,
+        );
         this.#record('retried', labels, message, celery, { error, retries });
         turn.give();
         await sleep(outcome.delaySeconds * 1000, lease.signal);
         retries++;
         continue;
       }
-      await this.#settleFailure(client, message, lease, outcome, error, labels, log, celery);
+      await this.#settleFailure(client, message, lease, outcome, error, labels, runLog, celery);
       if (stuck) this.#options.onStuck?.(error.message);
       return;
     }
@@ -198,7 +205,8 @@ export class MessageProcessor {
       if ('error' in result) return { error: result.error };
       // It returned, but only after its time limit: a failure all the same, as the limit promised.
       if (limit.signal.aborted) return { error: limit.signal.reason as Error };
-      if (ours) log.info({ result: result.value }, 'task succeeded');
+      // A result may hold personal data: logged only at LOG_LEVEL=debug (or trace), for troubleshooting.
+      if (ours) log.info(log.isLevelEnabled('debug') ? { result: result.value } : {}, 'task succeeded');
       return { value: result.value };
     } finally {
       stopTimer();

@@ -1,8 +1,8 @@
-// The worker process: config → HTTP server → worker, and a clean stop on SIGTERM/SIGINT. With
+// The worker process: config → HTTP server → worker, and a clean stop on SIGTERM/SIGINT/SIGHUP. With
 // WORKER_PROCESSES > 1 the work is forked (prefork.ts), and the primary never loads it: what the
 // worker runs (work.ts, the tasks, the AWS SDK) is imported only in the process that runs it.
-// These files and signals.ts are the only runtime code that touches process-level state: signals,
-// forks and the exit code.
+// These files, signals.ts and uncaught.ts are the only runtime code that touches process-level
+// state: signals, forks, uncaught errors and the exit code.
 import type { TaskRoutes } from './canvas.ts';
 import type { CoreConfig } from './config.ts';
 import type { IntegrationContext, WorkerHooks } from './hooks.ts';

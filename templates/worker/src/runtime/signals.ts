@@ -9,9 +9,16 @@ import type { Logger } from './logger.ts';
 const ECHO_MS = 300;
 
 /**
- * The first SIGTERM or SIGINT stops gracefully; a second one releases what is in flight and
- * exits at once, with the signal's conventional code (130, 143). Returns the handler, to stop
- * the same way without a signal.
+ * The signals that mean "stop": SIGTERM (Kubernetes, docker stop), SIGINT (Ctrl-C), and SIGHUP (the
+ * terminal closed, a supervisor's reload), which by default would end the process at once, its
+ * messages held until their visibility timeout.
+ */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/**
+ * The first stop signal stops gracefully; a second one releases what is in flight and exits at
+ * once, with the signal's conventional code (129, 130, 143). Returns the handler, to stop the same
+ * way without a signal.
  */
 export function onStopSignals(
   log: Logger,
@@ -30,7 +37,6 @@ export function onStopSignals(
     await force();
     process.exit(128 + (constants.signals[signal] ?? 0));
   };
-  process.on('SIGTERM', handle);
-  process.on('SIGINT', handle);
+  for (const signal of STOP_SIGNALS) process.on(signal, handle);
   return handle;
 }

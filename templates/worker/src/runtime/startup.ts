@@ -2,6 +2,7 @@
 // what the entry points (main, npm run dev, npm run send) print instead of a stack trace.
 import { type CoreConfig, settingOrigin } from './config.ts';
 import { ConfigError, CREDENTIAL_ERRORS, QueueNotFoundError, StartupError } from './errors.ts';
+import { redactUrls } from './redact.ts';
 
 /** The local SQS of `npm run dev` (and of `docker compose up`, seen from this machine). */
 export const LOCAL_SQS_ENDPOINT = 'http://localhost:4566';
@@ -41,9 +42,9 @@ export function sqsTarget(
   return { ...base, endpoint: undefined, origin: `APP_ENV=${config.APP_ENV}: AWS, credentials from the default chain` };
 }
 
-/** For the start-up log: where the queues are, and why there. */
+/** For the start-up log: where the queues are, and why there (never the endpoint's credentials). */
 export function describeSqsTarget({ endpoint, region, origin }: SqsTarget): string {
-  return endpoint ? `SQS at ${endpoint} (${origin})` : `SQS in AWS region ${region} (${origin})`;
+  return endpoint ? `SQS at ${redactUrls(endpoint)} (${origin})` : `SQS in AWS region ${region} (${origin})`;
 }
 
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'AWS.SimpleQueueService.AccessDenied']);
@@ -125,6 +126,11 @@ export function listenError(error: unknown, host: string, port: number): Startup
  * message's first line and `unknownHint` (where its stack is).
  */
 export function explainStartupError(error: unknown, target: SqsTarget | undefined, unknownHint = ''): string {
+  // The sentence may name SQS_ENDPOINT, or the error a URL: never with its credentials.
+  return redactUrls(explainUnredacted(error, target, unknownHint));
+}
+
+function explainUnredacted(error: unknown, target: SqsTarget | undefined, unknownHint: string): string {
   if (error instanceof ConfigError || error instanceof StartupError) return error.message;
   const known = target && explainSqsError(error, target);
   if (known) return known;

@@ -12,6 +12,7 @@ import type { Work } from './run.ts';
 import { onStopSignals } from './signals.ts';
 import type { SqsSettings } from './sqs.ts';
 import { listenError } from './startup.ts';
+import { onUncaught, taskContext } from './uncaught.ts';
 import { startWorker, type Worker } from './worker.ts';
 
 type NamedWork<Config extends CoreConfig> = Work<Config> & { name: string };
@@ -25,7 +26,7 @@ export async function runWork<Config extends CoreConfig>(
   const metrics = createMetrics(metricPrefix(work.name));
   watchEventLoop(log, metrics);
   if (config.WORKER_PROCESSES > 1) {
-    return await runChild(metrics, (onStuck) => startFromConfig(work, config, sqs, metrics, log, onStuck), config);
+    return await runChild(metrics, (onStuck) => startFromConfig(work, config, sqs, metrics, log, onStuck), config, log);
   }
   return await runSingle(work, config, sqs, metrics, log);
 }
@@ -39,7 +40,10 @@ async function startFromConfig<Config extends CoreConfig>(
   log: Logger,
   onStuck: () => void,
 ): Promise<{ worker: Worker; close(): Promise<void> }> {
-  const hooks = combineHooks(integrations?.(config, { name, prefix: metricPrefix(name), log, metrics }) ?? []);
+  const hooks = combineHooks([
+    taskContext,
+    ...(integrations?.(config, { name, prefix: metricPrefix(name), log, metrics }) ?? []),
+  ]);
   try {
     const worker = await startWorker({
       sqs,
@@ -104,4 +108,5 @@ async function runSingle<Config extends CoreConfig>(
     },
     force: () => running.releaseAll(),
   });
+  onUncaught(log, { rejections: metrics.unhandledRejections, stop: () => void shutdown?.('SIGTERM') });
 }

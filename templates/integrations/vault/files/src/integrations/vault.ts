@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { parseEnv } from '../runtime/config.ts';
 import { ConfigError } from '../runtime/errors.ts';
+import { redactUrls } from '../runtime/redact.ts';
 
 const SECRET = /^([A-Z_][A-Z0-9_]*)=([^#=,\s]+)\/([^#,\s]+)#([^,\s]+)$/;
 
@@ -116,8 +117,11 @@ class Vault {
       // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a bad port) is its cause.
       const { cause } = error as { cause?: { code?: string; message?: string } };
       const why = cause?.code ?? cause?.message ?? (error as Error).message;
+      // The address, and fetch's reason, may hold VAULT_ADDR's credentials: never said.
       throw new ConfigError(
-        `cannot reach Vault at VAULT_ADDR ${this.#address} (${why}): check VAULT_ADDR and that Vault is running`,
+        redactUrls(
+          `cannot reach Vault at VAULT_ADDR ${this.#address} (${why}): check VAULT_ADDR and that Vault is running`,
+        ),
       );
     }
     if (response.status === 404 && secret) throw new ConfigError(`Vault secret ${secret} does not exist`);
