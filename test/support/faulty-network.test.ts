@@ -139,7 +139,7 @@ describe('the faulty network', () => {
     // 200 draws at 30 %: 60 expected, and 30 or 90 are beyond 4 standard deviations.
     expect(failures).toBeGreaterThan(30);
     expect(failures).toBeLessThan(90);
-    expect(network.counts().failed.ListQueues - (before.failed.ListQueues ?? 0)).toBe(failures);
+    expect((network.counts().failed.ListQueues ?? 0) - (before.failed.ListQueues ?? 0)).toBe(failures);
     expect(queues).toBeUndefined();
   });
 
