@@ -83,3 +83,28 @@ export function isSqsFault(error: unknown): boolean {
   if (name === 'TimeoutError' || name === 'AbortError' || CREDENTIAL_ERRORS.has(name ?? '')) return true;
   return typeof syscall === 'string' || networkCode(error) !== undefined;
 }
+
+/** The AWS SDK's names for "over the request rate". */
+const THROTTLING_ERRORS = new Set([
+  'ThrottlingException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
+
+/** Whether SQS answered that it is busy — throttling, or its own 5xx fault — rather than no or never. */
+export function isSqsBusy(error: unknown): boolean {
+  const {
+    name = '',
+    $fault,
+    $metadata,
+  } = (error ?? {}) as {
+    name?: string;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const status = $metadata?.httpStatusCode ?? 0;
+  return THROTTLING_ERRORS.has(name) || status === 429 || $fault === 'server' || status >= 500;
+}
