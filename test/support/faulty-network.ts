@@ -48,9 +48,10 @@ export interface FaultyNetwork {
   latency(ms: number | readonly [min: number, max: number]): void;
   /**
    * Each entry of these batch calls fails with this chance: SQS does not do it, and its answer lists
-   * it in `Failed` (SenderFault false, InternalError: SQS's "try that entry again"). 0 for none.
+   * it in `Failed` (SenderFault false, InternalError: SQS's "try that entry again"; with `senderFault`,
+   * SenderFault true, ReceiptHandleIsInvalid: "this entry is wrong"). 0 for none.
    */
-  failEntries(operations: readonly BatchOperation[], fraction: number): void;
+  failEntries(operations: readonly BatchOperation[], fraction: number, senderFault?: boolean): void;
   /**
    * SQS operations held: after the first `after` of them, each is neither forwarded nor answered, as
    * if the process were frozen there (for killing it at an exact point).
@@ -146,14 +147,14 @@ function dropSomeEntries(head: string, body: Buffer, fraction: number): { reques
 }
 
 /** A batch answer (SQS's, or none when nothing was sent) with the dropped entries in Failed. */
-function withFailedEntries(answer: { head: string; body: Buffer } | undefined, dropped: readonly string[]): Buffer {
+function withFailedEntries(
+  answer: { head: string; body: Buffer } | undefined,
+  dropped: readonly string[],
+  senderFault: boolean,
+): Buffer {
   const { Successful = [], Failed = [] } = answer ? (JSON.parse(answer.body.toString('utf8')) as BatchAnswer) : {};
-  const failed = dropped.map((Id) => ({
-    Id,
-    SenderFault: false,
-    Code: 'InternalError',
-    Message: 'injected by the test',
-  }));
+  const Code = senderFault ? 'ReceiptHandleIsInvalid' : 'InternalError';
+  const failed = dropped.map((Id) => ({ Id, SenderFault: senderFault, Code, Message: 'injected by the test' }));
   const head =
     answer?.head ?? 'HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-RequestId: injected';
   return withBody(head, JSON.stringify({ Successful, Failed: [...Failed, ...failed] }));
@@ -162,7 +163,10 @@ function withFailedEntries(answer: { head: string; body: Buffer } | undefined, d
 type BatchAnswer = { Successful?: unknown[]; Failed?: unknown[] };
 
 /** What becomes of SQS's answer to one forwarded request. */
-type Rewrite = { kind: 'pass' } | { kind: 'error'; error: InjectedError } | { kind: 'entries'; dropped: string[] };
+type Rewrite =
+  | { kind: 'pass' }
+  | { kind: 'error'; error: InjectedError }
+  | { kind: 'entries'; dropped: string[]; senderFault: boolean };
 
 export async function startFaultyNetwork(upstream: string): Promise<FaultyNetwork> {
   const target = new URL(upstream);
@@ -170,7 +174,7 @@ export async function startFaultyNetwork(upstream: string): Promise<FaultyNetwor
   let failing = new Set<string>();
   let faults: readonly InjectedFault[] = [];
   let delay: readonly [number, number] = [0, 0];
-  let entryFaults = { operations: new Set<string>(), fraction: 0 };
+  let entryFaults = { operations: new Set<string>(), fraction: 0, senderFault: false };
   let holding = { operations: new Set<string>(), after: 0, passed: 0 };
   let held = 0;
   const seen: Record<string, number> = {};
@@ -223,7 +227,7 @@ export async function startFaultyNetwork(upstream: string): Promise<FaultyNetwor
           next.resolve(errorAnswer(rewrite.error));
         } else if (rewrite.kind === 'entries' && /^HTTP\/1\.1 200/.test(message.head)) {
           add(entriesFailed, operation, rewrite.dropped.length);
-          next.resolve(withFailedEntries(message, rewrite.dropped));
+          next.resolve(withFailedEntries(message, rewrite.dropped, rewrite.senderFault));
         } else {
           next.resolve(Buffer.from(raw));
         }
@@ -253,10 +257,11 @@ export async function startFaultyNetwork(upstream: string): Promise<FaultyNetwor
           forward(request, operation, { kind: 'error', error: injected.error });
         } else if (entryFaults.operations.has(operation) && entryFaults.fraction > 0) {
           const { request: rest, dropped } = dropSomeEntries(message.head, message.body, entryFaults.fraction);
-          if (rest) forward(rest, operation, { kind: 'entries', dropped });
+          const { senderFault } = entryFaults;
+          if (rest) forward(rest, operation, { kind: 'entries', dropped, senderFault });
           else {
             add(entriesFailed, operation, dropped.length);
-            answer(Promise.resolve(withFailedEntries(undefined, dropped)));
+            answer(Promise.resolve(withFailedEntries(undefined, dropped, senderFault)));
           }
         } else {
           forward(request, operation, { kind: 'pass' });
@@ -296,8 +301,8 @@ export async function startFaultyNetwork(upstream: string): Promise<FaultyNetwor
     latency(ms) {
       delay = typeof ms === 'number' ? [ms, ms] : [ms[0], ms[1]];
     },
-    failEntries(operations, fraction) {
-      entryFaults = { operations: new Set(operations), fraction };
+    failEntries(operations, fraction, senderFault = false) {
+      entryFaults = { operations: new Set(operations), fraction, senderFault };
     },
     hold(operations, after = 0) {
       holding = { operations: new Set(operations), after, passed: 0 };
