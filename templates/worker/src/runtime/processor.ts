@@ -16,6 +16,7 @@ import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskS
 import { type DeadLetterReason, MAX_VISIBILITY_SECONDS, type QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
 import type { TaskSender } from './sender.ts';
+import { HandledMessages } from './sent-twice.ts';
 import { type TaskDefinition, timeLimits } from './task.ts';
 import { sleep } from './timing.ts';
 
@@ -52,6 +53,8 @@ export class MessageProcessor {
   readonly #options: ProcessorOptions;
   /** Messages handled whose delete failed: when SQS delivers one again, it is only deleted. */
   readonly #undeleted = new Set<string>();
+  /** Messages run here: a second copy SQS got from one send made twice is only deleted. */
+  readonly #handled = new HandledMessages();
 
   constructor(options: ProcessorOptions) {
     this.#tasks = options.tasks;
@@ -95,6 +98,11 @@ export class MessageProcessor {
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict.seconds, taskLog);
       case 'run':
+        if (!client.queue.fifo && this.#handled.isCopy(message, celery)) {
+          taskLog.warn('a second copy of a message handled here (SQS got one send twice); it is only deleted');
+          return this.#delete(client, message, lease, taskLog);
+        }
+        this.#handled.remember(message, celery);
         return this.#runToEnd(client, message, lease, turn, verdict, labels, taskLog);
     }
   }
