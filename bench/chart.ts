@@ -179,10 +179,10 @@ export function scalingPanels(scaling: Scaling, celery?: readonly Drained[]): Pa
 }
 
 /** The chart of a run's results: what run.ts writes, and `node bench/chart.ts` draws again from bench/results.json. */
-export function chartOf(results: { date: string; scaling: Scaling; celery: { runs: Drained[] } }): string {
+export function chartOf(results: { date: string; scaling: Scaling; celery?: { runs: Drained[] } }): string {
   return drawChart(
     `npm run bench, ${results.date.slice(0, 10)}: cost as work grows`,
-    scalingPanels(results.scaling, results.celery.runs),
+    scalingPanels(results.scaling, results.celery?.runs),
   );
 }
 

@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark in one run on this machine, so the ratios compare like with
 // like. Writes bench/results.json and bench/chart.svg, and prints the tables the README's
 // "Performance" section shows. BENCH_QUICK=1 runs fewer and smaller rounds (a smoke test of the
-// benchmarks themselves).
+// benchmarks themselves). A section that fails is reported with its reason; the others' results are
+// written all the same.
 
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -10,7 +11,7 @@ import { chartOf } from './chart.ts';
 import { benchCli } from './cli.ts';
 import { benchFootprint } from './footprint.ts';
 import { benchScaling } from './scaling.ts';
-import { round } from './stats.ts';
+import { round, sections } from './stats.ts';
 import { formatTable } from './table.ts';
 import { benchInProcessPool, benchThroughput, CONSUMERS, scenario } from './throughput.ts';
 
@@ -18,59 +19,75 @@ const quick = process.env.BENCH_QUICK === '1';
 const concurrency = 20;
 const began = performance.now();
 
-console.log('CLI start-up and generation…');
-const cli = await benchCli(quick ? 3 : 11);
-console.log('Worker throughput…');
+const { section, failed } = sections();
+const cli = await section('CLI start-up and generation', () => benchCli(quick ? 3 : 11));
 const scenarios = [
   scenario('noop', quick ? 1000 : 5000, concurrency),
   scenario('sleep', quick ? 400 : 3000, concurrency),
 ];
-const throughput = await benchThroughput(scenarios, quick ? 1 : 3);
-const inProcessPoolPerSecond = await benchInProcessPool(scenarios[1]?.sleeps ?? [], concurrency, quick ? 1 : 3);
-console.log('Worker footprint…');
-const footprint = await benchFootprint(quick ? 2 : 5);
-console.log('Cost as work grows…');
-const scaling = await benchScaling(quick);
-console.log('Against Celery, and 1 → 2 processes…');
-const celery = await benchCelery(quick);
+const throughput = await section('Worker throughput', () => benchThroughput(scenarios, quick ? 1 : 3));
+const inProcessPoolPerSecond = await section('In-process pool', () =>
+  benchInProcessPool(scenarios[1]?.sleeps ?? [], concurrency, quick ? 1 : 3),
+);
+const footprint = await section('Worker footprint', () => benchFootprint(quick ? 2 : 5));
+const scaling = await section('Cost as work grows', () => benchScaling(quick));
+const celery = await section('Against Celery, and 1 → 2 processes', () => benchCelery(quick));
 
 const sleeps = scenarios[1]?.sleeps ?? [];
 const physicalLimit = concurrency / (sleeps.reduce((sum, ms) => sum + ms, 0) / sleeps.length / 1000);
-const ours = (name: 'noop' | 'sleep') => throughput[name]?.['be-worker'].perSecond ?? 0;
 const targets = [
-  { what: 'start-up vs create-vite', ratio: cli.startupRatio, target: '≤ 1.0', met: cli.startupRatio <= 1.0 },
-  { what: 'generation vs create-vite', ratio: cli.generationRatio, target: '≤ 1.5', met: cli.generationRatio <= 1.5 },
-  ...CONSUMERS.filter((name) => name !== 'be-worker').map((name) => {
-    const ratio = round(ours('noop') / (throughput.noop?.[name].perSecond ?? 1));
-    return {
-      what: `no-op throughput vs ${name}`,
-      ratio,
-      target: name === 'sqs-consumer' ? '≥ 1.2' : '',
-      met: name === 'sqs-consumer' ? ratio >= 1.2 : null,
-    };
-  }),
-  ...CONSUMERS.map((name) => {
-    const ratio = round((throughput.sleep?.[name].perSecond ?? 0) / physicalLimit);
-    return {
-      what: `sleeping tasks, ${name} vs C ÷ mean task time`,
-      ratio,
-      target: name === 'be-worker' ? '≥ 0.97' : '',
-      met: name === 'be-worker' ? ratio >= 0.97 : null,
-    };
-  }),
-  {
-    what: 'sleeping tasks, in-process pool without SQS vs C ÷ mean task time',
-    ratio: round(inProcessPoolPerSecond / physicalLimit),
-    target: '',
-    met: null,
-  },
-  ...scalingTargets(),
-  ...footprintTargets(),
-  ...celeryTargets(),
+  ...(cli ? cliTargets(cli) : []),
+  ...(throughput ? throughputTargets(throughput) : []),
+  ...(inProcessPoolPerSecond === undefined
+    ? []
+    : [
+        {
+          what: 'sleeping tasks, in-process pool without SQS vs C ÷ mean task time',
+          ratio: round(inProcessPoolPerSecond / physicalLimit),
+          target: '',
+          met: null,
+        },
+      ]),
+  ...(scaling ? scalingTargets(scaling) : []),
+  ...(footprint && throughput ? footprintTargets(footprint, throughput) : []),
+  ...(celery ? celeryTargets(celery) : []),
 ];
 
+type Of<T extends (...args: never[]) => unknown> = NonNullable<Awaited<ReturnType<T>>>;
+
+function cliTargets(cli: Of<typeof benchCli>) {
+  return [
+    { what: 'start-up vs create-vite', ratio: cli.startupRatio, target: '≤ 1.0', met: cli.startupRatio <= 1.0 },
+    { what: 'generation vs create-vite', ratio: cli.generationRatio, target: '≤ 1.5', met: cli.generationRatio <= 1.5 },
+  ];
+}
+
+function throughputTargets(throughput: Of<typeof benchThroughput>) {
+  const ours = (name: 'noop' | 'sleep') => throughput[name]?.['be-worker'].perSecond ?? 0;
+  return [
+    ...CONSUMERS.filter((name) => name !== 'be-worker').map((name) => {
+      const ratio = round(ours('noop') / (throughput.noop?.[name].perSecond ?? 1));
+      return {
+        what: `no-op throughput vs ${name}`,
+        ratio,
+        target: name === 'sqs-consumer' ? '≥ 1.2' : '',
+        met: name === 'sqs-consumer' ? ratio >= 1.2 : null,
+      };
+    }),
+    ...CONSUMERS.map((name) => {
+      const ratio = round((throughput.sleep?.[name].perSecond ?? 0) / physicalLimit);
+      return {
+        what: `sleeping tasks, ${name} vs C ÷ mean task time`,
+        ratio,
+        target: name === 'be-worker' ? '≥ 0.97' : '',
+        met: name === 'be-worker' ? ratio >= 0.97 : null,
+      };
+    }),
+  ];
+}
+
 /** No-op tasks at least as fast as the bare SDK loop at every C; 10–100 ms tasks at 0.97 of the limit. */
-function scalingTargets() {
+function scalingTargets(scaling: Of<typeof benchScaling>) {
   const at = (tasks: string, c: number, consumer: string) =>
     scaling.concurrency.find(
       (point) => point.tasks === tasks && point.concurrency === c && point.consumer === consumer,
@@ -90,7 +107,7 @@ function scalingTargets() {
   ];
 }
 
-function footprintTargets() {
+function footprintTargets(footprint: Of<typeof benchFootprint>, throughput: Of<typeof benchThroughput>) {
   const off = footprint['all off'] as { idleRssMb: number; loadRssMb: number };
   const load = round(off.loadRssMb / (throughput.noop?.['sdk-loop'].peakRssMb ?? 1));
   return [
@@ -100,7 +117,7 @@ function footprintTargets() {
 }
 
 /** WORKER_PROCESSES=2 against Celery prefork -c 2: ahead on every row. */
-function celeryTargets() {
+function celeryTargets(celery: Of<typeof benchCelery>) {
   const run = (tasks: string, who: string) =>
     celery.runs.find((each) => each.tasks === tasks && each.contender.startsWith(who)) as (typeof celery.runs)[number];
   const ours = (tasks: string) => run(tasks, 'be-worker, WORKER_PROCESSES=2');
@@ -129,7 +146,7 @@ const results = {
   },
   quick,
   cli,
-  throughput: {
+  throughput: throughput && {
     concurrency,
     physicalLimitPerSecond: round(physicalLimit, 0),
     inProcessPoolPerSecond,
@@ -140,9 +157,16 @@ const results = {
   scaling,
   celery,
   targets,
+  failed,
   seconds: round((performance.now() - began) / 1000, 0),
 };
 await writeFile(new URL('results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-await writeFile(new URL('chart.svg', import.meta.url), chartOf(results));
+if (scaling) await writeFile(new URL('chart.svg', import.meta.url), chartOf({ ...results, scaling }));
 console.log(`\n${formatTable(results)}`);
-console.log(`\nbench/results.json and bench/chart.svg written; ${results.seconds} s in all.`);
+console.log(`\nbench/results.json${scaling ? ' and bench/chart.svg' : ''} written; ${results.seconds} s in all.`);
+const failures = Object.entries(failed);
+if (failures.length > 0) {
+  console.error(`\n${failures.length} section(s) failed, their results left out:`);
+  for (const [name, why] of failures) console.error(`- ${name}: ${why}`);
+  process.exitCode = 1;
+}

@@ -57,3 +57,22 @@ export async function treeRssMb(pid: number): Promise<number> {
   const sizes = await Promise.all(tree.map((each) => rssMb(each).catch(() => 0)));
   return sizes.reduce((sum, size) => sum + size, 0);
 }
+
+/**
+ * Runs the bench's sections one by one: one that fails is logged and recorded in `failed` with its
+ * reason, and gives undefined, so the others' results are still written.
+ */
+export function sections(log: (line: string) => void = console.error) {
+  const failed: Record<string, string> = {};
+  async function section<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
+    console.log(`${name}…`);
+    try {
+      return await run();
+    } catch (error) {
+      failed[name] = String((error as Error)?.message ?? error).split('\n')[0] ?? '';
+      log(`${name} failed: ${failed[name]}; the other sections go on`);
+      return undefined;
+    }
+  }
+  return { section, failed };
+}

@@ -5,8 +5,8 @@ import type { Scaling, ScalingPoint } from './scaling.ts';
 interface Results {
   date: string;
   machine: { node: string; cpus: number; cpuModel?: string | undefined };
-  cli: { runs: number; startupMs: Record<string, number>; generationMs: Record<string, number> };
-  throughput: {
+  cli?: { runs: number; startupMs: Record<string, number>; generationMs: Record<string, number> };
+  throughput?: {
     concurrency: number;
     physicalLimitPerSecond: number;
     /** The same sleeps through an in-process pool of C slots, no SQS: the best any worker does here. */
@@ -14,10 +14,12 @@ interface Results {
     scenarios: { name: string; messages: number }[];
     results: Record<string, Record<string, { perSecond: number; p50Ms: number; p99Ms: number; peakRssMb: number }>>;
   };
-  footprint: Record<string, unknown>;
-  scaling: Scaling;
-  celery: { celery: string; runs: Drained[] };
+  footprint?: Record<string, unknown>;
+  scaling?: Scaling;
+  celery?: { celery: string; runs: Drained[] };
   targets: { what: string; ratio: number; target: string; met: boolean | null }[];
+  /** The sections that failed, and why: their results are missing. */
+  failed?: Record<string, string>;
 }
 
 const table = (head: string[], rows: (string | number)[][]) =>
@@ -98,7 +100,7 @@ export function formatScaling({ concurrency, queues, bodySize }: Scaling): strin
   ];
 }
 
-export function formatCelery({ celery, runs }: Results['celery']): string {
+export function formatCelery({ celery, runs }: NonNullable<Results['celery']>): string {
   return `**Against Celery ${celery}** (prefork \`-c 2\`) and 1 → 2 processes: the generated worker, all integrations off, \`node dist/main.js\` with WORKER_CONCURRENCY=10 per process; the same Celery bodies from a filled queue\n\n${table(
     [
       'tasks',
@@ -124,42 +126,46 @@ export function formatCelery({ celery, runs }: Results['celery']): string {
 }
 
 export function formatTable(results: Results): string {
-  const { cli, throughput, footprint } = results;
+  const { cli, throughput, footprint, scaling, celery, failed = {} } = results;
   const sections = [
     `${results.date.slice(0, 10)}, Node ${results.machine.node}, ${results.machine.cpus} × ${results.machine.cpuModel ?? 'CPU'}`,
-    `**CLI** (median of ${cli.runs} alternated runs)\n\n${table(
-      ['command', 'ms'],
-      [...Object.entries(cli.startupMs), ...Object.entries(cli.generationMs)].map(([command, ms]) => [
-        `\`${command}\``,
-        ms,
-      ]),
-    )}`,
-    `**Worker throughput**, one process at concurrency ${throughput.concurrency}, local SQS (fauxqs) in its own process; ${throughput.scenarios
-      .map(({ name, messages }) => `${name}: ${messages} tasks`)
-      .join(
-        ', ',
-      )}; sleeping tasks take 10–100 ms (limit C ÷ mean = ${throughput.physicalLimitPerSecond}/s${throughput.inProcessPoolPerSecond ? `; the same sleeps in an in-process pool with no SQS: ${throughput.inProcessPoolPerSecond}/s` : ''})\n\n${table(
-      ['tasks', 'consumer', 'msgs/s', 'p50 ms', 'p99 ms', 'peak RSS MB'],
-      Object.entries(throughput.results).flatMap(([scenario, byConsumer]) =>
-        Object.entries(byConsumer).map(([consumer, run]) => [
-          scenario,
-          consumer,
-          run.perSecond,
-          run.p50Ms,
-          run.p99Ms,
-          run.peakRssMb,
+    cli &&
+      `**CLI** (median of ${cli.runs} alternated runs)\n\n${table(
+        ['command', 'ms'],
+        [...Object.entries(cli.startupMs), ...Object.entries(cli.generationMs)].map(([command, ms]) => [
+          `\`${command}\``,
+          ms,
         ]),
-      ),
-    )}`,
-    `**Generated worker** (\`node dist/main.js\`)\n\n${table(
-      ['integrations', 'node_modules MB', 'start to ready ms', 'idle RSS MB', 'RSS at load MB'],
-      Object.entries(footprint).map(([label, value]) => {
-        const each = value as { nodeModulesMb: number; startupMs: number; idleRssMb: number; loadRssMb: number };
-        return [label, each.nodeModulesMb, each.startupMs, each.idleRssMb, each.loadRssMb];
-      }),
-    )}`,
-    ...formatScaling(results.scaling),
-    formatCelery(results.celery),
+      )}`,
+    throughput &&
+      `**Worker throughput**, one process at concurrency ${throughput.concurrency}, local SQS (fauxqs) in its own process; ${throughput.scenarios
+        .map(({ name, messages }) => `${name}: ${messages} tasks`)
+        .join(
+          ', ',
+        )}; sleeping tasks take 10–100 ms (limit C ÷ mean = ${throughput.physicalLimitPerSecond}/s${throughput.inProcessPoolPerSecond ? `; the same sleeps in an in-process pool with no SQS: ${throughput.inProcessPoolPerSecond}/s` : ''})\n\n${table(
+        ['tasks', 'consumer', 'msgs/s', 'p50 ms', 'p99 ms', 'peak RSS MB'],
+        Object.entries(throughput.results).flatMap(([scenario, byConsumer]) =>
+          Object.entries(byConsumer).map(([consumer, run]) => [
+            scenario,
+            consumer,
+            run.perSecond,
+            run.p50Ms,
+            run.p99Ms,
+            run.peakRssMb,
+          ]),
+        ),
+      )}`,
+    footprint &&
+      `**Generated worker** (\`node dist/main.js\`)\n\n${table(
+        ['integrations', 'node_modules MB', 'start to ready ms', 'idle RSS MB', 'RSS at load MB'],
+        Object.entries(footprint).map(([label, value]) => {
+          const each = value as { nodeModulesMb: number; startupMs: number; idleRssMb: number; loadRssMb: number };
+          return [label, each.nodeModulesMb, each.startupMs, each.idleRssMb, each.loadRssMb];
+        }),
+      )}`,
+    ...(scaling ? formatScaling(scaling) : []),
+    celery && formatCelery(celery),
+    ...Object.entries(failed).map(([name, why]) => `**${name}**: failed (${why}), so its results are missing`),
     `**Ratios**\n\n${table(
       ['', 'ratio', 'target', ''],
       results.targets.map(({ what, ratio, target, met }) => [
@@ -170,5 +176,5 @@ export function formatTable(results: Results): string {
       ]),
     )}`,
   ];
-  return sections.join('\n\n');
+  return sections.filter(Boolean).join('\n\n');
 }

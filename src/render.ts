@@ -13,7 +13,7 @@ import { commandsFor } from './package-manager.ts';
 import { type Spec, taskIdentifier } from './spec.ts';
 import { renderTemplate } from './templates.ts';
 import type { VirtualTree } from './tree.ts';
-import { CLI_VERSION, cliDependency, TEMPLATE_VERSION } from './version.ts';
+import { CLI_VERSION, cliDependency, IMAGES, TEMPLATE_VERSION } from './version.ts';
 
 const TEMPLATES = fileURLToPath(new URL('../templates/', import.meta.url));
 
@@ -119,6 +119,7 @@ function viewOf(spec: Spec) {
     cliVersion: CLI_VERSION,
     cliDependency: cliDependency(spec.packageManager),
     templateVersion: TEMPLATE_VERSION,
+    images: IMAGES,
   };
 }
 

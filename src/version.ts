@@ -8,6 +8,17 @@ export const CLI_VERSION: string = packageJson.version;
 /** Bumped when the generated files change, so `be-worker upgrade` knows what a repo has. */
 export const TEMPLATE_VERSION: string = templates.worker;
 
+/**
+ * The images a generated worker's Dockerfile, docker-compose.yml and .gitlab-ci.yml run, each at an
+ * exact version (a tag that moves would change what CI runs, next to its secrets, without a commit).
+ * Node.js is one release for the image and CI alike, on the Debian release its tags name.
+ */
+export const IMAGES = {
+  ...templates.images,
+  node: `node:${templates.node}-trixie`,
+  nodeSlim: `node:${templates.node}-trixie-slim`,
+} as const;
+
 /** The folder this CLI runs from (src/ and the bundle's dist/ are one level down), symlinks resolved. */
 export const CLI_ROOT: string = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]$/, '');
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Drained } from '../bench/celery.ts';
 import { drawChart, scalingPanels } from '../bench/chart.ts';
 import type { Scaling, ScalingPoint } from '../bench/scaling.ts';
-import { formatCelery, formatScaling } from '../bench/table.ts';
+import { sections } from '../bench/stats.ts';
+import { formatCelery, formatScaling, formatTable } from '../bench/table.ts';
 
 const point = (overrides: Partial<ScalingPoint>): ScalingPoint => ({
   consumer: 'be-worker',
@@ -89,5 +90,31 @@ describe('the bench report', () => {
     const svg = drawChart('a < b & c', [{ title: 'x > y', x: 'x', logX: false, series: [] }]);
     expect(svg).toContain('a &lt; b &amp; c');
     expect(svg).toContain('x &gt; y');
+  });
+
+  it('keeps the results of every section when one fails, and says which failed and why', async () => {
+    const logged: string[] = [];
+    const { section, failed } = sections((line) => logged.push(line));
+    const first = await section('Cost as work grows', async () => scaling);
+    const second = await section('Against Celery', async () => {
+      throw new Error('Celery >= 5.5 is missing: run .ci/celery-venv\nmore');
+    });
+    const third = await section('After it', async () => 42);
+    expect([first, second, third]).toEqual([scaling, undefined, 42]);
+    expect(failed).toEqual({ 'Against Celery': 'Celery >= 5.5 is missing: run .ci/celery-venv' });
+    expect(logged).toEqual([
+      'Against Celery failed: Celery >= 5.5 is missing: run .ci/celery-venv; the other sections go on',
+    ]);
+
+    const report = formatTable({
+      date: '2026-12-06T00:00:00Z',
+      machine: { node: 'v24', cpus: 2 },
+      scaling,
+      targets: [],
+      failed,
+    });
+    expect(report).toContain('| noop | 1000 | 1000 | 3000 | 4000 | 0.75 |');
+    expect(report).toContain('**Against Celery**: failed (Celery >= 5.5 is missing: run .ci/celery-venv)');
+    expect(report).not.toMatch(/undefined/);
   });
 });

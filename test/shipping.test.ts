@@ -30,6 +30,59 @@ const spec = (overrides: Partial<Spec> = {}): Spec =>
     ...overrides,
   });
 
+/**
+ * A tag naming one release (24.22.3-trixie-slim, v1.43.4), optionally with a digest; not a tag that
+ * moves to each new release (24, 24-slim, 1, latest, stable) nor none at all.
+ */
+const EXACT_IMAGE = /^(?:[\w.-]+(?::\d+)?\/)?[a-z0-9._/-]+:v?\d+\.\d+\.\d+(?:-[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
+
+/** The images a Dockerfile pulls: its syntax directive's frontend and every FROM that is not a stage. */
+function dockerfileImages(dockerfile: string): string[] {
+  const images: string[] = [];
+  const syntax = /^#\s*syntax\s*=\s*(\S+)/im.exec(dockerfile);
+  if (syntax?.[1]) images.push(syntax[1]);
+  const stages = new Set<string>();
+  for (const [, image, stage] of dockerfile.matchAll(/^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/gim)) {
+    if (!stages.has((image as string).toLowerCase())) images.push(image as string);
+    if (stage) stages.add(stage.toLowerCase());
+  }
+  return images;
+}
+
+type CiJob = {
+  image?: string | { name: string };
+  services?: (string | { name: string })[];
+  variables?: Record<string, string>;
+  extends?: string;
+};
+
+/** The images a GitLab CI file runs: the jobs' and their services', and those a script pulls itself. */
+function ciImages(config: Record<string, unknown>): string[] {
+  const name = (image: string | { name: string }) => (typeof image === 'string' ? image : image.name);
+  const jobs = Object.values(config).filter(
+    (value): value is CiJob => typeof value === 'object' && value !== null && !Array.isArray(value),
+  );
+  const images = jobs.flatMap((job) => [...(job.image ? [job.image] : []), ...(job.services ?? [])].map(name));
+  for (const [jobName, job] of Object.entries(config)) {
+    if (!jobs.includes(job as CiJob)) continue;
+    const { extends: parent, variables } = job as CiJob;
+    const known: Record<string, string> = {
+      ...(config.variables as Record<string, string>),
+      ...(parent ? (config[parent] as CiJob).variables : {}),
+      ...variables,
+    };
+    for (const line of ciCommands({ [jobName]: job })) {
+      for (const [, image] of line.matchAll(/buildah (?:from|pull)\s+(?:--\S+\s+)*"?([^"\s]+)"?/g)) {
+        const variable = /^\$\{?(\w+)\}?$/.exec(image as string)?.[1];
+        // This project's own image (IMAGE: $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA) is not a third party's.
+        if (variable === 'IMAGE') continue;
+        images.push(variable ? (known[variable] ?? (image as string)) : (image as string));
+      }
+    }
+  }
+  return images;
+}
+
 const variants = {
   'no integrations, npm': spec(),
   'every integration, npm': spec({
@@ -52,6 +105,41 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
   const packageJson = async () => JSON.parse(await file('package.json'));
   const compose = async () => parse(await file('docker-compose.yml'));
 
+  describe('images', () => {
+    it('runs every image at an exact version: no tag that moves in the Dockerfile, docker-compose.yml or .gitlab-ci.yml', async () => {
+      const images = [
+        ...dockerfileImages(await file('Dockerfile')),
+        ...Object.values((await compose()).services as Record<string, { image?: string }>).flatMap(({ image }) =>
+          image ? [image] : [],
+        ),
+        ...ciImages(parse(await file('.gitlab-ci.yml'))),
+      ];
+      expect(images.length).toBeGreaterThanOrEqual(8);
+      for (const image of images) expect(image).toMatch(EXACT_IMAGE);
+      // The check can fail: tags that move, and no tag, are refused.
+      for (const moving of ['node:24', 'node:24-slim', 'docker/dockerfile:1', 'fauxqs:2.4', 'node', 'x:latest']) {
+        expect(moving).not.toMatch(EXACT_IMAGE);
+      }
+      expect(dockerfileImages('# syntax=docker/dockerfile:1\nFROM node:24 AS build\nFROM build\n')).toEqual([
+        'docker/dockerfile:1',
+        'node:24',
+      ]);
+    });
+
+    it('builds and tests on one Node.js release, of the major in .nvmrc', async () => {
+      const ci = parse(await file('.gitlab-ci.yml'));
+      const nodes = [...dockerfileImages(await file('Dockerfile')), ...ciImages(ci)].filter((image) =>
+        /^(?:docker\.io\/(?:library\/)?)?node:/.test(image),
+      );
+      // The Dockerfile's two stages, the test job and both upgrade jobs.
+      expect(nodes.length).toBeGreaterThanOrEqual(5);
+      const releases = new Set(nodes.map((image) => /:(\d+\.\d+\.\d+)/.exec(image)?.[1]));
+      expect(releases.size, [...nodes].join(', ')).toBe(1);
+      const [release] = releases;
+      expect(release?.split('.')[0]).toBe((await file('.nvmrc')).trim());
+    });
+  });
+
   describe('Dockerfile', () => {
     it('passes the Dockerfile linter with no finding at all', async () => {
       expect(lintDockerfile(await file('Dockerfile'))).toEqual([]);
@@ -63,7 +151,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
     it('runs compiled JavaScript with production dependencies only, as a non-root user, checked on /healthz', async () => {
       const dockerfile = await file('Dockerfile');
       const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-      expect(final).toMatch(/^\nFROM node:24-slim\n/);
+      expect(final).toMatch(/^\nFROM node:24\.\d+\.\d+(?:-\w+)?-slim\n/);
       expect(final).toContain(workerSpec.packageManager === 'npm' ? 'RUN npm ci --omit=dev' : 'pnpm install --prod');
       expect(final).toContain('COPY --from=build /app/dist ./dist');
       expect(final).not.toMatch(/COPY (src|\.) /);
@@ -177,7 +265,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
     it('tests on Node 24 with the scripts the worker has, caching the package manager’s downloads', async () => {
       const config = parse(await file('.gitlab-ci.yml'));
       expect(config.stages).toEqual(['test', 'build', 'release']);
-      expect(config.test.image).toBe('node:24');
+      expect(config.test.image).toMatch(/^node:24\.\d+\.\d+/);
       const used = scriptsRun(config.test.script);
       expect(used).toEqual(['lint', 'typecheck', 'test', 'build']);
       const scripts = Object.keys((await packageJson()).scripts);
@@ -233,18 +321,90 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
 
     it('has an upgrade job, off unless a schedule asks for it, that opens a merge request', async () => {
       const config = parse(await file('.gitlab-ci.yml'));
-      const { upgrade } = config;
-      expect(upgrade.rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "schedule" && $BE_WORKER_UPGRADE == "true"' }]);
+      const { upgrade, 'upgrade-merge-request': push } = config;
+      const rules = [{ if: '$CI_PIPELINE_SOURCE == "schedule" && $BE_WORKER_UPGRADE == "true"' }];
+      expect(upgrade.rules).toEqual(rules);
+      expect(push.rules).toEqual(rules);
       const script = upgrade.script.join('\n');
       expect(script).toContain(workerSpec.packageManager === 'npm' ? 'npm ci' : 'pnpm install --frozen-lockfile');
-      expect(script).toContain('be-worker upgrade --to latest --yes || status=$?');
-      expect(script).toContain('-o merge_request.create -o merge_request.target="$CI_DEFAULT_BRANCH"');
-      expect(script).not.toMatch(/\$UPGRADE_TOKEN@/);
+      expect(script).toMatch(
+        /be-worker upgrade \$\{BE_WORKER_UPGRADE_TO:\+--to "\$BE_WORKER_UPGRADE_TO"\} --yes \|\| status=\$\?/,
+      );
+      const pushScript = push.script.join('\n');
+      expect(pushScript).toContain('-o merge_request.create -o merge_request.target="$CI_DEFAULT_BRANCH"');
+      expect(`${script}\n${pushScript}`).not.toMatch(/\$UPGRADE_TOKEN@/);
       // Valid shell (GitLab runs each entry in one bash), and no other job upgrades.
-      const syntax = await execa('bash', ['-n', '-c', script], { reject: false });
-      expect(syntax.exitCode, syntax.stderr).toBe(0);
+      for (const entry of [script, pushScript]) {
+        const syntax = await execa('bash', ['-n', '-c', entry], { reject: false });
+        expect(syntax.exitCode, syntax.stderr).toBe(0);
+      }
       const others = Object.entries(config).filter(([name]) => name !== 'upgrade');
       expect(ciCommands(Object.fromEntries(others)).join('\n')).not.toContain('be-worker upgrade');
+    });
+
+    it('upgrades with the create-be-worker the worker pins, or an exact version the schedule sets, never a tag that moves', async () => {
+      const { upgrade } = parse(await file('.gitlab-ci.yml'));
+      const script = upgrade.script.join('\n');
+      // The worker's own be-worker, installed from its lockfile: nothing fetched by name at run time.
+      const own = workerSpec.packageManager === 'npm' ? 'npx --no-install be-worker' : 'pnpm exec be-worker';
+      expect(script).toContain(`${own} upgrade `);
+      expect(script).not.toMatch(/npx (--yes|-y)\b|-p create-be-worker|pnpm dlx|--to latest/);
+      const guard = upgrade.script.find(
+        (entry: string) => entry.includes('BE_WORKER_UPGRADE_TO') && !entry.includes('be-worker upgrade'),
+      );
+      expect(upgrade.script.indexOf(guard)).toBeLessThan(
+        upgrade.script.findIndex((entry: string) => entry.includes('be-worker upgrade')),
+      );
+      const verdicts: [string, number][] = [
+        ['', 0],
+        ['1.4.0', 0],
+        ['12.0.10', 0],
+        ['2.0.0-rc.1', 0],
+        ['latest', 1],
+        ['next', 1],
+        ['^1.4.0', 1],
+        ['1.4', 1],
+        ['v1.4.0', 1],
+        ['1.4.0 --base /tmp/x', 1],
+        ['1.4.0\nlatest', 1],
+      ];
+      for (const [to, exitCode] of verdicts) {
+        const run = await execa('bash', ['-c', guard], { env: { BE_WORKER_UPGRADE_TO: to }, reject: false });
+        expect(run.exitCode, JSON.stringify(to)).toBe(exitCode);
+      }
+    });
+
+    it('keeps UPGRADE_TOKEN from the job that runs packages: only a job running git alone, in the environment the token is scoped to, pushes', async () => {
+      const config = parse(await file('.gitlab-ci.yml'));
+      const { upgrade, 'upgrade-merge-request': push } = config;
+      // The job that runs packages refuses to start while the token is visible to it.
+      const [guard] = upgrade.script;
+      expect(guard).toContain('UPGRADE_TOKEN');
+      const seen = await execa('bash', ['-c', guard], { env: { UPGRADE_TOKEN: 'glpat-secret' }, reject: false });
+      expect(seen.exitCode).toBe(1);
+      expect(seen.stderr).toContain('environment scope be-worker-upgrade');
+      expect(`${seen.stdout}${seen.stderr}`).not.toContain('glpat-secret');
+      const unseen = await execa('bash', ['-c', guard], { env: { UPGRADE_TOKEN: '' }, reject: false });
+      expect(unseen.exitCode, unseen.stderr).toBe(0);
+      expect(upgrade.script.slice(1).join('\n')).not.toContain('UPGRADE_TOKEN');
+      // The job that uses it: scoped by its environment (access: no deployment), running git only.
+      expect(push.environment).toEqual({ name: 'be-worker-upgrade', action: 'access' });
+      const pushCommands = ciCommands({ push }).join('\n');
+      expect(pushCommands).toContain('password=$UPGRADE_TOKEN');
+      expect(pushCommands).not.toMatch(/\b(npm|npx|pnpm|corepack|node|yarn)\b/);
+      expect(push.image).toBe(upgrade.image);
+      const users = Object.entries(config).filter(([, job]) =>
+        ciCommands({ job }).join('\n').includes('UPGRADE_TOKEN'),
+      );
+      expect(users.map(([name]) => name).sort()).toEqual(['upgrade', 'upgrade-merge-request']);
+      // It pushes the commit the other job made, handed over as a git bundle.
+      expect(push.needs).toEqual(['upgrade']);
+      expect(upgrade.artifacts.paths).toEqual(['upgrade.bundle']);
+      expect(upgrade.script.join('\n')).toContain(
+        'git bundle create upgrade.bundle "$CI_COMMIT_SHA..be-worker-upgrade"',
+      );
+      expect(pushCommands).toContain('git fetch -q upgrade.bundle be-worker-upgrade');
+      expect(pushCommands).toContain('FETCH_HEAD:refs/heads/be-worker-upgrade');
     });
 
     it('releases a tag to the registry named by RELEASE_IMAGE, only when it is set', async () => {
@@ -252,6 +412,19 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       expect(release.stage).toBe('release');
       expect(release.rules).toEqual([{ if: '$CI_COMMIT_TAG && $RELEASE_IMAGE' }]);
       expect(release.script.join('\n')).toContain('buildah push "$IMAGE" "docker://$RELEASE_IMAGE:$CI_COMMIT_TAG"');
+    });
+
+    it('logs in to ECR with the AWS CLI of a pinned image, installing nothing where the AWS keys are', async () => {
+      const { release } = parse(await file('.gitlab-ci.yml'));
+      const commands = ciCommands({ release }).join('\n');
+      expect(commands).not.toMatch(/\b(dnf|yum|microdnf|apt-get|apk|pip3?|curl|wget)\b/);
+      expect(release.variables.AWS_CLI_IMAGE).toMatch(/^docker\.io\/amazon\/aws-cli:\d+\.\d+\.\d+$/);
+      expect(commands).toContain('aws_cli=$(buildah from --quiet "$AWS_CLI_IMAGE")');
+      expect(commands).toMatch(
+        /buildah run [^\n|]*"\$aws_cli" -- aws ecr get-login-password [^\n|]*\| buildah login --username AWS --password-stdin "\$RELEASE_REGISTRY"/,
+      );
+      // The keys reach the CLI in a file, never on a command line.
+      expect(commands).not.toMatch(/(--env|-e)[ =]"?AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=/);
     });
   });
 });

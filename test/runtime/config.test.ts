@@ -93,3 +93,17 @@ describe('parseEnv', () => {
     expect(() => parseEnv(schema, { ...base, HTTP_HOST: '  ' })).toThrow(/HTTP_HOST/);
   });
 });
+
+describe('ETA_HORIZON_DAYS', () => {
+  const parse = (value?: string) =>
+    parseEnv(schema, { DATABASE_URL: 'postgres://db/x', ...(value === undefined ? {} : { ETA_HORIZON_DAYS: value }) });
+
+  it('is a year by default, and takes whole days from 1 to 36,500', () => {
+    expect(parse().ETA_HORIZON_DAYS).toBe(365);
+    expect(['1', '7', '36500'].map((value) => parse(value).ETA_HORIZON_DAYS)).toEqual([1, 7, 36_500]);
+  });
+
+  it.each(['0', '1.5', '36501', 'forever'])('refuses %s, naming the variable', (value) => {
+    expect(() => parse(value)).toThrow(/ETA_HORIZON_DAYS: a whole number from 1 to 36500/);
+  });
+});

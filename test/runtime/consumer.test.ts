@@ -65,6 +65,8 @@ function fakeKeeper() {
       return {
         signal: controller.signal,
         drop: () => dropped.push(handle),
+        check: () => !controller.signal.aborted,
+        expiresAt: Number.POSITIVE_INFINITY,
         release: async () => {
           controller.abort();
           released.push(handle);

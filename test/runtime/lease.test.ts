@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseKeeper, LeaseLostError } from '../../templates/worker/src/runtime/lease.ts';
 import { provisionQueues } from '../../templates/worker/src/runtime/provision.ts';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
+import { type FaultyNetwork, startFaultyNetwork } from '../support/faulty-network.ts';
+import { waitFor } from '../support/process.ts';
 import { type SqsProcess, send, startSqsProcess } from '../support/sqs.ts';
 
 let sqs: SqsProcess;
@@ -75,4 +77,67 @@ describe('LeaseKeeper', () => {
     expect(lease.signal.reason).toBeInstanceOf(LeaseLostError);
     expect(await lease.release(0)).toBe(false);
   });
+});
+
+describe('LeaseKeeper, whatever the visibility timeout', () => {
+  /** The keeper talks to SQS through this proxy, which counts its extension calls. */
+  let network: FaultyNetwork;
+  let counted: LeaseKeeper;
+  beforeAll(async () => {
+    network = await startFaultyNetwork(sqs.endpoint);
+    counted = new LeaseKeeper({ region: 'us-east-1', endpoint: network.endpoint });
+    // Its thread started before the shortest lease is held, so that lease is not lost to start-up.
+    counted.hold(queue(), 'warm-up').drop();
+  });
+  afterAll(async () => {
+    await counted?.close();
+    await network?.close();
+  });
+
+  // Odd, round, the shortest and the longest SQS allows: a third of each is rarely whole milliseconds.
+  it.each([1, 4, 7, 10, 13, 20, 3601, 43_200])(
+    'extends a message leased for %i s, and SQS takes the extension',
+    async (seconds) => {
+      const errors: string[] = [];
+      const onError = (_url: string, reason: string) => errors.push(reason);
+      counted.on('extend_error', onError);
+      await send(sqs, 'leases', `leased for ${seconds} s`);
+      const client = createSqsClient({ region: 'us-east-1', endpoint: sqs.endpoint });
+      const { Messages = [] } = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: 1,
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: seconds,
+        }),
+      );
+      client.destroy();
+      const handle = Messages[0]?.ReceiptHandle ?? '';
+      const extended = () => network.counts().seen.ChangeMessageVisibilityBatch ?? 0;
+      const before = extended();
+      // Received a third of its timeout ago: its first extension is due now.
+      const received = Date.now() - (seconds * 1000) / 3;
+      const lease = counted.hold({ url, visibilityTimeoutSeconds: seconds }, handle, received);
+      await waitFor('an extension to be taken, or fail', async () =>
+        (extended() > before && lease.expiresAt > received + seconds * 1000) ||
+        errors.length > 0 ||
+        lease.signal.aborted
+          ? true
+          : undefined,
+      );
+      // Past the timeout it was received with, it is still hidden (for the short ones).
+      if (seconds <= 10) {
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 500));
+        expect(await receiveOne(0)).toBeUndefined();
+      }
+      counted.off('extend_error', onError);
+      expect(errors).toEqual([]);
+      expect(lease.check()).toBe(true);
+      // This thread learned the new expiry: the extension was taken.
+      expect(lease.expiresAt).toBeGreaterThan(received + seconds * 1000);
+      lease.drop();
+      await sqs.client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: handle }));
+    },
+    60_000,
+  );
 });

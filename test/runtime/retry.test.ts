@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { decodeMessage, encodeMessage, withHeaders } from '../../templates/worker/src/runtime/codec.ts';
+import { RetryLaterError } from '../../templates/worker/src/runtime/errors.ts';
 import { DEFAULT_RETRY, retryDelaySeconds } from '../../templates/worker/src/runtime/retry.ts';
 import { defineTask, retryPolicy } from '../../templates/worker/src/runtime/task.ts';
 
@@ -55,5 +56,24 @@ describe('withHeaders', () => {
     expect([after.args, after.kwargs]).toEqual([[1, 2], {}]);
     const tag = (message: typeof before) => (message.envelope.properties as { delivery_tag: string }).delivery_tag;
     expect(tag(after)).not.toBe(tag(before));
+  });
+});
+
+describe('delays that would reach a timer or SQS as NaN or Infinity', () => {
+  it('a retry policy without a finite maxSeconds is refused at definition', () => {
+    const define = (retry: object) => () => defineTask({ name: 'x', args: z.tuple([]), retry, run: () => 0 });
+    expect(define({ maxSeconds: Number.POSITIVE_INFINITY })).toThrow(/finite/);
+    expect(define({ baseSeconds: Number.NaN })).toThrow(/baseSeconds/);
+  });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY])('RetryLaterError(%d) is refused, saying why', (seconds) => {
+    expect(() => new RetryLaterError(seconds)).toThrow(/RetryLaterError needs a finite delaySeconds ≥ 0/);
+  });
+
+  it('RetryLaterError takes any finite delay ≥ 0: a far one is refused later, by the eta horizon', () => {
+    expect(new RetryLaterError(0).delaySeconds).toBe(0);
+    // Below the floor: the retry waits MIN_RETRY_DELAY_SECONDS (decide.ts).
+    expect(new RetryLaterError(-5).delaySeconds).toBe(-5);
+    expect(new RetryLaterError(10 ** 9).delaySeconds).toBe(10 ** 9);
   });
 });

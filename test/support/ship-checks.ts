@@ -30,13 +30,13 @@ export function ciCommands(config: Record<string, unknown>): string[] {
   return lines;
 }
 
-/** The package.json scripts those lines run: `npm run x`, `npm test`, `pnpm x`. */
+/** The package.json scripts those lines run: `npm run x`, `npm test`, `pnpm x` (not `pnpm exec bin`). */
 export function scriptsRun(lines: readonly string[]): string[] {
   const names = new Set<string>();
   for (const line of lines) {
     for (const [, name] of line.matchAll(/\bnpm run ([\w:-]+)/g)) names.add(name as string);
     for (const [, name] of line.matchAll(/\bnpm (test|start)\b/g)) names.add(name as string);
-    for (const [, name] of line.matchAll(/\bpnpm (?!install\b)([\w:-]+)/g)) names.add(name as string);
+    for (const [, name] of line.matchAll(/\bpnpm (?!install\b|exec\b)([\w:-]+)/g)) names.add(name as string);
   }
   return [...names];
 }

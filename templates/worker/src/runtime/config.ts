@@ -46,6 +46,8 @@ export function coreEnvSchema({ region }: { region: string }) {
       .min(0, { error: 'seconds, from 0 to 3600' })
       .max(3600, { error: 'seconds, from 0 to 3600' })
       .default(30),
+    /** An eta further away than this many days is refused: dead-lettered with EtaTooFarError. */
+    ETA_HORIZON_DAYS: wholeNumber(1, 36_500).default(365),
     /** How often the queue depths are read from SQS into /metrics; 0 turns it off. */
     QUEUE_DEPTH_INTERVAL_SECONDS: z.coerce
       .number({ error: 'seconds, from 0 to 3600 (0: never)' })

@@ -5,12 +5,13 @@ import { type CeleryMessage, decodeMessage, isoTime, withHeaders } from './codec
 import {
   CanvasError,
   CanvasSendError,
+  EtaTooFarError,
   NonRetryableError,
   PayloadTooLargeError,
   RetryLaterError,
   UnknownTaskError,
 } from './errors.ts';
-import type { DeadLetterReason } from './queue-client.ts';
+import { type DeadLetterReason, MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from './queue-client.ts';
 import { MIN_RETRY_DELAY_SECONDS, retryDelaySeconds } from './retry.ts';
 import { isSqsFault } from './sqs.ts';
 import { parseArguments, retryPolicy, type TaskDefinition } from './task.ts';
@@ -52,12 +53,16 @@ export type Unsent =
 /** A message not yet due goes back to the queue unless its eta is this close. */
 const ETA_SLACK_MS = 1000;
 
+/** An eta further away than this is refused (ETA_HORIZON_DAYS). */
+export const DEFAULT_ETA_HORIZON_DAYS = 365;
+
 export function inspect(
   body: string,
   tasks: ReadonlyMap<string, TaskDefinition>,
   maxBytes: number,
   now = Date.now(),
   routes: Routes = [],
+  etaHorizonDays = DEFAULT_ETA_HORIZON_DAYS,
 ): Verdict {
   let celery: CeleryMessage;
   try {
@@ -69,7 +74,16 @@ export function inspect(
   }
   if (celery.expires && celery.expires.getTime() <= now) return { action: 'expire', celery };
   if (celery.eta && celery.eta.getTime() > now + ETA_SLACK_MS) {
-    return { action: 'wait', celery, seconds: (celery.eta.getTime() - now) / 1000 };
+    const seconds = (celery.eta.getTime() - now) / 1000;
+    if (seconds <= etaHorizonDays * DAY_SECONDS) return { action: 'wait', celery, seconds };
+    const error = new EtaTooFarError(
+      `its eta ${celery.eta.toISOString()} is ${Math.round(seconds / DAY_SECONDS)} days away, beyond this worker's horizon of ${etaHorizonDays} days (ETA_HORIZON_DAYS)`,
+    );
+    return {
+      action: 'dead-letter',
+      celery,
+      reason: { error, task: celery.task, taskId: celery.id, retries: celery.retries },
+    };
   }
   const known = { task: celery.task, taskId: celery.id, retries: celery.retries };
   const task = tasks.get(celery.task);
@@ -91,6 +105,45 @@ export function inspect(
     const errbacks = errbacksOf(celery, routes, now);
     return { action: 'dead-letter', celery, reason: { ...known, error: error as Error }, errbacks };
   }
+}
+
+const DAY_SECONDS = 86_400;
+
+/** The longest a received message is hidden again: SQS's 12 hours from its receipt, less a margin. */
+export const LONGEST_HIDE_SECONDS = MAX_VISIBILITY_SECONDS - 60;
+
+/** One hop of a message waiting `seconds` more for its eta (a `wait` verdict). */
+export type EtaHop =
+  /** Given back hidden for `seconds`: no copy, so nothing can multiply; a receive counted. */
+  | { action: 'hide'; seconds: number }
+  /** Replaced by a copy delayed `delaySeconds` (SQS's most: 15 minutes), whose receive count starts afresh. */
+  | { action: 'copy'; delaySeconds: number }
+  /** A FIFO message (never copied: it would go to the end of its group) the redrive policy would move first. */
+  | { action: 'refuse'; error: EtaTooFarError };
+
+/**
+ * Each hide costs a receive, and SQS moves a message to the dead-letter queue after its queue's
+ * `maxReceiveCount`: a message is hidden again (12 hours at most) while that leaves a receive to
+ * spare once it is due, and only then copied. A far eta so costs one copy per
+ * (maxReceiveCount − 1) × 12 hours, not one per 15 minutes.
+ */
+export function etaHop(
+  seconds: number,
+  { receiveCount, maxReceiveCount, fifo }: { receiveCount: number; maxReceiveCount?: number; fifo: boolean },
+): EtaHop {
+  const hide = { action: 'hide', seconds: Math.min(seconds, LONGEST_HIDE_SECONDS) } as const;
+  if (maxReceiveCount === undefined) return hide;
+  if (fifo) {
+    // Its last receive must come once it is due.
+    const receivesLeft = maxReceiveCount - receiveCount;
+    if (seconds <= receivesLeft * LONGEST_HIDE_SECONDS) return hide;
+    const error = new EtaTooFarError(
+      `its eta is ${Math.round(seconds / 3600)} hours away, and a FIFO queue can only hide it again (12 hours at a time, never copying it) ${receivesLeft} more times before its redrive policy (maxReceiveCount ${maxReceiveCount}) moves it`,
+    );
+    return { action: 'refuse', error };
+  }
+  if (receiveCount + 2 <= maxReceiveCount) return hide;
+  return { action: 'copy', delaySeconds: Math.min(seconds, MAX_DELAY_SECONDS) };
 }
 
 /** Its links and its chain's next step, each with the result prepended (canvas.ts). */

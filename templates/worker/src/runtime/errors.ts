@@ -43,9 +43,22 @@ export class RetryLaterError extends Error {
   override name = 'RetryLaterError';
   readonly delaySeconds: number;
   constructor(delaySeconds: number, message = `retry in ${delaySeconds} s`) {
+    // NaN or Infinity would reach the retry's eta and SQS's DelaySeconds: refused here, where it is made.
+    if (!Number.isFinite(delaySeconds)) {
+      throw new TypeError(`RetryLaterError needs a finite delaySeconds ≥ 0, got ${delaySeconds}`);
+    }
     super(message);
     this.delaySeconds = delaySeconds;
   }
+}
+
+/**
+ * The task's eta is further away than this worker holds a message (ETA_HORIZON_DAYS), or than its
+ * FIFO queue can hide it before the redrive policy moves it: refused now, with the reason, rather
+ * than copied or hidden for years.
+ */
+export class EtaTooFarError extends Error {
+  override name = 'EtaTooFarError';
 }
 
 /** The task ran past its `timeLimitSeconds`. */

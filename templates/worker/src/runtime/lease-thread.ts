@@ -2,10 +2,20 @@
 // wait and run, with its own SQS client and event loop, so a lease never depends on a task yielding:
 // a CPU-bound task that blocks the worker's event loop still keeps its message. One timer for all;
 // the due messages of a queue are extended together, 10 per ChangeMessageVisibilityBatch call.
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { ChangeMessageVisibilityBatchCommand } from '@aws-sdk/client-sqs';
 import { createSqsClient, type SqsSettings } from './sqs.ts';
-import { MAX_BATCH } from './timing.ts';
+import { MAX_BATCH, timerMs } from './timing.ts';
+
+/**
+ * What the keeper's thread starts with. It answers on `port`, not on its parent port: the main
+ * thread can read a MessagePort synchronously, to know each lease's expiry even when its event
+ * loop was blocked meanwhile (see LeaseKeeper#drain).
+ */
+export interface KeeperData {
+  settings: SqsSettings;
+  port: MessagePort;
+}
 
 export type ToKeeper =
   | { op: 'hold'; id: number; url: string; handle: string; seconds: number; since: number }
@@ -13,7 +23,10 @@ export type ToKeeper =
   | { op: 'release'; id: number; seconds: number };
 
 export type FromKeeper =
-  | { op: 'lost'; id: number; reason: string }
+  /** `expired`: its visibility timeout passed (rather than SQS refusing it). */
+  | { op: 'lost'; id: number; reason: string; expired?: boolean }
+  /** SQS took the extension of these leases: each is hidden until `expiresAt` (ms since the epoch). */
+  | { op: 'extended'; ids: number[]; expiresAt: number }
   | { op: 'released'; id: number; ok: boolean; reason?: string }
   | { op: 'extend_failed'; url: string; reason: string };
 
@@ -29,7 +42,8 @@ interface Held {
 }
 
 const TICK_MS = 250;
-const sqs = createSqsClient(workerData as SqsSettings);
+const { settings, port } = workerData as KeeperData;
+const sqs = createSqsClient(settings);
 const held = new Map<number, Held>();
 /** Per queue URL: the extension round in flight, which a release waits for. */
 const rounds = new Map<string, Promise<void>>();
@@ -38,7 +52,7 @@ const pausedUntil = new Map<string, number>();
 const releases = new Map<string, { id: number; handle: string; seconds: number }[]>();
 let timer: NodeJS.Timeout | undefined;
 
-const post = (message: FromKeeper) => parentPort?.postMessage(message);
+const post = (message: FromKeeper) => port.postMessage(message);
 
 parentPort?.on('message', (message: ToKeeper) => {
   if (message.op === 'hold') {
@@ -66,7 +80,12 @@ function tick(): void {
   for (const lease of held.values()) {
     if (lease.expiresAt <= now) {
       held.delete(lease.id);
-      post({ op: 'lost', id: lease.id, reason: 'its visibility timeout passed before SQS took an extension' });
+      post({
+        op: 'lost',
+        id: lease.id,
+        reason: 'its visibility timeout passed before SQS took an extension',
+        expired: true,
+      });
       continue;
     }
     if (lease.dueAt > now || rounds.has(lease.url) || (pausedUntil.get(lease.url) ?? 0) > now) continue;
@@ -83,7 +102,8 @@ async function extend(url: string, leases: Held[]): Promise<void> {
     const batch = leases.slice(start, start + MAX_BATCH);
     const sentAt = Date.now();
     // An answer later than a third of the timeout is no use: give up and try again on a later tick.
-    const patience = Math.max(1000, Math.min(10_000, (Math.min(...batch.map((l) => l.seconds)) * 1000) / 3));
+    // Whole milliseconds: a third of most timeouts is not, and AbortSignal.timeout takes no fraction.
+    const patience = timerMs(Math.max(1000, Math.min(10_000, (Math.min(...batch.map((l) => l.seconds)) * 1000) / 3)));
     try {
       const output = await sqs.send(
         new ChangeMessageVisibilityBatchCommand({
@@ -97,12 +117,14 @@ async function extend(url: string, leases: Held[]): Promise<void> {
         { abortSignal: AbortSignal.timeout(patience) },
       );
       const failed = new Map((output.Failed ?? []).map((failure) => [failure.Id, failure]));
+      const extended = new Map<number, number[]>();
       batch.forEach((lease, index) => {
         if (held.get(lease.id) !== lease) return; // dropped or released meanwhile
         const failure = failed.get(String(index));
         if (!failure) {
           lease.dueAt = sentAt + (lease.seconds * 1000) / 3;
           lease.expiresAt = sentAt + lease.seconds * 1000;
+          extended.set(lease.expiresAt, [...(extended.get(lease.expiresAt) ?? []), lease.id]);
         } else if (failure.SenderFault) {
           // The receipt handle no longer holds the message: it was received again, or it is gone.
           held.delete(lease.id);
@@ -113,6 +135,7 @@ async function extend(url: string, leases: Held[]): Promise<void> {
           });
         }
       });
+      for (const [expiresAt, ids] of extended) post({ op: 'extended', ids, expiresAt });
     } catch (error) {
       pausedUntil.set(url, Date.now() + 1000);
       post({ op: 'extend_failed', url, reason: (error as Error).message });

@@ -2,12 +2,18 @@
 // must stay hidden from other workers: the keeper extends its visibility timeout in time, from a
 // thread of its own (lease-thread.ts), so that even a task that blocks this thread's event loop
 // keeps its message — as Celery keeps the message in a process that does not run the task.
+// Only a pause of the whole process (SIGSTOP, a frozen container or VM) stops the keeper too: this
+// thread knows each lease's expiry, and gives up those that passed, so that a message SQS may have
+// handed to another worker meanwhile is never counted done here.
 import { EventEmitter } from 'node:events';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { FromKeeper, ToKeeper } from './lease-thread.ts';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { FromKeeper, KeeperData, ToKeeper } from './lease-thread.ts';
+import { everyTick } from './loop-monitor.ts';
+import { MAX_VISIBILITY_SECONDS } from './queue-client.ts';
 import type { SqsSettings } from './sqs.ts';
+import { wholeSeconds } from './timing.ts';
 
 /** The message is no longer ours: its lease could not be kept, so SQS may give it to another worker. */
 export class LeaseLostError extends Error {
@@ -19,6 +25,14 @@ export interface Lease {
   readonly signal: AbortSignal;
   /** The message is done with (deleted, or about to be): stop extending it. */
   drop(): void;
+  /**
+   * Whether the message is still this worker's: false once given back or lost — and once its
+   * visibility timeout has passed unextended, as when the process was paused past it; then the
+   * lease is lost here and now (the signal aborts with LeaseLostError). Ask before counting it done.
+   */
+  check(): boolean;
+  /** When SQS makes the message visible again unless the lease is extended (ms since the epoch), as last known. */
+  readonly expiresAt: number;
   /**
    * Gives the message back to the queue, visible again after `seconds` (0: at once). Done after any
    * extension in flight, so nothing hides it again. Resolves false if SQS did not take it.
@@ -35,19 +49,33 @@ interface KeeperEvents {
   release_error: [reason: string];
   /** The keeper's thread failed; it is started again with the leases it held. */
   error: [error: Error];
+  /**
+   * Leases expired while this process did not run for `pausedMs` (paused, or its event loop and the
+   * keeper's thread both starved): SQS may have delivered their messages again elsewhere.
+   */
+  expired: [count: number, pausedMs: number];
 }
 
 interface Active {
   hold: Extract<ToKeeper, { op: 'hold' }>;
   controller: AbortController;
+  /** When SQS makes it visible again, as the keeper last told. */
+  expiresAt: number;
   released?: (ok: boolean) => void;
 }
+
+const EXPIRED = 'its visibility timeout passed before SQS took an extension';
 
 export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   readonly #settings: SqsSettings;
   readonly #active = new Map<number, Active>();
   #thread: Worker | undefined;
+  /** Where the thread answers (see KeeperData). */
+  #port: MessagePort | undefined;
   #nextId = 1;
+  /** Leases lost to their expiry since the last tick. */
+  #expired = 0;
+  #stopWatching: (() => void) | undefined;
 
   constructor(settings: SqsSettings) {
     super();
@@ -57,16 +85,11 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   /** Leases a message just received from the queue at `url`, whose visibility timeout is `seconds`. */
   hold(queue: { url: string; visibilityTimeoutSeconds: number }, receiptHandle: string, since = Date.now()): Lease {
     const id = this.#nextId++;
-    const hold = {
-      op: 'hold',
-      id,
-      url: queue.url,
-      handle: receiptHandle,
-      seconds: queue.visibilityTimeoutSeconds,
-      since,
-    } as const;
-    const active: Active = { hold, controller: new AbortController() };
+    const seconds = wholeSeconds(queue.visibilityTimeoutSeconds, MAX_VISIBILITY_SECONDS);
+    const hold = { op: 'hold', id, url: queue.url, handle: receiptHandle, seconds, since } as const;
+    const active: Active = { hold, controller: new AbortController(), expiresAt: since + seconds * 1000 };
     this.#active.set(id, active);
+    this.#stopWatching ??= everyTick((lateMs) => this.#tick(lateMs));
     // Posted now, not batched: the task may block this thread right after.
     this.#post(hold);
     return {
@@ -80,8 +103,18 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
         active.controller.abort();
         return new Promise<boolean>((resolve) => {
           active.released = resolve;
-          this.#post({ op: 'release', id, seconds: Math.ceil(seconds) });
+          this.#post({ op: 'release', id, seconds: wholeSeconds(seconds, MAX_VISIBILITY_SECONDS) });
         });
+      },
+      check: () => {
+        this.#drain();
+        if (this.#active.get(id) === active && !active.released && active.expiresAt <= Date.now()) {
+          this.#lose(id, active, EXPIRED, true);
+        }
+        return !active.controller.signal.aborted;
+      },
+      get expiresAt() {
+        return active.expiresAt;
       },
     };
   }
@@ -92,9 +125,40 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   }
 
   async close(): Promise<void> {
+    this.#stopWatching?.();
+    this.#stopWatching = undefined;
     const thread = this.#thread;
     this.#thread = undefined;
+    this.#port?.close();
+    this.#port = undefined;
     await thread?.terminate();
+  }
+
+  /**
+   * Every tick of this event loop: the leases whose expiry passed are lost. The keeper's thread
+   * finds them too, but only once it runs again, and a late tick means it may not have either.
+   */
+  #tick(lateMs: number): void {
+    this.#drain();
+    const now = Date.now();
+    for (const [id, active] of this.#active) {
+      if (!active.released && active.expiresAt <= now) this.#lose(id, active, EXPIRED, true);
+    }
+    if (this.#expired > 0) this.emit('expired', this.#expired, lateMs);
+    this.#expired = 0;
+    if (this.#active.size === 0) {
+      this.#stopWatching?.();
+      this.#stopWatching = undefined;
+    }
+  }
+
+  /** Handles now what the thread has told and this event loop has not read yet. */
+  #drain(): void {
+    const port = this.#port;
+    if (!port) return;
+    for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) {
+      this.#receive(next.message as FromKeeper);
+    }
   }
 
   #post(message: ToKeeper): void {
@@ -105,9 +169,18 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     if (this.#thread) return this.#thread;
     // lease-thread.ts next to this file when run from source, lease-thread.js once compiled.
     const file = new URL(`./lease-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-    const thread = new Worker(file, { workerData: this.#settings, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    const { port1, port2 } = new MessageChannel();
+    const data: KeeperData = { settings: this.#settings, port: port2 };
+    const thread = new Worker(file, {
+      workerData: data,
+      transferList: [port2],
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     thread.unref();
-    thread.on('message', (message: FromKeeper) => this.#receive(message));
+    this.#port?.close();
+    this.#port = port1;
+    port1.on('message', (message: FromKeeper) => this.#receive(message));
+    port1.unref();
     let online = false;
     thread.once('online', () => {
       online = true;
@@ -120,7 +193,8 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
       // The new thread takes over every lease still held; releases in flight are reported failed.
       for (const [id, active] of this.#active) {
         if (active.released) this.#settle(id, false, 'the lease keeper restarted');
-        else this.#post(active.hold);
+        // From its last known expiry, not its receipt: it may have been extended since.
+        else this.#post({ ...active.hold, since: active.expiresAt - active.hold.seconds * 1000 });
       }
     });
     this.#thread = thread;
@@ -136,11 +210,25 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
       this.#settle(message.id, message.ok, message.reason);
       return;
     }
+    if (message.op === 'extended') {
+      for (const id of message.ids) {
+        const active = this.#active.get(id);
+        if (active) active.expiresAt = Math.max(active.expiresAt, message.expiresAt);
+      }
+      return;
+    }
     const active = this.#active.get(message.id);
     if (!active || active.released) return;
-    this.#active.delete(message.id);
-    active.controller.abort(new LeaseLostError(`the message's lease was lost: ${message.reason}`));
-    this.emit('lost', message.reason);
+    this.#lose(message.id, active, message.reason, message.expired ?? false);
+  }
+
+  #lose(id: number, active: Active, reason: string, expired: boolean): void {
+    this.#active.delete(id);
+    // Lost here first: the thread stops extending it (a no-op if it lost it itself).
+    this.#thread?.postMessage({ op: 'drop', id } satisfies ToKeeper);
+    if (expired) this.#expired++;
+    active.controller.abort(new LeaseLostError(`the message's lease was lost: ${reason}`));
+    this.emit('lost', reason);
   }
 
   #settle(id: number, ok: boolean, reason?: string): void {

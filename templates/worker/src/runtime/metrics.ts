@@ -29,6 +29,7 @@ export const DEAD_LETTER_REASONS: Readonly<Record<string, string>> = {
   InvalidArgumentsError: 'invalid_arguments',
   NonRetryableError: 'not_retryable',
   TimeLimitExceededError: 'time_limit',
+  EtaTooFarError: 'eta_too_far',
 };
 /** The reason of any other error: the task's own failure, its retries used up. */
 export const TASK_FAILED_REASON = 'task_failed';

@@ -7,18 +7,18 @@ import type { Message } from '@aws-sdk/client-sqs';
 import type { Outgoing, Routes } from './canvas.ts';
 import type { CeleryMessage } from './codec.ts';
 import type { Turn } from './consumer.ts';
-import { afterFailure, afterRun, type Failure, inspect, type Verdict, whenUnsent } from './decide.ts';
+import { afterFailure, afterRun, etaHop, type Failure, inspect, type Verdict, whenUnsent } from './decide.ts';
 import { TimeLimitExceededError } from './errors.ts';
 import { combineHooks, type TaskEvent, type WorkerHooks } from './hooks.ts';
 import { type Lease, LeaseLostError } from './lease.ts';
 import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
-import { type DeadLetterReason, MAX_VISIBILITY_SECONDS, type QueueClient } from './queue-client.ts';
+import type { DeadLetterReason, QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
 import type { TaskSender } from './sender.ts';
 import { HandledMessages } from './sent-twice.ts';
 import { type TaskDefinition, timeLimits } from './task.ts';
-import { sleep } from './timing.ts';
+import { after, sleep } from './timing.ts';
 
 export interface ProcessorOptions {
   tasks: ReadonlyMap<string, TaskDefinition>;
@@ -35,10 +35,13 @@ export interface ProcessorOptions {
    */
   onStuck?(description: string): void;
   stuckRetryDelaySeconds?: number;
+  /** An eta further away is refused (ETA_HORIZON_DAYS; 365 by default). */
+  etaHorizonDays?: number;
 }
 
 type Labels = { name: string; queue: string };
 type Runnable = Extract<Verdict, { action: 'run' }>;
+type Waiting = Extract<Verdict, { action: 'wait' }>;
 
 /** The `name` label of messages for tasks this worker does not have: labels stay bounded. */
 export const UNKNOWN_TASK_LABEL = '<unknown>';
@@ -76,7 +79,8 @@ export class MessageProcessor {
       log.info('delivered again after its delete failed; it was handled already, so it is only deleted');
       return this.#delete(client, message, lease, log);
     }
-    const verdict = inspect(message.Body ?? '', this.#tasks, queue.maxMessageBytes, Date.now(), this.#options.routes);
+    const { routes, etaHorizonDays } = this.#options;
+    const verdict = inspect(message.Body ?? '', this.#tasks, queue.maxMessageBytes, Date.now(), routes, etaHorizonDays);
     if (verdict.action === 'undecodable') {
       this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'decode_error' });
       log.error({ err: verdict.reason.error }, 'message is not a Celery task; dead-lettering it');
@@ -96,7 +100,7 @@ export class MessageProcessor {
         taskLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
         return this.#delete(client, message, lease, taskLog);
       case 'wait':
-        return this.#waitForEta(client, message, lease, verdict.seconds, taskLog);
+        return this.#waitForEta(client, message, lease, verdict, labels, taskLog);
       case 'run':
         if (!client.queue.fifo && this.#handled.isCopy(message, celery)) {
           taskLog.warn('a second copy of a message handled here (SQS got one send twice); it is only deleted');
@@ -166,13 +170,14 @@ export class MessageProcessor {
   ): Promise<{ error?: Error; stuck?: boolean; value?: unknown }> {
     const { soft, hard } = timeLimits(task, celery.headers.timelimit);
     const limit = new AbortController();
-    const timers: NodeJS.Timeout[] = [];
+    // `after`, not setTimeout: a limit can be longer than a timer takes (time_limit=3000000 is).
+    const timers: (() => void)[] = [];
     if (soft !== undefined) {
       const overrun = new TimeLimitExceededError(`task ${task.name} ran past its time limit of ${soft} s`);
-      timers.push(setTimeout(() => limit.abort(overrun), soft * 1000));
+      timers.push(after(soft * 1000, () => limit.abort(overrun)));
     }
     const givenUp = new Promise<'stuck'>((resolve) => {
-      if (hard !== undefined) timers.push(setTimeout(() => resolve('stuck'), hard * 1000));
+      if (hard !== undefined) timers.push(after(hard * 1000, () => resolve('stuck')));
     });
     const ctx = {
       id: celery.id,
@@ -191,6 +196,9 @@ export class MessageProcessor {
           (error: unknown) => ({ error: asError(error) }),
         );
       const result = await Promise.race([run, givenUp]);
+      // Its lease may have expired while the whole process was paused (SIGSTOP, a frozen VM): then
+      // SQS may have given the message to another worker, and the caller must not count it done.
+      const ours = lease.check();
       if (result === 'stuck') {
         const error = `task ${task.name} still runs ${hard} s after it started, past its hard time limit, ignoring ctx.signal`;
         return { error: new TimeLimitExceededError(error), stuck: true };
@@ -198,11 +206,11 @@ export class MessageProcessor {
       if ('error' in result) return { error: result.error };
       // It returned, but only after its time limit: a failure all the same, as the limit promised.
       if (limit.signal.aborted) return { error: limit.signal.reason as Error };
-      log.info({ result: result.value }, 'task succeeded');
+      if (ours) log.info({ result: result.value }, 'task succeeded');
       return { value: result.value };
     } finally {
       stopTimer();
-      for (const timer of timers) clearTimeout(timer);
+      for (const cancel of timers) cancel();
     }
   }
 
@@ -292,26 +300,43 @@ export class MessageProcessor {
   }
 
   /**
-   * A message not yet due goes back to the queue hidden until its eta: no copy is made, so nothing
-   * can multiply. Beyond what SQS can hide a message for (12 hours), a copy delayed as long as SQS
-   * allows takes its place, and hops again — except on a FIFO queue, where a copy would go to the
-   * end of its group: there it is hidden again, 12 hours at a time.
+   * A message not yet due goes back to the queue hidden until its eta, or for 12 hours (SQS's
+   * most), and hops again: no copy is made, so nothing can multiply. Only when its receive count
+   * nears its queue's maxReceiveCount does a delayed copy take its place (see etaHop) — never on a
+   * FIFO queue, where a copy would go to the end of its group: an eta there that the redrive policy
+   * would cut short is dead-lettered with the reason.
    */
-  async #waitForEta(client: QueueClient, message: Message, lease: Lease, seconds: number, log: Logger): Promise<void> {
-    const longest = MAX_VISIBILITY_SECONDS - 60;
-    if (seconds <= longest || client.queue.fifo) {
-      if (await lease.release(Math.min(seconds, longest)))
-        log.debug({ seconds }, 'task not due yet; hidden until its eta');
+  async #waitForEta(
+    client: QueueClient,
+    message: Message,
+    lease: Lease,
+    { celery, seconds }: Waiting,
+    labels: Labels,
+    log: Logger,
+  ): Promise<void> {
+    const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+    const { fifo, maxReceiveCount } = client.queue;
+    const hop = etaHop(seconds, { receiveCount, maxReceiveCount, fifo });
+    if (hop.action === 'refuse') {
+      log.error({ err: hop.error }, 'task cannot wait for its eta on this queue; dead-lettering it');
+      const reason = { error: hop.error, task: celery.task, taskId: celery.id, retries: celery.retries };
+      return this.#deadLetter(client, message, lease, reason, labels, log, celery);
+    }
+    if (hop.action === 'hide') {
+      if (await lease.release(hop.seconds)) log.debug({ seconds, hidden: hop.seconds }, 'task not due yet; hidden');
       else log.warn('could not hide the task until its eta; it will be delivered again');
       return;
     }
     try {
-      await client.sendDelayed(message, message.Body ?? '', seconds);
+      await client.sendDelayed(message, message.Body ?? '', hop.delaySeconds);
     } catch (error) {
       log.error({ err: error }, 'could not delay the task until its eta; the message will be delivered again');
       return;
     }
-    log.debug({ seconds }, 'task not due for more than 12 hours; sent again with a delay');
+    log.debug(
+      { seconds, receiveCount },
+      'task not due yet and received nearly as often as its queue allows; sent again',
+    );
     await this.#delete(client, message, lease, log);
   }
 

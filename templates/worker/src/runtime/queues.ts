@@ -23,6 +23,8 @@ export interface ResolvedQueue extends QueueBinding {
   fifo: boolean;
   /** The queue's own visibility timeout: how long a received message stays hidden. */
   visibilityTimeoutSeconds: number;
+  /** Receives before SQS moves a message to the dead-letter queue (its RedrivePolicy); none without one. */
+  maxReceiveCount?: number;
   /** The largest message (body and attributes) each queue takes: its MaximumMessageSize. */
   maxMessageBytes: number;
   deadLetterMaxMessageBytes: number;
@@ -61,7 +63,7 @@ export async function resolveQueues(
       ]);
       const [queue, deadLetter] = await Promise.all([
         patiently(`the attributes of ${fullName}`, () =>
-          attributes(sqs, url, ['VisibilityTimeout', 'MaximumMessageSize']),
+          attributes(sqs, url, ['VisibilityTimeout', 'MaximumMessageSize', 'RedrivePolicy']),
         ),
         patiently(`the attributes of ${deadLetterName}`, () => attributes(sqs, deadLetterUrl, ['MaximumMessageSize'])),
       ]);
@@ -73,6 +75,7 @@ export async function resolveQueues(
         deadLetterUrl,
         fifo: isFifo(fullName),
         visibilityTimeoutSeconds: Number(queue.VisibilityTimeout ?? 30),
+        ...maxReceiveCountOf(queue.RedrivePolicy),
         maxMessageBytes: Number(queue.MaximumMessageSize ?? SQS_MAX_BODY_BYTES),
         deadLetterMaxMessageBytes: Number(deadLetter.MaximumMessageSize ?? SQS_MAX_BODY_BYTES),
       };
@@ -99,6 +102,16 @@ async function whileBusy<T>(
       );
       await sleep(waitMs);
     }
+  }
+}
+
+/** A redrive policy's maxReceiveCount, if it has a sound one. */
+function maxReceiveCountOf(policy: string | undefined): { maxReceiveCount?: number } {
+  try {
+    const count = Number((JSON.parse(policy ?? 'null') as { maxReceiveCount?: unknown } | null)?.maxReceiveCount);
+    return count >= 1 ? { maxReceiveCount: count } : {};
+  } catch {
+    return {};
   }
 }
 

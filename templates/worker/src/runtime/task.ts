@@ -56,9 +56,11 @@ export function defineTask<Args extends ArgsSchema>(definition: TaskDefinition<A
     throw new TypeError(`defineTask: invalid task name "${definition.name}": ${name.error.issues[0]?.message}`);
   }
   const { maxRetries, baseSeconds, maxSeconds } = retryPolicy(definition);
-  if (!(Number.isInteger(maxRetries) && maxRetries >= 0 && baseSeconds >= 0 && maxSeconds >= baseSeconds)) {
+  // A finite maxSeconds: every retry delay becomes an eta and a DelaySeconds.
+  const delays = baseSeconds >= 0 && maxSeconds >= baseSeconds && Number.isFinite(maxSeconds);
+  if (!(Number.isInteger(maxRetries) && maxRetries >= 0 && delays)) {
     throw new TypeError(
-      `defineTask ${definition.name}: retry needs an integer maxRetries ≥ 0 and 0 ≤ baseSeconds ≤ maxSeconds`,
+      `defineTask ${definition.name}: retry needs an integer maxRetries ≥ 0 and 0 ≤ baseSeconds ≤ maxSeconds, maxSeconds finite`,
     );
   }
   if (definition.timeLimitSeconds !== undefined && !(definition.timeLimitSeconds > 0)) {

@@ -22,16 +22,51 @@ export function stopDeadlineSeconds(graceSeconds: number): number {
   return Math.max(graceSeconds, DEFAULT_WAIT_SECONDS + RECEIVE_PATIENCE_SECONDS) + STOP_BUDGET_SECONDS;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+/**
+ * The longest delay Node's timers take (about 24.8 days): a longer one fires after 1 ms instead,
+ * with only a TimeoutOverflowWarning. A Celery `time_limit` or an eta can be longer.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `ms` as a single timer can take it: whole (AbortSignal.timeout refuses a fraction), from 0 to
+ * MAX_TIMER_MS (NaN or less: 0). For waits that may end early; a wait that must not, see `after`.
+ */
+export function timerMs(ms: number): number {
+  return ms > 0 ? Math.min(MAX_TIMER_MS, Math.ceil(ms)) : 0;
+}
+
+/**
+ * Calls `fn` once `ms` have passed, however long that is: a wait longer than one timer takes is
+ * made of several. Infinity never fires. Returns the function that cancels it.
+ */
+export function after(ms: number, fn: () => void): () => void {
+  let left = Math.max(ms, 0); // NaN stays NaN, which fires at once
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const step = timerMs(left);
+    left -= step;
+    timer = setTimeout(() => (left > 0 ? arm() : fn()), step);
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+/** `seconds` as SQS takes a VisibilityTimeout or DelaySeconds: whole, from 0 to `max` (NaN or less: 0). */
+export function wholeSeconds(seconds: number, max: number): number {
+  return seconds > 0 ? Math.min(max, Math.ceil(seconds)) : 0;
+}
+
+/** Resolves after `ms` (any length, see `after`), or at once when `signal` aborts (never rejects). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = () => {
-      clearTimeout(timer);
+      cancel();
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const cancel = after(ms, done);
     signal?.addEventListener('abort', done, { once: true });
   });
 }
@@ -46,7 +81,7 @@ export function backoffMs(attempt: number): number {
 export async function within<T>(ms: number, promise: Promise<T>, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), Math.max(0, ms));
+    timer = setTimeout(() => resolve(fallback), timerMs(ms));
   });
   try {
     return await Promise.race([promise, late]);
@@ -63,7 +98,7 @@ export function deadline(ms: number): { signal: AbortSignal; abort(): void; done
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new DOMException(`no answer from SQS within ${Math.round(ms / 1000)} s`, 'TimeoutError')),
-    ms,
+    timerMs(ms),
   );
   return {
     signal: controller.signal,

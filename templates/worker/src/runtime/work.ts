@@ -52,6 +52,7 @@ async function startFromConfig<Config extends CoreConfig>(
       log,
       hooks,
       shutdownGraceSeconds: config.SHUTDOWN_GRACE_SECONDS,
+      etaHorizonDays: config.ETA_HORIZON_DAYS,
       // In a prefork pool the first process reads the depths for all.
       queueDepthIntervalSeconds: isFirstProcess() ? config.QUEUE_DEPTH_INTERVAL_SECONDS : 0,
       onStuck,

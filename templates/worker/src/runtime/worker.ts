@@ -37,6 +37,8 @@ export interface WorkerOptions {
   onStuck?(reason: string): void;
   /** The grace the process gives its tasks when it stops (30 s): a given-up task's retry waits until the stop is over. */
   shutdownGraceSeconds?: number;
+  /** An eta further away than this many days is refused, dead-lettered with EtaTooFarError (365 by default). */
+  etaHorizonDays?: number;
   /** Read each queue's depth from SQS this often into the metrics; 0 or unset: never (in prefork, one process does). */
   queueDepthIntervalSeconds?: number;
 }
@@ -76,6 +78,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     routes: buildRoutes(options.queues, options.routes ?? {}, options.naming),
     sender: new TaskSender(sqs),
     stuckRetryDelaySeconds: stopDeadlineSeconds(options.shutdownGraceSeconds ?? 30) + 5,
+    etaHorizonDays: options.etaHorizonDays,
     onStuck(reason) {
       stuck = true;
       log.fatal({ reason }, 'a task was given up at its hard time limit; this process must restart to end it');
@@ -174,6 +177,12 @@ function watchLeases(leases: LeaseKeeper, log: Logger): LeaseKeeper {
     lastWarned.set(queueUrl, Date.now());
     log.warn({ queueUrl, reason }, 'could not extend message leases; trying again until they expire');
   });
+  leases.on('expired', (count, pausedMs) =>
+    log.error(
+      { leases: count, pausedMs: Math.round(pausedMs) },
+      'message leases expired while this process did not run (paused: SIGSTOP, a frozen container or VM?); SQS may deliver them to another worker, so their results here are not recorded',
+    ),
+  );
   leases.on('release_error', (reason) => log.warn({ reason }, 'SQS did not take a message given back'));
   leases.on('error', (error) => log.error({ err: error }, 'the lease keeper thread failed'));
   return leases;
