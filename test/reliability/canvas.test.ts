@@ -2,13 +2,16 @@
 // link_errors, per-call time limits, and what is refused or dead-lettered when a signature cannot
 // go on. The worker runs in this process, SQS (fauxqs) in another. (With real Celery workers:
 // test/interop/.)
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
 import { NonRetryableError } from '../../templates/worker/src/runtime/errors.ts';
 import { createLogger } from '../../templates/worker/src/runtime/logger.ts';
 import { createMetrics } from '../../templates/worker/src/runtime/metrics.ts';
 import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
 import { chain, Producer, sig } from '../../templates/worker/src/runtime/producer.ts';
+import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 import { startWorker, type Worker } from '../../templates/worker/src/runtime/worker.ts';
 import { waitFor } from '../support/process.ts';
@@ -159,6 +162,33 @@ describe('a signature that cannot go on', () => {
     const { type, message } = await reason('collects');
     expect(type).toBe('CanvasSendError');
     expect(message).toMatch(/succeeded and its own work is done.*does not exist/);
+  });
+});
+
+describe('a canvas too deep to encode', () => {
+  it('is dead-lettered at its first delivery, saying why: sending it again would fail the same way', async () => {
+    collected.clear();
+    // A link whose own links nest 20,000 deep: JSON reads it, but JSON.stringify runs out of stack.
+    const depth = 20_000;
+    const deep = `${'{"l":['.repeat(depth)}0${']}'.repeat(depth)}`;
+    const link = `{"task":"collect","args":[],"kwargs":{},"options":{"link":[${deep}]}}`;
+    const id = crypto.randomUUID();
+    const body = JSON.parse(
+      Buffer.from(encodeMessage({ task: 'collect', args: ['deep'], queue: full('collects'), id }), 'base64').toString(),
+    );
+    body.body = Buffer.from(
+      `[["deep"], {}, {"callbacks": [${link}], "errbacks": null, "chain": null, "chord": null}]`,
+    ).toString('base64');
+    const url = await resolveQueueUrl(sqs.client, full('collects'));
+    await sqs.client.send(
+      new SendMessageCommand({ QueueUrl: url, MessageBody: Buffer.from(JSON.stringify(body)).toString('base64') }),
+    );
+    const [dead] = await receiveAll(sqs, `err-${full('collects')}`, 1);
+    expect(collected.get(id)).toEqual(['deep']);
+    expect(dead?.MessageAttributes?.error_type?.StringValue).toBe('CanvasSendError');
+    expect(dead?.MessageAttributes?.error_message?.StringValue).toMatch(/Maximum call stack size exceeded/);
+    expect(dead?.MessageAttributes?.receive_count?.StringValue).toBe('1');
+    expect(dead?.MessageAttributes?.task_id?.StringValue).toBe(id);
   });
 });
 

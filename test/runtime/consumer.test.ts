@@ -271,7 +271,7 @@ describe('QueueConsumer', () => {
     expect(work.started).toEqual(['m1']);
   });
 
-  it('fails a receive that never answers at its deadline, and is not stuck meanwhile', async () => {
+  it('fails a receive that never answers at its deadline, and is not stuck meanwhile; not healthy once a second one goes unanswered', async () => {
     const hang = {
       ...sqs.client,
       send: (_c: unknown, o: { abortSignal?: AbortSignal }) =>
@@ -295,6 +295,41 @@ describe('QueueConsumer', () => {
     expect(c.alive).toBe(true);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(errors).toHaveLength(1);
+    // One receive unanswered may be a slow SQS: still healthy, and the next receive waits less.
+    expect(c.healthy).toBe(true);
+    await vi.advanceTimersByTimeAsync(16_000);
+    expect(errors).toHaveLength(2);
     expect(c.healthy).toBe(false);
+  });
+
+  it('waits less after a receive went unanswered, and as long as it may again once one is answered', async () => {
+    const waits: number[] = [];
+    // Only the first receive goes unanswered.
+    const slow = {
+      ...sqs.client,
+      send: (command: ReceiveMessageCommand, o: { abortSignal?: AbortSignal }) => {
+        waits.push(command.input.WaitTimeSeconds ?? 0);
+        if (waits.length > 1) return sqs.client.send(command, o);
+        return new Promise((_resolve, reject) =>
+          o.abortSignal?.addEventListener('abort', () => reject(new Error('timed out'))),
+        );
+      },
+    };
+    const c = new QueueConsumer({
+      sqs: slow as unknown as SQSClient,
+      queue: { url: 'q', visibilityTimeoutSeconds: 30 },
+      leases: leases.keeper,
+      handle: work.handle,
+      concurrency: 1,
+      waitTimeSeconds: 7,
+    });
+    c.start();
+    await vi.advanceTimersByTimeAsync(15_100);
+    expect(c.healthy).toBe(true);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(waits.slice(0, 4)).toEqual([7, 3, 6, 7]);
+    expect(waits.slice(3).every((wait) => wait === 7)).toBe(true);
+    expect(c.healthy).toBe(true);
+    await c.stop(0);
   });
 });

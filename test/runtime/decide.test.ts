@@ -179,4 +179,48 @@ describe('the canvas of a message', () => {
     expect(whenUnsent(done, new PayloadTooLargeError('too big')).action).toBe('dead-letter');
     expect(whenUnsent(done, Object.assign(new Error('socket hang up'), { name: 'TimeoutError' })).action).toBe('leave');
   });
+
+  it('leaves the message for SQS only on SQS’s own passing faults: its service errors, the network, a deadline', () => {
+    const done = decodeMessage(withCanvas({ chain: [alert] }));
+    const service = (name: string, fault: 'client' | 'server') =>
+      Object.assign(new Error(name), {
+        name,
+        $fault: fault,
+        $metadata: { httpStatusCode: fault === 'server' ? 500 : 400 },
+      });
+    const passing = [
+      service('InternalError', 'server'),
+      service('ThrottlingException', 'client'),
+      service('RequestThrottled', 'client'),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+      Object.assign(new Error('no answer in time'), { name: 'TimeoutError' }),
+      new DOMException('This operation was aborted', 'AbortError'),
+    ];
+    for (const error of passing) expect(whenUnsent(done, error).action, error.name).toBe('leave');
+  });
+
+  it('dead-letters at once, with its reason, what sending again cannot fix: a canvas too deep to encode, any bug', () => {
+    const done = decodeMessage(withCanvas({ chain: [alert] }));
+    let deep: unknown = {};
+    for (let depth = 0; depth < 20_000; depth++) deep = { link: [deep] };
+    const tooDeep = (() => {
+      try {
+        JSON.stringify(deep);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(tooDeep).toBeInstanceOf(RangeError);
+    for (const error of [tooDeep, new Error('a bug'), 'not even an Error', undefined]) {
+      const unsent = whenUnsent(done, error, 3);
+      expect(unsent.action).toBe('dead-letter');
+      if (unsent.action !== 'dead-letter') continue;
+      expect(unsent.reason.error).toBeInstanceOf(CanvasSendError);
+      expect(unsent.reason.retries).toBe(3);
+    }
+    const unsent = whenUnsent(done, tooDeep);
+    if (unsent.action === 'dead-letter')
+      expect(unsent.reason.error.message).toMatch(/Maximum call stack size exceeded/);
+  });
 });

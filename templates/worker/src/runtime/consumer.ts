@@ -92,7 +92,11 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     this.options = options;
   }
 
-  /** False while receives fail, true again once one succeeds. */
+  /**
+   * False while receives fail — at once on an error (SQS refused, or answered with one), after two
+   * receives in a row went unanswered past their deadline (silent) — and true again once one succeeds.
+   * One unanswered receive alone is a slow SQS, not an outage: the next one waits less (see #poll).
+   */
   get healthy(): boolean {
     return this.#healthy && !this.#stopping;
   }
@@ -159,8 +163,15 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     const { sqs, queue, concurrency, waitTimeSeconds = DEFAULT_WAIT_SECONDS, limiter } = this.options;
     const prefetch = limiter ? 0 : (this.options.prefetch ?? MAX_BATCH);
     // A limited queue polls briefly: a grant is spent within a second, not held for 20.
-    const wait = limiter ? Math.min(1, waitTimeSeconds) : waitTimeSeconds;
+    const longestWait = limiter ? Math.min(1, waitTimeSeconds) : waitTimeSeconds;
+    // Every receive gets the deadline of the longest poll (the one a stop is sized for), however
+    // briefly it waits: the time beyond its wait is for SQS's answer to travel, slow as it may be.
+    const patience = (Math.max(waitTimeSeconds, DEFAULT_WAIT_SECONDS) + RECEIVE_PATIENCE_SECONDS) * 1000;
+    // A receive SQS answered too late to be heard: the next ones wait less, so that its answer comes
+    // within the deadline; each answer heard lets the wait grow back.
+    let wait = longestWait;
     let failures = 0;
+    let unanswered = 0;
     while (!this.#stopping) {
       const free = concurrency + prefetch - this.#inFlight.size - this.#reserved;
       // Receive only while a slot is idle: then no receive is open when every slot is busy, and a
@@ -172,7 +183,6 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       let messages: Message[];
       const claimed = Math.min(MAX_BATCH, free);
       this.#reserved += claimed;
-      const patience = (wait + RECEIVE_PATIENCE_SECONDS) * 1000;
       const call = deadline(patience);
       try {
         const allowed = limiter ? await limiter.acquire(claimed, this.#stop.signal) : claimed;
@@ -195,7 +205,10 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
         limiter?.release?.(allowed - messages.length);
       } catch (error) {
         if (this.#stopping) break;
-        this.#healthy = false;
+        const timedOut = (call.signal.reason as Error | undefined)?.name === 'TimeoutError';
+        unanswered = timedOut ? unanswered + 1 : 0;
+        if (timedOut) wait = Math.max(1, Math.floor(wait / 2));
+        if (!timedOut || unanswered >= 2) this.#healthy = false;
         failures++;
         this.emit('receive_error', error as Error, failures);
         await sleep(backoffMs(failures), this.#stop.signal);
@@ -210,6 +223,8 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       if (failures > 0) this.emit('recovered');
       this.#healthy = true;
       failures = 0;
+      unanswered = 0;
+      wait = Math.min(longestWait, wait * 2);
       // All of a batch join their groups before any is handled: one given back at once must find
       // its group's later messages there, to take them back with it.
       if (messages.length > 0) this.emit('received', messages);

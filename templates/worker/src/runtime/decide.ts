@@ -13,6 +13,7 @@ import {
 } from './errors.ts';
 import { type DeadLetterReason, MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from './queue-client.ts';
 import { MIN_RETRY_DELAY_SECONDS, retryDelaySeconds } from './retry.ts';
+import { isSqsFault } from './sqs.ts';
 import { parseArguments, retryPolicy, type TaskDefinition } from './task.ts';
 
 /** Before any task runs. */
@@ -151,19 +152,21 @@ export function afterRun(celery: CeleryMessage, result: unknown, routes: Routes,
 }
 
 /**
- * Failures that sending again will not fix: no such queue, a message too large, a result JSON cannot
- * carry (a BigInt). Any other is SQS's passing fault.
+ * Sending what the task's canvas asked for failed with `error`. Only SQS's passing faults leave the
+ * message to be delivered again (and run again); anything else — no such queue, a message too large, a
+ * result JSON cannot carry (a BigInt), a canvas nested too deep to encode — would fail the same way at
+ * every delivery, so it is dead-lettered at once with its reason.
  */
-const UNSENDABLE = new Set(['QueueNotFoundError', 'PayloadTooLargeError', 'CanvasError', 'TypeError']);
-
-/** Sending what the task's canvas asked for failed with `error`. */
 export function whenUnsent(celery: CeleryMessage, error: unknown, retries = celery.retries): Unsent {
-  if (!UNSENDABLE.has((error as Error | undefined)?.name ?? '')) return { action: 'leave' };
+  if (isSqsFault(error)) return { action: 'leave' };
   const why = new CanvasSendError(
-    `the task succeeded and its own work is done, but what it sends next could not be sent: ${(error as Error).message}. Redriving this message runs the task again, then sends it`,
+    `the task succeeded and its own work is done, but what it sends next could not be sent: ${describeError(error)}. Redriving this message runs the task again, then sends it`,
   );
   return { action: 'dead-letter', reason: { error: why, task: celery.task, taskId: celery.id, retries } };
 }
+
+const describeError = (error: unknown) =>
+  error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
 
 /**
  * Retried or dead-lettered, by the task's retry policy, after `retries` runs so far (the message's

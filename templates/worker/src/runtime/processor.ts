@@ -16,6 +16,7 @@ import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskS
 import type { DeadLetterReason, QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
 import type { TaskSender } from './sender.ts';
+import { HandledMessages } from './sent-twice.ts';
 import { type TaskDefinition, timeLimits } from './task.ts';
 import { after, sleep } from './timing.ts';
 
@@ -55,6 +56,8 @@ export class MessageProcessor {
   readonly #options: ProcessorOptions;
   /** Messages handled whose delete failed: when SQS delivers one again, it is only deleted. */
   readonly #undeleted = new Set<string>();
+  /** Messages run here: a second copy SQS got from one send made twice is only deleted. */
+  readonly #handled = new HandledMessages();
 
   constructor(options: ProcessorOptions) {
     this.#tasks = options.tasks;
@@ -101,6 +104,11 @@ export class MessageProcessor {
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
       case 'run':
+        if (!client.queue.fifo && this.#handled.isCopy(message, celery)) {
+          taskLog.warn('a second copy of a message handled here (SQS got one send twice); it is only deleted');
+          return this.#delete(client, message, lease, taskLog);
+        }
+        this.#handled.remember(message, celery);
         return this.#runToEnd(client, message, lease, turn, verdict, labels, taskLog);
     }
   }

@@ -1,5 +1,6 @@
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { QueueNotFoundError } from './errors.ts';
+import { CREDENTIAL_ERRORS, QueueNotFoundError } from './errors.ts';
+import { networkCode } from './startup.ts';
 
 export interface SqsSettings {
   region: string;
@@ -67,4 +68,43 @@ export async function findQueueUrl(sqs: SQSClient, name: string): Promise<string
     if (isQueueMissing(error)) return undefined;
     throw error;
   }
+}
+
+/**
+ * Whether `error` is SQS's passing fault, which the same call may not meet again: an error SQS
+ * answered (the SDK's service exceptions carry `$metadata`), the network (a Node system error), a
+ * deadline, or credentials being refreshed. Anything else — a bug, a message JSON cannot encode — fails
+ * the same way every time, so trying again only delays saying why.
+ */
+export function isSqsFault(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, syscall } = error as { name?: string; syscall?: unknown };
+  if ('$metadata' in error && '$fault' in error) return true;
+  if (name === 'TimeoutError' || name === 'AbortError' || CREDENTIAL_ERRORS.has(name ?? '')) return true;
+  return typeof syscall === 'string' || networkCode(error) !== undefined;
+}
+
+/** The AWS SDK's names for "over the request rate". */
+const THROTTLING_ERRORS = new Set([
+  'ThrottlingException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
+
+/** Whether SQS answered that it is busy — throttling, or its own 5xx fault — rather than no or never. */
+export function isSqsBusy(error: unknown): boolean {
+  const {
+    name = '',
+    $fault,
+    $metadata,
+  } = (error ?? {}) as {
+    name?: string;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const status = $metadata?.httpStatusCode ?? 0;
+  return THROTTLING_ERRORS.has(name) || status === 429 || $fault === 'server' || status >= 500;
 }

@@ -65,7 +65,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const limiters = limitersOf(options.queues, options.hooks);
   // One long poll per 10 slots of each queue (consumer.ts).
   const sqs = createSqsClient(options.sqs, options.queues.length * Math.ceil(options.concurrency / MAX_BATCH));
-  const queues = await resolveQueues(sqs, options.queues, options.naming).catch((error: Error) => {
+  const queues = await resolveQueues(sqs, options.queues, options.naming, { log }).catch((error: Error) => {
     sqs.destroy();
     throw error;
   });
