@@ -1,16 +1,25 @@
-// 2,000 tasks through everything at once: workers killed at random moments, SQS silent for a
-// while, then refusing and then resetting connections for a while, a rolling restart, and a SIGTERM
-// at the end. Nothing may be lost, duplicates may only come from work whose delete did not happen,
-// and every stop ends in time.
+// Thousands of tasks through everything at once. The first soak: workers killed at random moments,
+// SQS silent for a while, then refusing and then resetting connections for a while, a rolling
+// restart, and a SIGTERM at the end. The second: settings and answers off the defaults — a 7 s
+// visibility timeout with tasks longer than it, SQS throttling a fifth of the calls and failing
+// entries of its batch answers, a pool paused past the timeout, SIGKILLs, two processes. Nothing may
+// be lost, every duplicate must have a cause the workers counted or a kill, every dead letter must
+// say why, and every stop ends in time.
+import { join } from 'node:path';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
+import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { stopDeadlineSeconds } from '../../templates/worker/src/runtime/timing.ts';
 import { type FaultyNetwork, startFaultyNetwork } from '../support/faulty-network.ts';
-import { waitFor } from '../support/process.ts';
-import { depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
+import { tempDir, waitFor } from '../support/process.ts';
+import { createQueues, depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
 import {
   killWorkers,
   MINUTE,
   ran,
+  sendNaps,
   sendTasks,
   setUp,
   startWorkerProcess,
@@ -33,7 +42,11 @@ afterAll(async () => {
   await network?.close();
   await sqs?.stop();
 });
-afterEach(killWorkers);
+afterEach(async () => {
+  network.inject([]);
+  network.failEntries(['DeleteMessageBatch', 'ChangeMessageVisibilityBatch'], 0);
+  await killWorkers();
+});
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const between = (min: number, max: number) => min + Math.random() * (max - min);
@@ -114,4 +127,116 @@ it(
     expect(await depth(sqs, 'err-soak-local-naps')).toBe(0);
   },
   6 * MINUTE,
+);
+
+/** A worker's process and, for a prefork pool, its worker processes. */
+async function processTree(worker: WorkerProcess): Promise<number[]> {
+  const primary = worker.process.pid as number;
+  const children = await execa('pgrep', ['-P', String(primary)], { reject: false });
+  return [primary, ...children.stdout.split('\n').filter(Boolean).map(Number)];
+}
+
+async function signalTree(worker: WorkerProcess, signal: NodeJS.Signals): Promise<void> {
+  for (const pid of await processTree(worker)) process.kill(pid, signal);
+}
+
+it(
+  'loses none of 3,000 tasks at a 7 s visibility timeout with tasks longer than it, SQS throttling and failing batch entries, a pool paused past the timeout, SIGKILLs and two processes; every duplicate counted, every dead letter with its reason',
+  async () => {
+    const VISIBILITY_SECONDS = 7;
+    const user = 'soak7';
+    const queue = fullQueueName('naps', { env: 'local', user });
+    // More receives than the default 5 before SQS's redrive: this run kills and pauses on purpose,
+    // and SQS moves a message it dead-letters itself without a reason.
+    await createQueues(sqs, [queue], { visibilityTimeoutSeconds: VISIBILITY_SECONDS, maxReceiveCount: 20 });
+    const RUN_LOG = join(await tempDir('cbw-runlog-'), 'ran.log');
+    const pool = { WORKER_PROCESSES: '2' };
+    const env = { RUN_LOG, WORKER_CONCURRENCY: '10', SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) };
+    const start = (more: Record<string, string> = {}) => startWorkerProcess(network, user, { ...env, ...more });
+    /** What a SIGKILL may make run again: every slot and every prefetched message of each process. */
+    const killBound = (processes: number) => processes * (10 + 10);
+    let mayRunTwice = 0;
+    let leasesLost = 0;
+    const kill = async (worker: WorkerProcess, processes: number) => {
+      await signalTree(worker, 'SIGKILL');
+      await worker.process;
+      mayRunTwice += killBound(processes);
+    };
+    const stop = async (worker: WorkerProcess) => {
+      leasesLost += await worker.metric('lease_lost', 'consumer');
+      const started = Date.now();
+      worker.process.kill('SIGTERM');
+      const { exitCode, all } = await worker.process;
+      expect(exitCode, String(all)).toBe(0);
+      // The pool's primary waits for its processes, each within this deadline.
+      expect(Date.now() - started).toBeLessThan(STOP_DEADLINE_MS + 1000);
+    };
+
+    network.inject([
+      {
+        operations: [
+          'ReceiveMessage',
+          'DeleteMessageBatch',
+          'ChangeMessageVisibilityBatch',
+          'SendMessage',
+          'GetQueueUrl',
+          'GetQueueAttributes',
+        ],
+        error: 'throttled',
+        probability: 0.2,
+        when: 'before',
+      },
+    ]);
+    network.failEntries(['DeleteMessageBatch', 'ChangeMessageVisibilityBatch'], 0.1);
+    // 2,940 of 50–250 ms and 60 of 8–10 s, longer than the visibility timeout: their leases must hold.
+    const lengths = Array.from({ length: 3000 }, (_, index) =>
+      index % 50 === 0 ? Math.round(between(8000, 10_000)) : Math.round(between(50, 250)),
+    );
+    const ids = await sendNaps(sqs, user, lengths);
+
+    const first = await start(pool);
+    await pause(between(2000, 3000));
+    await kill(first, 2);
+
+    // A pool frozen past the visibility timeout (a paused container) while another worker goes on.
+    const paused = await start(pool);
+    let other = await start();
+    await pause(between(1000, 2000));
+    await signalTree(paused, 'SIGSTOP');
+    await pause((VISIBILITY_SECONDS + 4) * 1000);
+    await signalTree(paused, 'SIGCONT');
+    await pause(3000);
+    await kill(other, 1);
+
+    // A rolling restart of the pool that was paused.
+    other = await start(pool);
+    await pause(between(1000, 2000));
+    await stop(paused);
+
+    await waitFor(
+      'every task to run',
+      async () => {
+        const done = new Set(await ran(RUN_LOG));
+        return ids.every((id) => done.has(id)) ? true : undefined;
+      },
+      4 * MINUTE,
+    );
+    await waitFor('an empty queue', async () => ((await depth(sqs, queue)) === 0 ? true : undefined), MINUTE);
+    await stop(other);
+
+    const runs = await ran(RUN_LOG);
+    expect(new Set(runs)).toEqual(new Set(ids));
+    const duplicates = runs.length - ids.length;
+    console.info(
+      `soak at ${VISIBILITY_SECONDS} s: ${ids.length} tasks, ${runs.length} runs, ${duplicates} duplicates, ${leasesLost} leases lost (counted), kills allow ${mayRunTwice}; proxy ${JSON.stringify(network.counts())}`,
+    );
+    expect(duplicates).toBeLessThanOrEqual(mayRunTwice + leasesLost);
+    // A dead letter, if any, says why.
+    const dlq = await resolveQueueUrl(sqs.client, `err-${queue}`);
+    const { Messages: dead = [] } = await sqs.client.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
+    );
+    for (const message of dead) expect(message.MessageAttributes?.error_type?.StringValue).toBeTruthy();
+  },
+  8 * MINUTE,
 );
