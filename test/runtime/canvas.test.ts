@@ -11,11 +11,13 @@ import {
   buildRoutes,
   canvasProblem,
   errbacksOf,
+  messageOf,
   type Outgoing,
   type Routes,
   routeOf,
 } from '../../templates/worker/src/runtime/canvas.ts';
 import { decodeMessage, encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
+import { CanvasError } from '../../templates/worker/src/runtime/errors.ts';
 import { chain, Producer, sig } from '../../templates/worker/src/runtime/producer.ts';
 import { defineTask, timeLimits } from '../../templates/worker/src/runtime/task.ts';
 import { REPO } from '../support/process.ts';
@@ -161,6 +163,13 @@ describe('the TypeScript producer sends what Celery’s sends', () => {
     expect(message.eta?.getTime()).toBeGreaterThanOrEqual(before + 3000);
     expect(message.expires?.getTime()).toBeLessThanOrEqual(Date.now() + 60_000);
     expect(message.headers.timelimit).toEqual([10, 4]);
+  });
+
+  it('refuses, saying why, a countdown or eta in seconds past any time a message can carry', () => {
+    const far = (options: Record<string, unknown>) => () => messageOf({ ...sig('py.x'), options }, {}, 0);
+    expect(far({ countdown: 1e20 })).toThrow(/^100000000000000000000 s from now is past any time a message can carry$/);
+    expect(far({ eta: 1e20 })).toThrow(CanvasError);
+    expect(messageOf({ ...sig('py.x'), options: { countdown: 30 } }, {}, 0).eta?.getTime()).toBe(30_000);
   });
 
   it('checks the arguments of its own tasks, and routes a task nothing routes nowhere', async () => {

@@ -203,7 +203,10 @@ function timeOf(value: unknown, now: number): Date | null {
 }
 
 function secondsFrom(value: unknown, now: number): Date | null {
-  return typeof value === 'number' && Number.isFinite(value) ? new Date(now + value * 1000) : null;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  const date = new Date(now + value * 1000);
+  if (Number.isNaN(date.getTime())) throw new CanvasError(`${value} s from now is past any time a message can carry`);
+  return date;
 }
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);

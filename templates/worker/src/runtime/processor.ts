@@ -370,6 +370,9 @@ export class MessageProcessor {
   }
 
   async #delete(client: QueueClient, message: Message, lease: Lease, log: Logger): Promise<void> {
+    // SQS accepts a delete by a receipt handle whose timeout passed, and may delete nothing: a
+    // message another receiver has now must not be counted deleted here.
+    if (!lease.check()) return this.#gone(client, lease, log);
     lease.drop();
     const id = message.MessageId;
     try {

@@ -5,6 +5,7 @@ import { withoutOuterBase64 } from './codec.ts';
 import { BatchDeleter } from './deleter.ts';
 import { PayloadTooLargeError } from './errors.ts';
 import type { ResolvedQueue } from './queues.ts';
+import { wholeSeconds } from './timing.ts';
 
 /**
  * Retry copies carry the body as first sent, so the dead-letter queue gets it byte for byte —
@@ -62,7 +63,7 @@ export class QueueClient {
         ...(keep ? { MessageAttributes: withOriginal } : {}),
         // A fair queue's tenant stays the message's tenant.
         ...(message.Attributes?.MessageGroupId ? { MessageGroupId: message.Attributes.MessageGroupId } : {}),
-        DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds))),
+        DelaySeconds: wholeSeconds(delaySeconds, MAX_DELAY_SECONDS),
       }),
     );
   }
