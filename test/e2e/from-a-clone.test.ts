@@ -70,20 +70,21 @@ describe('the commands the documentation and the bins give', () => {
       cwd,
       env: { CI: 'true' },
     });
-    // The worker's own documents (its README, examples/client/README.md) and this repository's.
+    // Every file of the worker (its READMEs, the comments of its Dockerfile and CI, what its runtime
+    // prints) and this repository's documents and sources.
+    const worker = join(cwd, 'documented');
     const files = [
       join(REPO, 'README.md'),
       ...(await readdir(join(REPO, 'docs'))).map((name) => join(REPO, 'docs', name)),
-      ...(await readdir(join(cwd, 'documented'), { recursive: true }))
-        .filter((name) => name.endsWith('.md'))
-        .map((name) => join(cwd, 'documented', name)),
+      ...(await readdir(worker, { recursive: true, withFileTypes: true }))
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name)),
       ...(await readdir(join(REPO, 'src'), { recursive: true }))
         .filter((name) => name.endsWith('.ts'))
         .map((name) => join(REPO, 'src', name)),
     ];
     const found: string[] = [];
     for (const file of files) {
-      if (!/\.(md|ts)$/.test(file)) continue;
       const lines = (await readFile(file, 'utf8')).split('\n');
       lines.forEach((line, index) => {
         if (/npx be-worker/.test(line)) found.push(`${file}:${index + 1}: ${line.trim()}`);

@@ -51,7 +51,7 @@ describe('start-up failures, one sentence with the fix', () => {
 
   it('names the fix for a queue missing in AWS, and on the local SQS', () => {
     expect(explainSqsError(new QueueNotFoundError('prod-orders'), aws)).toBe(
-      'SQS queue "prod-orders" does not exist in AWS region us-west-1: create it and its dead-letter queue with `npx be-worker provision --env prod` (if the name looks wrong, check APP_ENV and AWS_REGION)',
+      'SQS queue "prod-orders" does not exist in AWS region us-west-1: create it and its dead-letter queue with `npm run be-worker -- provision --env prod` (if the name looks wrong, check APP_ENV and AWS_REGION)',
     );
     expect(explainSqsError(new QueueNotFoundError('ann-local-orders'), local)).toMatch(/`npm run dev` creates/);
   });

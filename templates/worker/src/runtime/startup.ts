@@ -68,9 +68,9 @@ export function explainSqsError(error: unknown, target: SqsTarget): string | und
       return `${missing} on the local SQS at ${target.endpoint}: \`npm run dev\` creates this worker's queues there; start it, or restart it if it runs`;
     }
     if (target.endpoint) {
-      return `${missing} on ${target.endpoint} (${target.origin}): create it and its dead-letter queue with \`npx be-worker provision --env ${target.env} --endpoint ${target.endpoint}\``;
+      return `${missing} on ${target.endpoint} (${target.origin}): create it and its dead-letter queue with \`npm run be-worker -- provision --env ${target.env} --endpoint ${target.endpoint}\``;
     }
-    return `${missing} in AWS region ${target.region}: create it and its dead-letter queue with \`npx be-worker provision --env ${target.env}\` (if the name looks wrong, check APP_ENV and AWS_REGION)`;
+    return `${missing} in AWS region ${target.region}: create it and its dead-letter queue with \`npm run be-worker -- provision --env ${target.env}\` (if the name looks wrong, check APP_ENV and AWS_REGION)`;
   }
   const { name = '', message = '' } = (error ?? {}) as Error;
   if (CREDENTIAL_ERRORS.has(name)) {
