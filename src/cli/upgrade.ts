@@ -30,7 +30,18 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
   });
   const name = repo.answers.answers.name;
   if (plan.upToDate) {
-    console.log(`${name} is at ${PACKAGE} ${plan.version} already: nothing to do.`);
+    if (plan.sources) {
+      console.log(
+        `${PACKAGE} ${plan.version} from ${plan.sources.base} and from ${plan.sources.theirs} render the same files for ${name}: nothing to do.`,
+      );
+    } else {
+      console.log(`${name} is at ${PACKAGE} ${plan.version} already: nothing to do.`);
+    }
+    if (plan.because === 'same version') {
+      console.log(
+        `(Its be-worker.json records no templates, as workers made before they were recorded do: if another build of ${plan.version}, a clone say, made it, --base <that package or built clone> compares what each renders.)`,
+      );
+    }
     if (flags.to === undefined) console.log(`For the latest release: ${beWorkerCommand('upgrade --to latest')}`);
     return 0;
   }
