@@ -99,9 +99,19 @@ async function olderBuild(dir: string): Promise<string> {
 
 describe('be-worker.json: what the worker was rendered from', () => {
   it('records the sha256 of the templates (another for other templates) and, from a clone, its commit', async () => {
-    const fromHere = await answersOf(await worker('--no-git'));
+    const shop = await worker('--no-git');
+    const fromHere = await answersOf(shop);
     const head = (await execa('git', ['rev-parse', 'HEAD'], { cwd: REPO })).stdout;
     expect(fromHere.templates).toEqual({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/), commit: head });
+    // add-queue rewrites be-worker.json: what rendered the worker stays.
+    const added = await execa('node', [BE_WORKER, 'add-queue', 'images-resize', '--task', 'resize'], {
+      cwd: shop,
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+    });
+    expect(added.exitCode, added.all).toBe(0);
+    expect((await answersOf(shop)).templates).toEqual(fromHere.templates);
 
     const root = await tempDir('cbw-builds-');
     const same = await packageCopy(join(root, 'same'));
