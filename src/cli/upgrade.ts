@@ -46,7 +46,11 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
     return 0;
   }
 
-  console.log(`Upgrading ${name} from ${PACKAGE} ${plan.from} to ${plan.to}`);
+  console.log(
+    plan.from === plan.to
+      ? `Upgrading ${name} from one build of ${PACKAGE} ${plan.from} to another`
+      : `Upgrading ${name} from ${PACKAGE} ${plan.from} to ${plan.to}`,
+  );
   console.log(`  base: ${PACKAGE} ${plan.from} from ${plan.sources.base}`);
   console.log(`  new:  ${PACKAGE} ${plan.to} from ${plan.sources.theirs}`);
   for (const [path, action] of plan.actions) console.log(`  ${action.padEnd(8)} ${path}`);

@@ -166,6 +166,9 @@ describe('be-worker upgrade at the same version', () => {
 
     const result = await upgrade(shop, '--yes', '--no-install', '--base', old);
     expect(result.exitCode, result.all).toBe(0);
+    expect(result.stdout).toContain(
+      `Upgrading shop from one build of create-be-worker ${packageJson.version} to another`,
+    );
     expect(result.stdout).toContain(`base: create-be-worker ${packageJson.version} from --base ${old}`);
     expect(result.stdout).toMatch(/replaced +Dockerfile/);
     expect(result.stdout).toMatch(new RegExp(`added +${NEW_FILE}`));
