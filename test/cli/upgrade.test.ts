@@ -187,6 +187,16 @@ describe('be-worker upgrade at the same version', () => {
     expect(again.stdout).toContain(`shop is at create-be-worker ${packageJson.version} already: nothing to do.`);
   });
 
+  it('refuses a --base whose templates are not the ones the worker records, changing nothing', async () => {
+    const shop = await worker();
+    const other = await olderBuild(join(await tempDir('cbw-other-'), 'other-clone'));
+    const result = await upgrade(shop, '--yes', '--no-install', '--base', other);
+    expect(result.exitCode, result.all).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(new RegExp(`--base ${other} .* is not what this worker was made from .*pass --base`));
+    expect((await execa('git', ['status', '--porcelain'], { cwd: shop })).stdout).toBe('');
+  });
+
   it('says nothing to do when --base renders the same files, naming the base', async () => {
     const shop = await worker();
     const result = await upgrade(shop, '--yes', '--no-install', '--base', REPO);
