@@ -1,9 +1,11 @@
 // Run by `npm run build` (tsup's onSuccess): every Handlebars template under templates/,
-// precompiled into dist/templates.precompiled.js with its source (src/templates.ts).
+// precompiled into dist/templates.precompiled.js with its source (src/templates.ts); and the
+// templates' sha256 into dist/templates.sha256 (src/identity.ts).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { DIGEST_FILE, templatesDigest } from '../src/identity.ts';
 import { COMPILE_OPTIONS, PRECOMPILED_FILE } from '../src/templates.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -21,6 +23,8 @@ const lines = await Promise.all(
 );
 await writeFile(join(root, 'dist', PRECOMPILED_FILE), `export default {\n${lines.join('\n')}\n};\n`);
 console.log(`precompiled ${entries.length} templates into dist/${PRECOMPILED_FILE}`);
+// What an installed package records in the workers it makes (src/identity.ts), without reading every template.
+await writeFile(join(root, 'dist', DIGEST_FILE), `${templatesDigest(templates)}\n`);
 
 /**
  * A precompiled template with each of its functions in parentheses: V8 compiles those with the

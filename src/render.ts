@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
 import { collate } from './collate.ts';
 import { dashboardPicture } from './dashboard-picture.ts';
+import { templatesOf } from './identity.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
 import { type Spec, taskIdentifier } from './spec.ts';
@@ -83,8 +84,9 @@ export async function renderTaskFiles(name: string): Promise<VirtualTree> {
   return files;
 }
 
+/** The versions, the templates rendered from (src/identity.ts) and the answers. */
 export function answersFile(spec: Spec) {
-  return { cliVersion: CLI_VERSION, templateVersion: TEMPLATE_VERSION, answers: spec };
+  return { cliVersion: CLI_VERSION, templateVersion: TEMPLATE_VERSION, templates: templatesOf(), answers: spec };
 }
 
 /**

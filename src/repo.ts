@@ -9,6 +9,8 @@ import { specSchema } from './spec.ts';
 const answersFileSchema = z.object({
   cliVersion: z.string(),
   templateVersion: z.string(),
+  /** What it was rendered from (src/identity.ts); workers made before it was recorded lack it. */
+  templates: z.object({ sha256: z.string(), commit: z.string().optional() }).optional(),
   answers: specSchema,
 });
 export type AnswersFile = z.output<typeof answersFileSchema>;

@@ -1,5 +1,6 @@
 // What a worker is made of, before anything touches the disk.
 import { describe, expect, it } from 'vitest';
+import { templatesOf } from '../src/identity.ts';
 import { renderWorker } from '../src/render.ts';
 import { type Spec, validateSpec } from '../src/spec.ts';
 import { CLI_VERSION, TEMPLATE_VERSION } from '../src/version.ts';
@@ -61,10 +62,15 @@ describe('renderWorker', () => {
     }
   });
 
-  it('records the versions and answers in be-worker.json', async () => {
+  it('records the versions, the templates and the answers in be-worker.json', async () => {
     const tree = await renderWorker(spec());
     const answers = JSON.parse(tree.get('be-worker.json') ?? '');
-    expect(answers).toEqual({ cliVersion: CLI_VERSION, templateVersion: TEMPLATE_VERSION, answers: spec() });
+    expect(answers).toEqual({
+      cliVersion: CLI_VERSION,
+      templateVersion: TEMPLATE_VERSION,
+      templates: templatesOf(),
+      answers: spec(),
+    });
   });
 
   it('writes the answers into the files that depend on them', async () => {

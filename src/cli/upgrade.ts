@@ -30,12 +30,27 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
   });
   const name = repo.answers.answers.name;
   if (plan.upToDate) {
-    console.log(`${name} is at ${PACKAGE} ${plan.version} already: nothing to do.`);
+    if (plan.sources) {
+      console.log(
+        `${PACKAGE} ${plan.version} from ${plan.sources.base} and from ${plan.sources.theirs} render the same files for ${name}: nothing to do.`,
+      );
+    } else {
+      console.log(`${name} is at ${PACKAGE} ${plan.version} already: nothing to do.`);
+    }
+    if (plan.because === 'same version') {
+      console.log(
+        `(Its be-worker.json records no templates, as workers made before they were recorded do: if another build of ${plan.version}, a clone say, made it, --base <that package or built clone> compares what each renders.)`,
+      );
+    }
     if (flags.to === undefined) console.log(`For the latest release: ${beWorkerCommand('upgrade --to latest')}`);
     return 0;
   }
 
-  console.log(`Upgrading ${name} from ${PACKAGE} ${plan.from} to ${plan.to}`);
+  console.log(
+    plan.from === plan.to
+      ? `Upgrading ${name} from one build of ${PACKAGE} ${plan.from} to another`
+      : `Upgrading ${name} from ${PACKAGE} ${plan.from} to ${plan.to}`,
+  );
   console.log(`  base: ${PACKAGE} ${plan.from} from ${plan.sources.base}`);
   console.log(`  new:  ${PACKAGE} ${plan.to} from ${plan.sources.theirs}`);
   for (const [path, action] of plan.actions) console.log(`  ${action.padEnd(8)} ${path}`);

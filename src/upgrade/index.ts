@@ -1,34 +1,51 @@
-// be-worker upgrade: brings a worker from the version in its be-worker.json to a later one, file by
-// file three-way (src/upgrade/plan.ts), applied all or nothing.
+// be-worker upgrade: brings a worker from what its be-worker.json says it was rendered from (the
+// version and the templates' sha256) to what this CLI, or --to, renders, file by file three-way
+// (src/upgrade/plan.ts), applied all or nothing.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { readIfExists } from '../changes.ts';
 import { EnvironmentError, UserError } from '../errors.ts';
+import { shortDigest, type TemplatesIdentity } from '../identity.ts';
 import type { WorkerRepo } from '../repo.ts';
 import { compareVersions, workerChanges } from './changelog.ts';
-import { PACKAGE, recordedVersion, targetVersion } from './packages.ts';
-import { type FilesPlan, planFiles } from './plan.ts';
+import { type Generator, PACKAGE, recordedVersion, targetVersion } from './packages.ts';
+import { type FilesPlan, planFiles, sameRender } from './plan.ts';
 
 export interface UpgradeOptions {
   /** A version or tag from the registry; default: the running CLI's version. */
   to?: string;
-  /** The recorded version's package, a tarball or a folder, instead of node_modules or the registry. */
+  /** The recorded version's package, a tarball or a folder (a built clone too), instead of node_modules or the registry. */
   base?: string;
   signal?: AbortSignal;
   /** Told before a slow step (a fetch from the registry). */
   onStep?: (message: string) => void;
 }
 
+/** Where each side's templates came from, and which they are. */
+export interface Sources {
+  base: string;
+  theirs: string;
+}
+
 export type UpgradePlan =
-  | { upToDate: true; version: string }
+  | {
+      upToDate: true;
+      version: string;
+      /**
+       * How it knows: the recorded templates are this CLI's; or the worker records none (made
+       * before they were recorded) and is at this version; or base and target render the same files.
+       */
+      because: 'same templates' | 'same version' | 'same render';
+      sources?: Sources;
+    }
   | (FilesPlan & {
       upToDate: false;
       from: string;
       to: string;
       /** Where each version's templates came from. */
-      sources: { base: string; theirs: string };
+      sources: Sources;
       /** The CHANGELOG entries about generated workers from `from` (excluded) to `to`. */
       changelog: string;
     });
@@ -58,18 +75,32 @@ export async function checkCleanTree(root: string): Promise<void> {
   }
 }
 
+/**
+ * Renders what the worker was made from (the base) and what it would be made from now (the target)
+ * for its recorded answers, and merges three-way. Versions decide only where they can: a worker
+ * whose recorded templates are the target's has nothing to do; at one version with other templates,
+ * the base cannot be found by its version and must be given (--base).
+ */
 export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}): Promise<UpgradePlan> {
   const { root, answers } = repo;
   const from = answers.cliVersion;
+  const recorded = answers.templates;
   const prefix = await mkdtemp(join(tmpdir(), 'be-worker-upgrade-'));
   try {
     const { signal, onStep } = options;
     const theirs = await targetVersion(options.to, { prefix: join(prefix, 'target'), signal, onStep });
     const order = compareVersions(theirs.version, from);
-    if (order === 0) return { upToDate: true, version: from };
     if (order < 0) {
       throw new UserError(
         `this worker is at ${PACKAGE} ${from}, newer than ${theirs.version}; run the upgrade with ${from} or later`,
+      );
+    }
+    if (order === 0 && options.base === undefined) {
+      if (recorded === undefined) return { upToDate: true, version: from, because: 'same version' };
+      if (recorded.sha256 === theirs.templates.sha256)
+        return { upToDate: true, version: from, because: 'same templates' };
+      throw new UserError(
+        `${answers.answers.name} was made by ${PACKAGE} ${from} from other templates than this be-worker's (${described(recorded)}; this one: ${described(theirs.templates)}), which its version does not find: ${askForBase(recorded)}`,
       );
     }
     const base = await recordedVersion(root, from, {
@@ -78,11 +109,19 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
       signal,
       onStep,
     });
+    // A base with other templates than the recorded ones would merge against the wrong files.
+    if (recorded !== undefined && base.templates.sha256 !== recorded.sha256) {
+      throw new UserError(
+        `${base.source} (${PACKAGE} ${from}, ${described(base.templates)}) is not what this worker was made from (${described(recorded)}): ${askForBase(recorded)}`,
+      );
+    }
+    const sources = { base: sourceOf(base), theirs: sourceOf(theirs) };
     const [baseTree, theirsTree, changelog] = await Promise.all([
       base.render(answers.answers),
       theirs.render(answers.answers),
       theirs.changelog(),
     ]);
+    if (sameRender(baseTree, theirsTree)) return { upToDate: true, version: from, because: 'same render', sources };
     const files = await planFiles(baseTree, theirsTree, (path) => readIfExists(root, path), {
       labels: { ours: 'yours', base: `${PACKAGE} ${from}`, theirs: `${PACKAGE} ${theirs.version}` },
       version: theirs.version,
@@ -92,10 +131,24 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
       upToDate: false,
       from,
       to: theirs.version,
-      sources: { base: base.source, theirs: theirs.source },
+      sources,
       changelog: changelog === undefined ? '' : workerChanges(changelog, from, theirs.version),
     };
   } finally {
     await rm(prefix, { recursive: true, force: true });
   }
+}
+
+/** A generator's source and its templates, as the output names them. */
+function sourceOf(generator: Generator): string {
+  return `${generator.source} (${described(generator.templates)})`;
+}
+
+/** The end of a sentence that asks for the base a worker was made from. */
+function askForBase({ commit }: TemplatesIdentity): string {
+  return `pass --base <the package folder, tarball or built clone${commit ? ` at commit ${commit.slice(0, 12)}` : ''} that made it>`;
+}
+
+function described({ sha256, commit }: TemplatesIdentity): string {
+  return `templates ${shortDigest(sha256)}${commit ? `, commit ${commit.slice(0, 12)}` : ''}`;
 }

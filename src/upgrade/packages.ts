@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { EnvironmentError, UserError } from '../errors.ts';
+import { type TemplatesIdentity, templatesOf } from '../identity.ts';
 import { renderWorker } from '../render.ts';
 import { validateSpec } from '../spec.ts';
 import type { VirtualTree } from '../tree.ts';
@@ -18,6 +19,8 @@ export interface Generator {
   version: string;
   /** Where it came from, said to the user. */
   source: string;
+  /** The templates it renders from: two builds of one version may differ. */
+  templates: TemplatesIdentity;
   render(answers: unknown): Promise<VirtualTree>;
   /** Its CHANGELOG.md, if it ships one. */
   changelog(): Promise<string | undefined>;
@@ -33,19 +36,22 @@ export function thisVersion(): Generator {
   return {
     version: CLI_VERSION,
     source: 'this be-worker',
+    templates: templatesOf(),
     render: (answers) => renderWorker(validateSpec(answers)),
     changelog: async () => readOptional(join(await ownPackageDir(), 'CHANGELOG.md')),
   };
 }
 
-/** A create-be-worker package directory (with its dist/ built), loaded. */
+/** A create-be-worker package directory, or a clone, with its dist/ built, loaded. */
 export async function loadPackage(dir: string, source: string): Promise<Generator> {
   const manifest = await readOptional(join(dir, 'package.json'));
   const pkg = JSON.parse(manifest ?? '{}') as { name?: string; version?: string; exports?: unknown; main?: string };
   if (pkg.name !== PACKAGE || !pkg.version) throw new UserError(`${dir} is not a ${PACKAGE} package`);
   const entry = mainEntry(pkg);
   const module = (await import(pathToFileURL(join(dir, entry)).href).catch((error: Error) => {
-    throw new UserError(`cannot load ${PACKAGE} ${pkg.version} from ${dir} (${error.message}); is it built?`);
+    throw new UserError(
+      `cannot load ${PACKAGE} ${pkg.version} from ${dir} (${error.message}); is it built? (in a clone: npm ci && npm run build)`,
+    );
   })) as Partial<PackageModule>;
   const { renderWorker: render, validateSpec: validate } = module;
   if (typeof render !== 'function' || typeof validate !== 'function') {
@@ -54,6 +60,7 @@ export async function loadPackage(dir: string, source: string): Promise<Generato
   return {
     version: pkg.version,
     source,
+    templates: templatesOf(dir),
     render: (answers) => render(validate(answers)),
     changelog: () => readOptional(join(dir, 'CHANGELOG.md')),
   };
@@ -72,7 +79,7 @@ const OTHERWISE = {
   target:
     "leave out --to to upgrade to this be-worker's version (--base <tarball|dir> gives the version the worker was made with)",
   recorded: (version: string) =>
-    `pass --base <tarball|dir>, the package of ${PACKAGE} ${version} the worker was made with`,
+    `pass --base <tarball|dir>, the package (or built clone) of ${PACKAGE} ${version} the worker was made with`,
 };
 
 /**

@@ -33,6 +33,28 @@ export function ownedByTeam(path: string): boolean {
 
 const PACKAGE_JSON = 'package.json';
 const PIN = 'create-be-worker';
+/** be-worker.json's keys that say what rendered it: they follow the new version, never merged. */
+const RENDERED_BY = ['cliVersion', 'templateVersion', 'templates'];
+
+/**
+ * Whether two renders are the same files with the same contents, be-worker.json's record of what
+ * rendered it aside: then an upgrade has nothing to bring.
+ */
+export function sameRender(base: VirtualTree, theirs: VirtualTree): boolean {
+  if (base.size !== theirs.size) return false;
+  for (const [path, text] of base) {
+    const other = theirs.get(path);
+    if (other === text) continue;
+    if (other === undefined || path !== ANSWERS_FILE) return false;
+    const answers = (source: string) =>
+      without(
+        parse(source, `${path} as rendered`),
+        RENDERED_BY.map((key) => [key]),
+      );
+    if (!isDeepStrictEqual(answers(text), answers(other))) return false;
+  }
+  return true;
+}
 
 export async function planFiles(
   base: VirtualTree,
@@ -95,9 +117,9 @@ function mergeData(
   const b = parse(texts.base, `${path} as rendered`);
   const o = parse(texts.ours, path);
   const t = parse(texts.theirs, `${path} as rendered`);
-  const followed = path === ANSWERS_FILE ? [['cliVersion'], ['templateVersion']] : [['devDependencies', PIN]];
+  const followed = path === ANSWERS_FILE ? RENDERED_BY.map((key) => [key]) : [['devDependencies', PIN]];
   const merged = mergeJson(without(b, followed), without(o, followed), without(t, followed));
-  const value = merged.value as Data;
+  let value = merged.value as Data;
   const at = (data: Data, keys: string[]) =>
     keys.reduce<unknown>((node, key) => (node as Data | undefined)?.[key], data);
   const shown = (data: unknown) => (data === undefined ? 'none' : JSON.stringify(data));
@@ -105,7 +127,8 @@ function mergeData(
     (keys) => `${keys.join('.')}: yours ${shown(at(o, keys))} kept, ${theirsLabel} has ${shown(at(t, keys))}`,
   );
   if (path === ANSWERS_FILE) {
-    Object.assign(value, { cliVersion: t.cliVersion, templateVersion: t.templateVersion });
+    // First, as the template writes them; one the new version does not write is gone.
+    value = { ...Object.fromEntries(RENDERED_BY.filter((key) => key in t).map((key) => [key, t[key]])), ...value };
   } else {
     // The template's pin, or else the team's own pin, moved to the new version.
     const pin = t.devDependencies?.[PIN] ?? (o.devDependencies?.[PIN] === undefined ? undefined : version);

@@ -1,40 +1,50 @@
-// `be-worker upgrade` between two real versions made by `npm pack` (test/support/versions.ts): A,
+// `be-worker upgrade` between real versions made by `npm pack` (test/support/versions.ts): A,
 // this repository, and B, with changes to a runtime file, the Dockerfile, the README, a dependency
 // and a new file. Workers are made by A's CLI; B's (or A's with --to) upgrades them. Packages come
-// from a local registry that has both versions (test/support/package-registry.ts).
+// from a local registry that has A and B (test/support/package-registry.ts). C, an older build at
+// A's version with other templates, makes workers that A's CLI upgrades with --base.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PackageRegistry, startPackageRegistry } from '../support/package-registry.ts';
 import { tempDir } from '../support/process.ts';
-import { B_CHANGES, makeVersions, type Version } from '../support/versions.ts';
+import { B_CHANGES, C_CHANGES, makeVersions, type Version } from '../support/versions.ts';
 
 const MINUTES = 60_000;
 let dir: string;
 let a: Version;
 let b: Version;
+let c: Version;
 let registry: PackageRegistry;
 let env: Record<string, string>;
 
-const bin = (version: 'a' | 'b', name: string) => join(dir, `cli-${version}`, 'node_modules', '.bin', name);
+const bin = (version: 'a' | 'b' | 'c', name: string) => join(dir, `cli-${version}`, 'node_modules', '.bin', name);
 const run = (cwd: string, command: string, args: string[]) =>
   execa(command, args, { cwd, env, reject: false, all: true, stdin: 'ignore' });
 const upgrade = (worker: string, ...args: string[]) => run(worker, bin('b', 'be-worker'), ['upgrade', ...args]);
 const read = (worker: string, path: string) => readFile(join(worker, path), 'utf8');
 
-/** A worker made by A's CLI in a new folder, committed (and installed, unless --no-install is given). */
+/** A worker made by A's (or C's) CLI in a new folder, committed (and installed, unless --no-install is given). */
 async function workerFromA(name: string, ...args: string[]): Promise<string> {
+  return workerFrom('a', name, ...args);
+}
+
+async function workerFrom(version: 'a' | 'c', name: string, ...args: string[]): Promise<string> {
   const parent = await tempDir('cbw-upgrade-');
-  const created = await run(parent, bin('a', 'create-be-worker'), [name, '--user', 'ann', ...args]);
+  const created = await run(parent, bin(version, 'create-be-worker'), [name, '--user', 'ann', ...args]);
   expect(created.exitCode, created.all).toBe(0);
   return join(parent, name);
 }
 
-/** What B's CLI makes for the same answers. */
+/** What B's (or A's) CLI makes for the same answers. */
 async function freshFromB(name: string, ...args: string[]): Promise<string> {
+  return freshFrom('b', name, ...args);
+}
+
+async function freshFrom(version: 'a' | 'b', name: string, ...args: string[]): Promise<string> {
   const parent = await tempDir('cbw-fresh-');
-  const created = await run(parent, bin('b', 'create-be-worker'), [
+  const created = await run(parent, bin(version, 'create-be-worker'), [
     name,
     '--user',
     'ann',
@@ -81,16 +91,17 @@ async function expectChecksPass(worker: string): Promise<void> {
 describe('be-worker upgrade from version A to version B', () => {
   beforeAll(async () => {
     dir = await tempDir('cbw-versions-');
-    ({ a, b } = await makeVersions(dir));
+    ({ a, b, c } = await makeVersions(dir));
     registry = await startPackageRegistry([a, b]);
     env = { CI: 'true', npm_config_registry: registry.url };
     for (const [name, version] of [
       ['a', a],
       ['b', b],
+      ['c', c],
     ] as const) {
       await execa('npm', ['install', '--prefix', join(dir, `cli-${name}`), '--no-audit', '--no-fund', version.tarball]);
     }
-  }, 5 * MINUTES);
+  }, 8 * MINUTES);
 
   afterAll(() => registry?.stop());
 
@@ -221,6 +232,53 @@ describe('be-worker upgrade from version A to version B', () => {
       upgraded.delete(runtimeFile);
       fresh.delete(runtimeFile);
       expect(upgraded).toEqual(fresh);
+    },
+    3 * MINUTES,
+  );
+
+  it(
+    "upgrades a worker made at A's version by an older build (C, other templates) with --base C's tarball: asks for it, applies what differs, then has nothing to do",
+    async () => {
+      const worker = await workerFrom('c', 'older', '--no-install');
+      const upgradeByA = (...args: string[]) =>
+        run(worker, bin('a', 'be-worker'), ['upgrade', '--yes', '--no-install', ...args]);
+      const before = await snapshot(worker);
+      expect(before.get('Dockerfile')).toContain(C_CHANGES.dockerfileLineC);
+
+      const asked = await upgradeByA();
+      expect(asked.exitCode, asked.all).toBe(1);
+      expect(asked.stderr).toMatch(
+        /^✖ older was made by create-be-worker \S+ from other templates than this be-worker's .*pass --base/,
+      );
+      expect(await snapshot(worker)).toEqual(before);
+
+      const result = await upgradeByA('--base', c.tarball);
+      expect(result.exitCode, result.all).toBe(0);
+      expect(result.stdout).toContain(`base: create-be-worker ${a.version} from --base ${c.tarball}`);
+      expect(result.stdout).toMatch(new RegExp(`added +${C_CHANGES.missingFile}`));
+      expect(await snapshot(worker)).toEqual(await snapshot(await freshFrom('a', 'older', '--no-install')));
+
+      await commit(worker, 'Upgrade');
+      const again = await upgradeByA();
+      expect(again.exitCode, again.all).toBe(0);
+      expect(again.stdout).toContain(`older is at create-be-worker ${a.version} already: nothing to do`);
+    },
+    3 * MINUTES,
+  );
+
+  it(
+    'upgrades by its version a worker whose be-worker.json records no templates (made before they were recorded)',
+    async () => {
+      const worker = await workerFromA('unrecorded', '--no-install');
+      await putOnDisk(worker, a);
+      const { templates: _, ...older } = JSON.parse(await read(worker, 'be-worker.json'));
+      await writeFile(join(worker, 'be-worker.json'), `${JSON.stringify(older, null, 2)}\n`);
+      await commit(worker, 'As an older CLI wrote it');
+
+      const result = await upgrade(worker, '--yes', '--no-install');
+      expect(result.exitCode, result.all).toBe(0);
+      expect(result.stdout).toContain(`base: create-be-worker ${a.version} from node_modules/create-be-worker`);
+      expect(await snapshot(worker)).toEqual(await snapshot(await freshFromB('unrecorded', '--no-install')));
     },
     3 * MINUTES,
   );

@@ -1,7 +1,9 @@
-// Two real versions of this package for the upgrade tests, both made by `npm pack`: A is this
+// Real versions of this package for the upgrade tests, each made by `npm pack`: A is this
 // repository as it is; B is a copy with its version bumped and a change to a runtime file, the
-// Dockerfile, the README, a dependency's range and one new file, and a CHANGELOG release.
-import { cp, readFile, symlink, writeFile } from 'node:fs/promises';
+// Dockerfile, the README, a dependency's range and one new file, and a CHANGELOG release; C is an
+// older build of A's version (as a clone between two releases makes): A's version number, other
+// templates (C_CHANGES).
+import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { REPO } from './process.ts';
@@ -24,6 +26,14 @@ export const B_CHANGES = {
   cliEntry: '- B: a marker entry for the CLI only.',
 };
 
+/** What C, the older build at A's version, has otherwise than A. */
+export const C_CHANGES = {
+  dockerfileLine: '# Final stage: production dependencies and compiled JavaScript only, as a non-root user.',
+  dockerfileLineC: '# Final stage: what production needs, as a non-root user.',
+  /** A file A has and C had not yet: an upgrade adds it. */
+  missingFile: 'scripts/check-node.cjs',
+};
+
 async function pack(dir: string, destination: string, ignoreScripts: boolean): Promise<Version> {
   const args = ['pack', '--silent', '--pack-destination', destination, ...(ignoreScripts ? ['--ignore-scripts'] : [])];
   const packed = await execa('npm', args, { cwd: dir });
@@ -40,14 +50,34 @@ async function edit(dir: string, path: string, from: string, to: string): Promis
   await writeFile(join(dir, path), text.replace(from, to));
 }
 
-/** Packs A (the global set-up has built dist/) and builds and packs B, into `dir`. */
-export async function makeVersions(dir: string): Promise<{ a: Version; b: Version }> {
-  const a = await pack(REPO, dir, true);
-  const source = join(dir, 'b-source');
+/** A copy of this repository to change, with its dependencies, in `dir`/`name`. */
+async function copyOfRepo(dir: string, name: string): Promise<string> {
+  const source = join(dir, name);
   const skip = new Set(['node_modules', 'dist', '.git']);
   await cp(REPO, source, { recursive: true, filter: (path) => path === REPO || !skip.has(basename(path)) });
   await symlink(join(REPO, 'node_modules'), join(source, 'node_modules'));
+  return source;
+}
 
+/** Packs A (the global set-up has built dist/), and builds and packs B and C, into `dir` (C into `dir`/c: A's name). */
+export async function makeVersions(dir: string): Promise<{ a: Version; b: Version; c: Version }> {
+  const a = await pack(REPO, dir, true);
+  const b = await makeB(dir, a);
+  const c = await makeC(dir);
+  return { a, b, c };
+}
+
+async function makeC(dir: string): Promise<Version> {
+  const source = await copyOfRepo(dir, 'c-source');
+  const worker = 'templates/worker';
+  await edit(source, `${worker}/Dockerfile.hbs`, C_CHANGES.dockerfileLine, C_CHANGES.dockerfileLineC);
+  await rm(join(source, worker, C_CHANGES.missingFile));
+  await mkdir(join(dir, 'c'));
+  return pack(source, join(dir, 'c'), false);
+}
+
+async function makeB(dir: string, a: Version): Promise<Version> {
+  const source = await copyOfRepo(dir, 'b-source');
   const [major, minor, patch] = a.version.split('-')[0]?.split('.').map(Number) ?? [];
   const versionB = `${major}.${minor}.${(patch ?? 0) + 1}`;
   const manifest = JSON.parse(await readFile(join(source, 'package.json'), 'utf8'));
@@ -77,6 +107,5 @@ export async function makeVersions(dir: string): Promise<{ a: Version; b: Versio
     '## [Unreleased]',
     `## [${versionB}] - 2026-12-03\n\n### Generated workers\n${B_CHANGES.workerEntry}\n\n### Changed\n${B_CHANGES.cliEntry}\n\n## [Unreleased]`,
   );
-  const b = await pack(source, dir, false);
-  return { a, b };
+  return pack(source, dir, false);
 }

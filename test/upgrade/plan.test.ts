@@ -2,7 +2,7 @@
 // ours (the repository) and theirs (what the new version renders).
 import { describe, expect, it } from 'vitest';
 import { compareVersions, workerChanges } from '../../src/upgrade/changelog.ts';
-import { planFiles } from '../../src/upgrade/plan.ts';
+import { planFiles, sameRender } from '../../src/upgrade/plan.ts';
 
 const labels = { ours: 'yours', base: 'create-be-worker 1.0.0', theirs: 'create-be-worker 1.1.0' };
 const tree = (files: Record<string, string>) => new Map(Object.entries(files));
@@ -164,6 +164,39 @@ describe('planFiles', () => {
       templateVersion: '2',
       answers,
     });
+  });
+});
+
+describe("what rendered it: be-worker.json's templates", () => {
+  const answers = { name: 'w', queues: [{ queue: 'q', task: 't' }] };
+  const older = { cliVersion: '1.0.0', templateVersion: '1', answers };
+  const made = { ...older, templates: { sha256: 'a'.repeat(64), commit: 'c'.repeat(40) } };
+  const now = { cliVersion: '1.0.0', templateVersion: '1', templates: { sha256: 'b'.repeat(64) }, answers };
+
+  it('follow the new render (a commit it has not, gone; a worker that had none gets them), first in the file', async () => {
+    const team = { ...answers, queues: [...answers.queues, { queue: 'r', task: 'u' }] };
+    for (const ours of [made, older]) {
+      const result = await plan(
+        { 'be-worker.json': json(made) },
+        { 'be-worker.json': json({ ...ours, answers: team }) },
+        { 'be-worker.json': json(now) },
+      );
+      const after = result.changes.get('be-worker.json')?.after ?? '';
+      expect(after).toBe(json({ ...now, answers: team }));
+    }
+  });
+
+  it('aside, renders that differ nowhere else are the same; any other byte or file makes them differ', () => {
+    const base = tree({ 'be-worker.json': json(made), Dockerfile: 'FROM a\n' });
+    expect(sameRender(base, tree({ 'be-worker.json': json(now), Dockerfile: 'FROM a\n' }))).toBe(true);
+    expect(sameRender(base, tree({ 'be-worker.json': json(older), Dockerfile: 'FROM a\n' }))).toBe(true);
+    expect(sameRender(base, tree({ 'be-worker.json': json(now), Dockerfile: 'FROM b\n' }))).toBe(false);
+    expect(sameRender(base, tree({ 'be-worker.json': json(now), Dockerfile: 'FROM a\n', 'new.ts': 'n\n' }))).toBe(
+      false,
+    );
+    expect(sameRender(base, tree({ 'be-worker.json': json(now), 'Dockerfile.old': 'FROM a\n' }))).toBe(false);
+    const otherAnswers = { ...now, answers: { ...answers, name: 'x' } };
+    expect(sameRender(base, tree({ 'be-worker.json': json(otherAnswers), Dockerfile: 'FROM a\n' }))).toBe(false);
   });
 });
 
