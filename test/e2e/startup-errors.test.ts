@@ -127,13 +127,13 @@ const mistakes: Mistake[] = [
     what: 'a queue missing',
     entry: 'start',
     env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: emptySqs.address }),
-    names: ['"prod-all-on-add" does not exist', 'be-worker provision --env prod'],
+    names: ['"prod-all-on-add" does not exist', 'npm run be-worker -- provision --env prod'],
   },
   {
     what: 'a queue missing, with WORKER_PROCESSES=2',
     entry: 'start',
     env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: emptySqs.address, WORKER_PROCESSES: '2' }),
-    names: ['"prod-all-on-add" does not exist', 'be-worker provision --env prod'],
+    names: ['"prod-all-on-add" does not exist', 'npm run be-worker -- provision --env prod'],
   },
   {
     what: '`npm run send` with dev stopped',
