@@ -29,7 +29,20 @@ function withHelpers(engine: Engine): Engine {
       ? inline
       : `[\n${items.map((item) => `  ${item},\n`).join('')}]`;
   });
+  /** A shell block whose `#` comments line up, however long the values rendered before them. */
+  engine.registerHelper('alignComments', function (this: unknown, options: Handlebars.HelperOptions) {
+    return alignComments(options.fn(this));
+  });
   return engine;
+}
+
+/** Lines of the form `command   # comment`, with every `#` in one column, 3 spaces after the longest command. */
+function alignComments(text: string): string {
+  const lines = text.split('\n').map((line) => /^(\S.*?)\s+(# .*)$/.exec(line) ?? line);
+  const width = Math.max(0, ...lines.map((line) => (typeof line === 'string' ? 0 : (line[1] ?? '').length)));
+  return lines
+    .map((line) => (typeof line === 'string' ? line : `${(line[1] ?? '').padEnd(width)}   ${line[2] ?? ''}`))
+    .join('\n');
 }
 
 const runtime = withHelpers(Runtime.create());

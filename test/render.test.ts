@@ -1,9 +1,13 @@
 // What a worker is made of, before anything touches the disk.
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { templatesOf } from '../src/identity.ts';
+import { NEW_TASK_TAKES } from '../src/options.ts';
 import { renderWorker } from '../src/render.ts';
 import { type Spec, validateSpec } from '../src/spec.ts';
 import { CLI_VERSION, TEMPLATE_VERSION } from '../src/version.ts';
+import { REPO, tempDir } from './support/process.ts';
 
 const spec = (overrides: Partial<Spec> = {}): Spec =>
   validateSpec({
@@ -135,4 +139,81 @@ describe('renderWorker', () => {
     const source = await readFile(new URL('../templates/worker/src/runtime/codec.ts', import.meta.url), 'utf8');
     expect(tree.get('src/runtime/codec.ts')).toBe(source);
   });
+});
+
+/** The `#` comment columns of each shell block of a Markdown text, one list per block that has comments. */
+function commentColumns(markdown: string): { block: string; columns: number[] }[] {
+  const blocks = [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '');
+  return blocks
+    .map((block) => ({
+      block,
+      columns: block
+        .split('\n')
+        .map((line) => /^\S.*?\s+(#) /.exec(line))
+        .filter((match) => match !== null)
+        .map((match) => match.index + match[0].length - 2),
+    }))
+    .filter(({ columns }) => columns.length > 0);
+}
+
+describe('the quick starts', () => {
+  const variants: Partial<Spec>[] = [
+    {},
+    { packageManager: 'pnpm' },
+    { queues: [{ queue: 'my-worker-mul', task: 'mul' }], integrations: ['tracing'] },
+    { queues: [{ queue: 'resize.fifo', task: 'app.tasks.resize' }], packageManager: 'pnpm', integrations: [] },
+  ];
+
+  it.each(variants)('align the # comments of each shell block in the worker README (%j)', async (overrides) => {
+    const readme = (await renderWorker(spec(overrides))).get('README.md') ?? '';
+    const blocks = commentColumns(readme);
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    for (const { block, columns } of blocks) expect(new Set(columns).size, block).toBe(1);
+  });
+
+  it("align them in this repository's README too, whose send line says what a new task takes", async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const [quickStart] = commentColumns(readme);
+    expect(new Set(quickStart?.columns).size, quickStart?.block).toBe(1);
+    // Its `add 2 3` is no pattern for a task of another name: the prompts say the same.
+    expect(quickStart?.block).toMatch(/^npm run send -- add 2 3 .*# .*/m);
+    expect(quickStart?.block).toContain(NEW_TASK_TAKES);
+  });
+
+  it.each([
+    { task: 'mul', packageManager: 'npm' as const },
+    { task: 'add', packageManager: 'pnpm' as const },
+    { task: 'app.tasks.resize', packageManager: 'npm' as const },
+  ])(
+    'send the worker’s first task ($task) arguments it accepts, in each shell block',
+    async ({ task, packageManager }) => {
+      const tree = await renderWorker(
+        spec({ queues: [{ queue: 'my-worker-q', task }], packageManager, integrations: [] }),
+      );
+      const dir = await tempDir('cbw-send-line-');
+      for (const [path, contents] of tree) {
+        await mkdir(dirname(join(dir, path)), { recursive: true });
+        await writeFile(join(dir, path), contents);
+      }
+      await symlink(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      const runtime = await import(join(dir, 'src', 'runtime', 'index.ts'));
+      const { tasks } = (await import(join(dir, 'src', 'tasks', 'index.ts'))) as { tasks: { name: string }[] };
+      const run = packageManager === 'npm' ? 'npm run' : 'pnpm';
+      const lines = [...(tree.get('README.md') ?? '').matchAll(new RegExp(`^${run} send -- (\\S+) (.*?) +# `, 'gm'))];
+      expect(lines).toHaveLength(2);
+      for (const [line, name, words = ''] of lines) {
+        expect(name, line).toBe(task);
+        // Each word as scripts/send.ts reads it: JSON when it parses, a string otherwise.
+        const args = words.split(' ').map((word) => {
+          try {
+            return JSON.parse(word) as unknown;
+          } catch {
+            return word;
+          }
+        });
+        const definition = tasks.find((candidate) => candidate.name === name);
+        expect(() => runtime.parseArguments(definition, args, {}), line).not.toThrow();
+      }
+    },
+  );
 });

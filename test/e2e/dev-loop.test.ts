@@ -105,6 +105,34 @@ describe('npm run dev on a worker made with --env dev', () => {
     MINUTES,
   );
 
+  it(
+    'runs a task sent right after a restart on change at once: the old worker abandons no long poll to take it',
+    async () => {
+      const started = async () => metric('process_start_time_seconds');
+      // A race with the old worker's last poll: each try restarts at another point of it.
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const before = await started();
+        await appendFile(join(worker, 'src', 'tasks', 'add.ts'), '// touch\n');
+        await waitFor(
+          'the worker to restart',
+          async () =>
+            (await started()) !== before && (await fetch(`http://127.0.0.1:${env.HTTP_PORT}/readyz`)).ok
+              ? true
+              : undefined,
+          30_000,
+        );
+        const sent = await npm(['run', 'send', '--', 'add', '7', String(attempt)], env);
+        expect(sent.exitCode, sent.all).toBe(0);
+        // Within the wait for a task sent to an idle worker, far less than the 30 s visibility
+        // timeout a message taken by an abandoned poll stays hidden for.
+        expect(
+          await waitFor(`add 7 ${attempt} to succeed`, () => metric(tasks('add', 'envdev-add', 'succeeded')), 20_000),
+        ).toBe(1);
+      }
+    },
+    3 * MINUTES,
+  );
+
   it('logs JSON lines into a pipe, saying which SQS and why, and stops on Ctrl-C', async () => {
     process.kill(-(dev.pid ?? 0), 'SIGINT');
     const { all } = await dev;

@@ -96,6 +96,42 @@ describe('a stop with idle slots', () => {
     },
     MINUTE,
   );
+
+  it(
+    'holding nothing, lets its open long poll finish: a task sent during or just after the stop runs on the next worker, not after its visibility timeout',
+    async () => {
+      // A restart as `npm run dev` makes one on every change: the worker, idle, is stopped, a task
+      // sent 0-4 s later, the next worker started. An abandoned poll would take the task and hide it
+      // for its visibility timeout, far beyond the test; each try is a queue of its own.
+      const tries: { wait?: string; sendAfterMs: number }[] = [
+        { sendAfterMs: 0 },
+        { sendAfterMs: 3000 },
+        { wait: '1', sendAfterMs: 0 },
+        { wait: '1', sendAfterMs: 1500 },
+        { wait: '1', sendAfterMs: 4000 },
+        { wait: '3', sendAfterMs: 1000 },
+        { wait: '3', sendAfterMs: 2500 },
+      ];
+      for (const [index, { wait, sendAfterMs }] of tries.entries()) {
+        const user = `restart${index}`;
+        const RUN_LOG = await setUp(sqs, user, 600);
+        const env = { RUN_LOG, NAP_MAX_MS: '50', ...(wait ? { RECEIVE_WAIT_SECONDS: wait } : {}) };
+        const first = await startWorkerProcess(sqs, user, env);
+        first.process.kill('SIGTERM');
+        await new Promise((resolve) => setTimeout(resolve, sendAfterMs));
+        const ids = await sendNaps(sqs, user, [0]);
+        const stopped = await first.process;
+        expect(stopped.exitCode, String(stopped.all)).toBe(0);
+        await startWorkerProcess(sqs, user, env);
+        await waitFor(`try ${index} (${JSON.stringify(tries[index])}) to run on the next worker`, async () =>
+          (await ran(RUN_LOG)).length === 1 ? true : undefined,
+        );
+        expect(await ran(RUN_LOG)).toEqual(ids);
+        await killWorkers();
+      }
+    },
+    4 * MINUTE,
+  );
 });
 
 describe('a prefork pool whose primary is killed', () => {

@@ -107,3 +107,22 @@ describe('ETA_HORIZON_DAYS', () => {
     expect(() => parse(value)).toThrow(/ETA_HORIZON_DAYS: a whole number from 1 to 36500/);
   });
 });
+
+describe('RECEIVE_WAIT_SECONDS', () => {
+  const parse = (value?: string) =>
+    parseEnv(schema, {
+      DATABASE_URL: 'postgres://db/x',
+      ...(value === undefined ? {} : { RECEIVE_WAIT_SECONDS: value }),
+    });
+
+  it('is the long poll of 10 s by default, and takes whole seconds from 1 to 10', () => {
+    expect(parse().RECEIVE_WAIT_SECONDS).toBe(10);
+    expect(parse('').RECEIVE_WAIT_SECONDS).toBe(10);
+    expect(['1', '3', '10'].map((value) => parse(value).RECEIVE_WAIT_SECONDS)).toEqual([1, 3, 10]);
+  });
+
+  // 0 would poll SQS without a pause; above 10, an open poll would outlast the stop's deadline.
+  it.each(['0', '2.5', '11', '20', 'long'])('refuses %s, naming the variable', (value) => {
+    expect(() => parse(value)).toThrow(/RECEIVE_WAIT_SECONDS: a whole number from 1 to 10/);
+  });
+});

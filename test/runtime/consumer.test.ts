@@ -12,8 +12,15 @@ class FakeSqs {
   receives: { max: number; wait: number }[] = [];
   /** Receives still open (a long poll with nothing to take yet), and whether the client aborted them. */
   open = 0;
+  /**
+   * Messages a poll the client aborted took, as SQS does: it still holds the poll open and hands it the
+   * next message, which nobody reads, so it stays hidden for its visibility timeout.
+   */
+  hidden: Message[] = [];
   fail: Error | undefined;
   #waiters: (() => void)[] = [];
+  /** Polls the client aborted, still open at "SQS" until their wait ends. */
+  #abandoned: { max: number; until: number }[] = [];
   #next = 0;
 
   push(count: number, group?: string): void {
@@ -22,6 +29,9 @@ class FakeSqs {
       const attributes = group ? { Attributes: { MessageGroupId: group } } : {};
       this.queue.push({ MessageId: `m${id}`, ReceiptHandle: `r${id}`, Body: '{}', ...attributes });
     }
+    // An abandoned poll, opened first, is served first.
+    this.#abandoned = this.#abandoned.filter(({ until }) => until > Date.now());
+    for (const poll of this.#abandoned.splice(0)) this.hidden.push(...this.queue.splice(0, poll.max));
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
@@ -43,6 +53,7 @@ class FakeSqs {
             });
             options.abortSignal?.addEventListener('abort', () => {
               clearTimeout(timer);
+              this.#abandoned.push({ max, until: Date.now() + wait * 1000 });
               reject(options.abortSignal?.reason ?? new Error('aborted'));
             });
           });
@@ -176,13 +187,62 @@ describe('QueueConsumer', () => {
     expect(leases.released).toEqual(['r2']);
   });
 
-  it('aborts its open long poll at stop when it holds nothing', async () => {
+  it('lets its open long poll finish at stop though it holds nothing, and gives back what it brings', async () => {
     const c = consumer({ concurrency: 2 });
     c.start();
     await settle();
     expect(sqs.open).toBe(1);
-    await c.stop(5000);
+    let stopped = false;
+    const stopping = c.stop(5000).then((left) => {
+      stopped = true;
+      return left;
+    });
+    await vi.advanceTimersByTimeAsync(3000);
+    // Not abandoned: an abandoned poll would take the next message sent, which nobody would read.
+    expect(sqs.open).toBe(1);
+    expect(stopped).toBe(false);
+    sqs.push(1);
+    await settle();
+    expect(await stopping).toBe(0);
+    expect(sqs.hidden).toEqual([]);
+    expect(leases.released).toEqual(['r1']);
+    expect(work.started).toEqual([]);
+  });
+
+  it('ends its stop when its open long poll ends empty, at the poll’s wait', async () => {
+    const c = consumer({ concurrency: 2 });
+    c.start();
+    await settle();
+    let stopped = false;
+    const stopping = c.stop(0).then(() => {
+      stopped = true;
+    });
+    await vi.advanceTimersByTimeAsync(9000);
+    expect(stopped).toBe(false);
+    await vi.advanceTimersByTimeAsync(1000);
+    await stopping;
     expect(sqs.open).toBe(0);
+    expect(sqs.receives).toHaveLength(1);
+  });
+
+  it('does not abandon its open long poll when the last task ends during the stop', async () => {
+    sqs.push(1);
+    const c = consumer({ concurrency: 2 });
+    c.start();
+    await settle();
+    expect(work.started).toEqual(['m1']);
+    await settle();
+    expect(sqs.open).toBe(1);
+    const stopping = c.stop(5000);
+    work.finish('m1');
+    await settle();
+    // It holds nothing now, and the poll is still open: a message sent now is given back, not hidden.
+    sqs.push(1);
+    await settle();
+    expect(await stopping).toBe(0);
+    expect(sqs.hidden).toEqual([]);
+    expect(leases.released).toEqual(['r2']);
+    expect(work.started).toEqual(['m1']);
   });
 
   it('lets an open long poll finish before giving messages back, and gives back what it brings', async () => {
@@ -330,6 +390,9 @@ describe('QueueConsumer', () => {
     expect(waits.slice(0, 4)).toEqual([7, 3, 6, 7]);
     expect(waits.slice(3).every((wait) => wait === 7)).toBe(true);
     expect(c.healthy).toBe(true);
-    await c.stop(0);
+    // The stop lets the open poll finish, at its wait.
+    const stopping = c.stop(0);
+    await vi.advanceTimersByTimeAsync(7_000);
+    await stopping;
   });
 });

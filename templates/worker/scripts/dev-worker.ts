@@ -5,6 +5,10 @@ import { loadConfig, workerName } from '../src/config/config.ts';
 import { createLocalQueues } from '../src/local-queues.ts';
 import { explainStartupError, type SqsTarget, sqsTarget } from '../src/runtime/index.ts';
 
+// A restart lets the old worker's open long poll finish (one abandoned would hide the next task
+// sent for its visibility timeout): a short wait makes that a second. Unless .env sets another.
+process.env.RECEIVE_WAIT_SECONDS ||= '1';
+
 let target: SqsTarget | undefined;
 try {
   const config = loadConfig();

@@ -4,6 +4,7 @@ import { parseEnv as parseEnvFile } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { defaultUser, envNameSchema, userNameSchema } from './naming.ts';
+import { DEFAULT_WAIT_SECONDS } from './timing.ts';
 
 /** A whole number in a range; the message states the range, since the value is never shown. */
 function wholeNumber(min: number, max: number) {
@@ -46,6 +47,11 @@ export function coreEnvSchema({ region }: { region: string }) {
       .min(0, { error: 'seconds, from 0 to 3600' })
       .max(3600, { error: 'seconds, from 0 to 3600' })
       .default(30),
+    /**
+     * The long poll's wait. A stop lets an open poll finish, so it takes up to this; no more than the
+     * default, which the stop's deadline is sized for. `npm run dev` sets 1, to restart in a second.
+     */
+    RECEIVE_WAIT_SECONDS: wholeNumber(1, DEFAULT_WAIT_SECONDS).default(DEFAULT_WAIT_SECONDS),
     /** An eta further away than this many days is refused: dead-lettered with EtaTooFarError. */
     ETA_HORIZON_DAYS: wholeNumber(1, 36_500).default(365),
     /** How often the queue depths are read from SQS into /metrics; 0 turns it off. */

@@ -126,16 +126,15 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
    * Stops receiving, gives the messages waiting for a slot back to the queue, and waits up to
    * `graceMs` for the tasks running. Returns how many still run.
    *
-   * A long poll aborted by the client stays open at SQS, which can still hand it messages that then
-   * come back only after their visibility timeout; a message given back while it is open could be one
-   * of them. So the open polls are aborted only while this consumer holds nothing; otherwise they are
-   * let finish (within the long-poll wait) and what they bring is given back with the rest.
+   * An open long poll is let finish (within the long-poll wait), and what it brings is given back with
+   * the rest, even when this consumer holds nothing: a poll aborted by the client stays open at SQS,
+   * which hands it the next message sent or given back, and nobody reads it, so that message stays
+   * hidden for its visibility timeout (a task sent just after a restart would wait that long).
    */
   async stop(graceMs: number): Promise<number> {
     this.#stopping = true;
     this.#stop.abort();
     this.#wakePollers();
-    this.#abortReceivesIfIdle();
     const grace = new AbortController();
     const graceOver = sleep(graceMs, grace.signal);
     await this.#loop;
@@ -273,7 +272,6 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
           this.#freeSlot();
         } else this.#grantWaiting();
         this.#wakePollers();
-        this.#abortReceivesIfIdle();
       });
     this.#inFlight.set(task, entry);
   }
@@ -346,12 +344,6 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     const resting = [...this.#inFlight.values()].filter((entry) => entry.resting);
     await this.#release([...queued.map(({ entry }) => entry), ...resting]);
     for (const { grant } of queued) grant(false);
-  }
-
-  /** Stopping and holding nothing: an open poll can no longer take a message this consumer gives back. */
-  #abortReceivesIfIdle(): void {
-    if (!this.#stopping || this.#inFlight.size > 0) return;
-    for (const call of this.#receives.keys()) call.abort();
   }
 
   #wakePollers(): void {

@@ -5,7 +5,8 @@ export const MAX_BATCH = 10;
 
 /**
  * The long poll's wait: a receive returns as soon as a message is there, or empty after this. A stop
- * with messages in flight lets an open poll finish (see QueueConsumer.stop), so this bounds that too.
+ * lets an open poll finish (see QueueConsumer.stop), so this bounds that too; RECEIVE_WAIT_SECONDS
+ * may shorten it, never lengthen it.
  */
 export const DEFAULT_WAIT_SECONDS = 10;
 /** A receive gets this long beyond its long-poll wait to answer, before it counts as failed. */

@@ -52,6 +52,7 @@ async function startFromConfig<Config extends CoreConfig>(
       routes,
       naming: { env: config.APP_ENV, user: config.BE_WORKER_USER },
       concurrency: config.WORKER_CONCURRENCY,
+      waitTimeSeconds: config.RECEIVE_WAIT_SECONDS,
       metrics,
       log,
       hooks,

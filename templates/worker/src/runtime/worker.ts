@@ -29,7 +29,7 @@ export interface WorkerOptions {
   concurrency: number;
   metrics: Metrics;
   log: Logger;
-  /** Long-poll wait; tests shorten it. */
+  /** Long-poll wait (RECEIVE_WAIT_SECONDS); at most DEFAULT_WAIT_SECONDS, which a stop's deadline allows for. */
   waitTimeSeconds?: number;
   /** The integrations' hooks (src/integrations/). */
   hooks?: WorkerHooks;
