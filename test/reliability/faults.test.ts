@@ -2,13 +2,21 @@
 // tasks that block the event loop or never end, a stop with idle slots, a killed prefork primary,
 // and — through a fault proxy between the two — an SQS that goes silent or fails only deletes.
 // Every test waits for states (a metric, the run log, an exit), never on a clock alone.
-import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stopDeadlineSeconds } from '../../templates/worker/src/runtime/timing.ts';
 import { type FaultyNetwork, startFaultyNetwork } from '../support/faulty-network.ts';
 import { waitFor } from '../support/process.ts';
 import { depth, type SqsProcess, startSqsProcess } from '../support/sqs.ts';
-import { killWorkers, MINUTE, ran, sendNaps, sendTasks, setUp, startWorkerProcess } from '../support/workers.ts';
+import {
+  killWorkers,
+  MINUTE,
+  poolProcesses,
+  ran,
+  sendNaps,
+  sendTasks,
+  setUp,
+  startWorkerProcess,
+} from '../support/workers.ts';
 
 let sqs: SqsProcess;
 /** Between the worker and SQS, where a test needs SQS to misbehave. */
@@ -22,9 +30,6 @@ afterAll(async () => {
   await sqs?.stop();
 });
 afterEach(killWorkers);
-
-const childrenOf = async (pid: number | undefined) =>
-  (await execa('pgrep', ['-P', String(pid)], { reject: false })).stdout.split('\n').filter(Boolean).map(Number);
 
 describe('a task that blocks the event loop', () => {
   it(
@@ -146,7 +151,7 @@ describe('a prefork pool whose primary is killed', () => {
       });
       const ids = await sendNaps(sqs, 'orphan', [3000, 3000, 3000, 3000]);
       await waitFor('all four in flight', async () => ((await primary.metric('started')) === 4 ? true : undefined));
-      const children = await childrenOf(primary.process.pid);
+      const children = await poolProcesses(primary.process.pid);
       expect(children).toHaveLength(2);
       primary.process.kill('SIGKILL');
       await primary.process;

@@ -1,13 +1,13 @@
 // A worker process (alone, or a prefork pool) facing what ends processes: a rejection or an
 // exception nobody handles, SIGHUP, a replacement process killed as it starts. Every test waits
 // for states (a metric, the run log, an exit), never on a clock.
-import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sample, waitFor } from '../support/process.ts';
 import { type SqsProcess, startSqsProcess } from '../support/sqs.ts';
 import {
   killWorkers,
   MINUTE,
+  poolProcesses,
   ran,
   sendNaps,
   sendTasks,
@@ -26,8 +26,7 @@ const logLines = (output: unknown) =>
     .map((line) => JSON.parse(line) as Record<string, unknown> & { err?: { message?: string } });
 
 /** The pids of a pool's worker processes. */
-const children = async (primary: WorkerProcess) =>
-  (await execa('pgrep', ['-P', String(primary.process.pid)], { reject: false })).stdout.split('\n').filter(Boolean);
+const children = async (primary: WorkerProcess) => (await poolProcesses(primary.process.pid)).map(String);
 
 const counted = async (worker: WorkerProcess, series: string) => sample(await worker.metrics(), series) ?? 0;
 

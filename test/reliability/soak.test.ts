@@ -7,7 +7,6 @@
 // say why, and every stop ends in time.
 import { join } from 'node:path';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
 import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
@@ -18,6 +17,7 @@ import { createQueues, depth, type SqsProcess, startSqsProcess } from '../suppor
 import {
   killWorkers,
   MINUTE,
+  poolProcesses,
   ran,
   sendNaps,
   sendTasks,
@@ -129,15 +129,10 @@ it(
   6 * MINUTE,
 );
 
-/** A worker's process and, for a prefork pool, its worker processes. */
-async function processTree(worker: WorkerProcess): Promise<number[]> {
-  const primary = worker.process.pid as number;
-  const children = await execa('pgrep', ['-P', String(primary)], { reject: false });
-  return [primary, ...children.stdout.split('\n').filter(Boolean).map(Number)];
-}
-
+/** Signals a worker's process and, for a prefork pool, its worker processes. */
 async function signalTree(worker: WorkerProcess, signal: NodeJS.Signals): Promise<void> {
-  for (const pid of await processTree(worker)) process.kill(pid, signal);
+  const primary = worker.process.pid as number;
+  for (const pid of [primary, ...(await poolProcesses(primary))]) process.kill(pid, signal);
 }
 
 it(

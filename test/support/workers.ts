@@ -71,6 +71,12 @@ export async function startWorkerProcess(
   return worker;
 }
 
+/** The processes a prefork primary forked (its pool), by pid. */
+export async function poolProcesses(pid: number | undefined): Promise<number[]> {
+  const found = await execa('pgrep', ['-P', String(pid)], { reject: false });
+  return found.stdout.split('\n').filter(Boolean).map(Number);
+}
+
 /** Kills every worker process still running: for afterEach. */
 export async function killWorkers(): Promise<void> {
   for (const child of running) child.kill('SIGKILL');
