@@ -40,7 +40,9 @@ const beWorker = (args: string[], cwd = worker) =>
 function runScript(name: string, env: Record<string, string>): ResultPromise {
   const pkg = JSON.parse(readFileSync(join(worker, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const [command = 'node', ...args] = (pkg.scripts[name] ?? '').split(' && ').at(-1)?.split(' ') ?? [];
-  return execa(command, args, { cwd: worker, env, reject: false, all: true });
+  // No SIGKILL 5 s after a SIGTERM (execa's default): an idle worker's stop lets its open long poll
+  // finish, up to RECEIVE_WAIT_SECONDS (10).
+  return execa(command, args, { cwd: worker, env, reject: false, all: true, forceKillAfterDelay: false });
 }
 
 async function sendFixture(endpoint: string, queue: string, fixture: string): Promise<void> {
@@ -268,6 +270,7 @@ describe('a generated worker', () => {
           env,
           reject: false,
           all: true,
+          forceKillAfterDelay: false,
         });
         try {
           await waitFor('/healthz', async () =>

@@ -57,6 +57,8 @@ describe.each(combinations)('a worker with %s', (_label, flags, chosen) => {
       env: runEnv,
       reject: false,
       all: true,
+      // An idle worker's stop lets its open long poll finish (up to 10 s): no SIGKILL after 5 s.
+      forceKillAfterDelay: false,
     });
     try {
       await waitFor(
