@@ -34,7 +34,9 @@ const naps = (count: number) => Array.from({ length: count }, () => 20 + Math.fl
 /**
  * Runs a burst of `tasks` naps through a fleet scaled by `spec` (its one trigger on the user's
  * queue), replicas of WORKER_CONCURRENCY = `concurrency`, one process each; waits until every task
- * ran and the replicas are back at `settled`, then stops the fleet.
+ * ran and the replicas are back at `settled`, then stops the fleet. With `trickleUntilScaledIn`,
+ * tasks keep coming after the burst, 5 every 250 ms, until that many replicas were scaled in and
+ * exited (two minutes at most): those scale-ins stop workers that are receiving and running.
  */
 async function burst(
   user: string,
@@ -42,6 +44,7 @@ async function burst(
   concurrency: number,
   spec: Omit<ScaleOutSpec, 'triggers'> & { triggers: Omit<ScaleOutSpec['triggers'][number], 'queueURL'>[] },
   settled: number,
+  trickleUntilScaledIn = 0,
 ) {
   const RUN_LOG = await setUp(sqs, user, 30);
   const queue = fullQueueName('naps', { env: 'local', user });
@@ -61,9 +64,15 @@ async function burst(
   );
   const running = fleet;
   const ids = await sendNaps(sqs, user, naps(tasks));
+  const trickleEnds = Date.now() + 2 * MINUTE;
+  while (running.exits.length < trickleUntilScaledIn && Date.now() < trickleEnds) {
+    ids.push(...(await sendNaps(sqs, user, naps(5))));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const scaledInUnderLoad = running.exits.length;
   await waitFor(
-    `all ${tasks} tasks to run`,
-    async () => ((await ran(RUN_LOG)).length >= tasks ? true : undefined),
+    `all ${ids.length} tasks to run`,
+    async () => ((await ran(RUN_LOG)).length >= ids.length ? true : undefined),
     5 * MINUTE,
   );
   await waitFor('an empty queue', async () => ((await depth(sqs, queue)) === 0 ? true : undefined), MINUTE);
@@ -74,7 +83,7 @@ async function burst(
   );
   await running.stop();
   const runs = await ran(RUN_LOG);
-  return { ids, runs, fleet: running };
+  return { ids, runs, fleet: running, scaledInUnderLoad };
 }
 
 describe('a fleet scaled by KEDA on queue depth', () => {
@@ -145,6 +154,39 @@ describe('a fleet scaled by KEDA on queue depth', () => {
       expect(Math.min(...timeline.map((point) => point.running))).toBe(1);
       expect(timeline.at(-1)?.running).toBe(1);
       // The two above the minimum were scaled in, the last by stop(): each drained and exited 0.
+      expect(fleet.exits).toEqual(Array(fleet.started()).fill(0));
+    },
+    10 * MINUTE,
+  );
+
+  it(
+    'scales in while tasks keep coming (0 → 5 → fewer, queueLength 3): the replicas stopped mid-work drain, exit 0, and each task runs once',
+    async () => {
+      const { ids, runs, fleet, scaledInUnderLoad } = await burst(
+        'scale-busy',
+        1500,
+        3,
+        {
+          pollingInterval: 1,
+          minReplicaCount: 0,
+          maxReplicaCount: 5,
+          cooldownPeriod: 5,
+          scaleDownStabilizationWindowSeconds: 3,
+          triggers: [{ queueLength: 3 }],
+        },
+        0,
+        2,
+      );
+      expect(runs).toHaveLength(ids.length);
+      expect(new Set(runs)).toEqual(new Set(ids));
+
+      const { timeline } = fleet;
+      console.info(
+        `scale-in under load: ${ids.length} tasks, ${scaledInUnderLoad} scale-ins while they kept coming; ${timeline.map(({ at, metrics, running }) => `${Math.round(at / 100) / 10}s ${metrics[0]}→${running}`).join(', ')}`,
+      );
+      expect(Math.max(...timeline.map((point) => point.running))).toBe(5);
+      expect(scaledInUnderLoad).toBeGreaterThanOrEqual(2);
+      expect(timeline.at(-1)?.running).toBe(0);
       expect(fleet.exits).toEqual(Array(fleet.started()).fill(0));
     },
     10 * MINUTE,
