@@ -36,9 +36,14 @@ export interface PodSettings {
   processes: number;
 }
 
+/** The worker's settings when its environment sets none (config.ts). */
+function runtimeDefaults() {
+  return z.object(coreEnvSchema({ region: 'us-west-1' })).parse({});
+}
+
 /** The runtime's own defaults (config.ts), and one process: the CPU limit is one core. */
 export function defaultPodSettings(): PodSettings {
-  const defaults = z.object(coreEnvSchema({ region: 'us-west-1' })).parse({});
+  const defaults = runtimeDefaults();
   return {
     shutdownGraceSeconds: defaults.SHUTDOWN_GRACE_SECONDS,
     concurrency: defaults.WORKER_CONCURRENCY,
@@ -73,7 +78,7 @@ function podView(spec: Pick<Spec, 'integrations'>, settings: PodSettings) {
   const termination = terminationGracePeriodSeconds(settings.shutdownGraceSeconds);
   return {
     ...settings,
-    httpPort: 8080,
+    httpPort: runtimeDefaults().HTTP_PORT,
     processStopSeconds: processStopSeconds(settings.shutdownGraceSeconds),
     terminationMarginSeconds: TERMINATION_MARGIN_SECONDS,
     terminationGracePeriodSeconds: termination,
