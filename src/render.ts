@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
+import { cliDependency } from './cli-source.ts';
 import { collate } from './collate.ts';
 import { dashboardPicture } from './dashboard-picture.ts';
 import { renderK8s } from './deploy.ts';
@@ -15,12 +16,12 @@ import { commandsFor } from './package-manager.ts';
 import { type Spec, taskIdentifier } from './spec.ts';
 import { renderTemplate } from './templates.ts';
 import type { VirtualTree } from './tree.ts';
-import { CLI_VERSION, cliDependency, IMAGES, TEMPLATE_VERSION } from './version.ts';
+import { CLI_VERSION, IMAGES, TEMPLATE_VERSION } from './version.ts';
 
 const TEMPLATES = fileURLToPath(new URL('../templates/', import.meta.url));
 
 /** npm drops some dotfiles from packages, so the template stores them under another name. */
-const RENAMES: Record<string, string> = { _gitignore: '.gitignore', _env: '.env' };
+const RENAMES: Record<string, string> = { _gitignore: '.gitignore', _env: '.env', _npmrc: '.npmrc' };
 
 /** The answers file of a generated repo: what `be-worker` reads to know the repo. */
 export const ANSWERS_FILE = 'be-worker.json';
@@ -121,7 +122,7 @@ function viewOf(spec: Spec) {
     prefix: metricPrefix(spec.name),
     pm: commandsFor(spec.packageManager),
     cliVersion: CLI_VERSION,
-    cliDependency: cliDependency(spec.packageManager),
+    cliDependency: cliDependency(),
     templateVersion: TEMPLATE_VERSION,
     images: IMAGES,
   };
