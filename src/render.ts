@@ -9,6 +9,7 @@ import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
 import { cliDependency } from './cli-source.ts';
 import { collate } from './collate.ts';
 import { dashboardPicture } from './dashboard-picture.ts';
+import { renderK8s } from './deploy.ts';
 import { templatesOf } from './identity.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
@@ -53,6 +54,7 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
     for (const [path, contents] of await renderTaskFiles(task.name)) tree.set(path, contents);
   }
   tree.set('package.json', withDependencies(tree.get('package.json') ?? '{}', chosen));
+  for (const [path, contents] of await renderK8s(spec)) tree.set(path, contents);
   const dashboard = tree.get('docker/grafana/dashboard.json');
   if (dashboard) tree.set('docker/grafana/dashboard.svg', dashboardPicture(dashboard));
   tree.set(ANSWERS_FILE, `${JSON.stringify(answersFile(spec), null, 2)}\n`);
