@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
 import { collate } from './collate.ts';
 import { dashboardPicture } from './dashboard-picture.ts';
+import { deployEnvs, kubeconfigVariable } from './deploy-envs.ts';
 import { templatesOf } from './identity.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
@@ -122,6 +123,7 @@ function viewOf(spec: Spec) {
     cliDependency: cliDependency(spec.packageManager),
     templateVersion: TEMPLATE_VERSION,
     images: IMAGES,
+    deployEnvs: deployEnvs(spec.env).map((env) => ({ env, kubeconfig: kubeconfigVariable(env) })),
   };
 }
 

@@ -2,7 +2,7 @@
 // the Dockerfile with a Dockerfile linter, docker-compose.yml with the Compose specification's
 // schema, the Prometheus config with promtool, .gitlab-ci.yml with GitLab's schema and against
 // the worker's own package.json. (What the image runs is run for real in test/e2e.)
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validate as lintDockerfile } from 'dockerfile-utils';
 import { execa } from 'execa';
@@ -264,7 +264,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
 
     it('tests on Node 24 with the scripts the worker has, caching the package manager’s downloads', async () => {
       const config = parse(await file('.gitlab-ci.yml'));
-      expect(config.stages).toEqual(['test', 'build', 'release']);
+      expect(config.stages).toEqual(['test', 'build', 'release', 'deploy']);
       expect(config.test.image).toMatch(/^node:24\.\d+\.\d+/);
       const used = scriptsRun(config.test.script);
       expect(used).toEqual(['lint', 'typecheck', 'test', 'build']);
@@ -426,5 +426,92 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       // The keys reach the CLI in a file, never on a command line.
       expect(commands).not.toMatch(/(--env|-e)[ =]"?AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=/);
     });
+  });
+});
+
+/**
+ * A small stand-in for deploy/k8s: a base whose Deployment names its image by the worker's name,
+ * and an overlay that puts it in a namespace. Enough for kubectl to render what the job applies.
+ */
+async function kustomizeTree(dir: string, worker: string, env: string): Promise<void> {
+  await mkdir(join(dir, 'deploy/k8s/base'), { recursive: true });
+  await mkdir(join(dir, 'deploy/k8s/overlays', env), { recursive: true });
+  await writeFile(join(dir, 'deploy/k8s/base/kustomization.yaml'), 'resources:\n  - deployment.yaml\n');
+  await writeFile(
+    join(dir, 'deploy/k8s/base/deployment.yaml'),
+    `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${worker}
+spec:
+  selector:
+    matchLabels: { app: ${worker} }
+  template:
+    metadata:
+      labels: { app: ${worker} }
+    spec:
+      containers:
+        - name: worker
+          image: ${worker}
+`,
+  );
+  await writeFile(
+    join(dir, 'deploy/k8s/overlays', env, 'kustomization.yaml'),
+    // bases: Debian's kubectl 1.20 (kustomize 2.0) takes no folder among resources.
+    `bases:\n  - ../../base\nnamespace: ${worker}-${env}\n`,
+  );
+}
+
+describe.each([
+  ['local', ['dev', 'prod']],
+  ['prod', ['dev', 'prod']],
+  ['staging-eu', ['dev', 'prod', 'staging-eu']],
+])('the deploy jobs of a worker made for env %s', (env, envs) => {
+  const ci = async () => parse((await renderWorker(spec({ env }))).get('.gitlab-ci.yml') ?? '');
+
+  it('has one manual deploy:<env> job per overlay, only where the build ran and the env’s kubeconfig is set', async () => {
+    const config = await ci();
+    expect(Object.keys(config).filter((key) => key.startsWith('deploy:'))).toEqual(
+      envs.map((name) => `deploy:${name}`),
+    );
+    expect(config['.deploy'].stage).toBe('deploy');
+    expect(config['.deploy'].needs).toEqual(['build']);
+    // Manual and optional: a pipeline nobody deploys from is green, not blocked.
+    expect(config['.deploy'].allow_failure).toBe(true);
+    expect(config['.deploy'].image).toMatch(EXACT_IMAGE);
+    for (const name of envs) {
+      const job = config[`deploy:${name}`];
+      const variable = `KUBECONFIG_${name.toUpperCase().replaceAll('-', '_')}`;
+      expect(job.extends).toBe('.deploy');
+      expect(job.rules).toEqual([
+        { if: `$${variable} && ($CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_TAG)`, when: 'manual' },
+      ]);
+      // The File variable's path, read in the script: GitLab would put the file's contents in a YAML variable.
+      expect(job.before_script).toEqual([`export KUBECONFIG="$${variable}"`]);
+      expect(job.variables).toEqual({ OVERLAY: `deploy/k8s/overlays/${name}` });
+      expect(job.environment).toEqual({ name });
+      expect(job.resource_group).toBe(`deploy-${name}`);
+    }
+  });
+
+  it('applies the overlay of its env with the image the build job pushed, with plain kubectl', async () => {
+    await requireTools(['kubectl']);
+    const config = await ci();
+    const script: string[] = config['.deploy'].script;
+    const apply = script.findIndex((line) => /\bkubectl apply\b/.test(line));
+    expect(script.slice(apply)).toEqual(['kubectl apply -k .deploy']);
+    expect(config.variables.IMAGE).toBe('$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA');
+    const name = envs.at(-1) as string;
+    const dir = await tempDir('cbw-deploy-');
+    await kustomizeTree(dir, 'image-resizer', name);
+    // What the job runs up to the apply, as GitLab runs it: IMAGE expanded, OVERLAY from the job.
+    const image = 'registry.example.com:5050/team/image-resizer:0123456789abcdef0123456789abcdef01234567';
+    await execa('sh', ['-euc', script.slice(0, apply).join('\n')], {
+      cwd: dir,
+      env: { IMAGE: image, ...config[`deploy:${name}`].variables },
+    });
+    const rendered = parse((await execa('kubectl', ['kustomize', '.deploy'], { cwd: dir })).stdout);
+    expect(rendered.metadata.namespace).toBe(`image-resizer-${name}`);
+    expect(rendered.spec.template.spec.containers[0].image).toBe(image);
   });
 });
