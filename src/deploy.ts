@@ -61,6 +61,11 @@ export function deployEnvs(spec: Pick<Spec, 'env'>): string[] {
   return [...new Set(['dev', 'prod', spec.env])].filter((env) => env !== 'local');
 }
 
+/** The GitLab CI/CD variable (type File) holding an env's kubeconfig: KUBECONFIG_<ENV>. */
+export function kubeconfigVariable(env: string): string {
+  return `KUBECONFIG_${env.toUpperCase().replaceAll('-', '_')}`;
+}
+
 /** Replicas: prod keeps one warm; the others scale to zero when their queues are empty. */
 function replicaBounds(env: string): { minReplicas: number; maxReplicas: number } {
   return env === 'prod' ? { minReplicas: 1, maxReplicas: 10 } : { minReplicas: 0, maxReplicas: 3 };

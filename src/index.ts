@@ -10,6 +10,7 @@ export {
   redriveDeadLetters,
 } from './dlq/index.ts';
 export { CancelledError, EnvironmentError, UserError } from './errors.ts';
+export { type IamPolicies, iamPolicies, type PolicyTarget } from './iam-policy.ts';
 export { detectPackageManager, type PackageManager } from './package-manager.ts';
 export { type ProvisionOptions, type ProvisionReport, provision } from './provision.ts';
 export { renderWorker } from './render.ts';

@@ -9,7 +9,7 @@ import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
 import { cliDependency } from './cli-source.ts';
 import { collate } from './collate.ts';
 import { dashboardPicture } from './dashboard-picture.ts';
-import { renderK8s } from './deploy.ts';
+import { deployEnvs, kubeconfigVariable, renderK8s } from './deploy.ts';
 import { templatesOf } from './identity.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
@@ -125,6 +125,9 @@ function viewOf(spec: Spec) {
     cliDependency: cliDependency(),
     templateVersion: TEMPLATE_VERSION,
     images: IMAGES,
+    // One manual deploy job per overlay, in the worker's CI.
+    deployEnvs:
+      spec.deploy === 'k8s' ? deployEnvs(spec).map((env) => ({ env, kubeconfig: kubeconfigVariable(env) })) : [],
   };
 }
 

@@ -2,12 +2,12 @@
 // the Dockerfile with a Dockerfile linter, docker-compose.yml with the Compose specification's
 // schema, the Prometheus config with promtool, .gitlab-ci.yml with GitLab's schema and against
 // the worker's own package.json. (What the image runs is run for real in test/e2e.)
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validate as lintDockerfile } from 'dockerfile-utils';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { renderWorker } from '../src/render.ts';
 import { type Spec, validateSpec } from '../src/spec.ts';
 import { tempDir } from './support/process.ts';
@@ -264,7 +264,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
 
     it('tests on Node 24 with the scripts the worker has, caching the package manager’s downloads', async () => {
       const config = parse(await file('.gitlab-ci.yml'));
-      expect(config.stages).toEqual(['test', 'build', 'release']);
+      expect(config.stages).toEqual(['test', 'build', 'release', 'deploy']);
       expect(config.test.image).toMatch(/^node:24\.\d+\.\d+/);
       const used = scriptsRun(config.test.script);
       expect(used).toEqual(['lint', 'typecheck', 'test', 'build']);
@@ -426,5 +426,79 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       // The keys reach the CLI in a file, never on a command line.
       expect(commands).not.toMatch(/(--env|-e)[ =]"?AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=/);
     });
+  });
+});
+
+/** The worker's deploy/k8s/ as rendered, written into `dir`. */
+async function writeDeployTree(dir: string, tree: Map<string, string>): Promise<void> {
+  for (const [path, text] of tree) {
+    if (!path.startsWith('deploy/k8s/')) continue;
+    await mkdir(join(dir, path, '..'), { recursive: true });
+    await writeFile(join(dir, path), text);
+  }
+}
+
+describe.each([
+  ['local', ['dev', 'prod']],
+  ['prod', ['dev', 'prod']],
+  ['staging-eu', ['dev', 'prod', 'staging-eu']],
+])('the deploy jobs of a worker made for env %s', (env, envs) => {
+  const ci = async () => parse((await renderWorker(spec({ env }))).get('.gitlab-ci.yml') ?? '');
+
+  it('has one manual deploy:<env> job per overlay, only where the build ran and the env’s kubeconfig is set', async () => {
+    const config = await ci();
+    expect(Object.keys(config).filter((key) => key.startsWith('deploy:'))).toEqual(
+      envs.map((name) => `deploy:${name}`),
+    );
+    expect(config['.deploy'].stage).toBe('deploy');
+    expect(config['.deploy'].needs).toEqual(['build']);
+    // Manual and optional: a pipeline nobody deploys from is green, not blocked.
+    expect(config['.deploy'].allow_failure).toBe(true);
+    expect(config['.deploy'].image).toMatch(EXACT_IMAGE);
+    for (const name of envs) {
+      const job = config[`deploy:${name}`];
+      const variable = `KUBECONFIG_${name.toUpperCase().replaceAll('-', '_')}`;
+      expect(job.extends).toBe('.deploy');
+      expect(job.rules).toEqual([
+        { if: `$${variable} && ($CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_TAG)`, when: 'manual' },
+      ]);
+      // The File variable's path, read in the script: GitLab would put the file's contents in a YAML variable.
+      expect(job.before_script).toEqual([`export KUBECONFIG="$${variable}"`]);
+      expect(job.variables).toEqual({ OVERLAY: `deploy/k8s/overlays/${name}` });
+      expect(job.environment).toEqual({ name });
+      expect(job.resource_group).toBe(`deploy-${name}`);
+    }
+  });
+
+  it('applies the overlay of its env with the image the build job pushed, with plain kubectl', async () => {
+    await requireTools(['kubectl']);
+    const config = await ci();
+    const script: string[] = config['.deploy'].script;
+    const apply = script.findIndex((line) => /\bkubectl apply\b/.test(line));
+    expect(script.slice(apply)).toEqual(['kubectl apply -k .deploy']);
+    expect(config.variables.IMAGE).toBe('$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA');
+    const name = envs.at(-1) as string;
+    const dir = await tempDir('cbw-deploy-');
+    await writeDeployTree(dir, await renderWorker(spec({ env })));
+    // What the job runs up to the apply, as GitLab runs it: IMAGE expanded, OVERLAY from the job.
+    const image = 'registry.example.com:5050/team/image-resizer:0123456789abcdef0123456789abcdef01234567';
+    await execa('sh', ['-euc', script.slice(0, apply).join('\n')], {
+      cwd: dir,
+      env: { IMAGE: image, ...config[`deploy:${name}`].variables },
+    });
+    const rendered = parseAllDocuments((await execa('kubectl', ['kustomize', '.deploy'], { cwd: dir })).stdout).map(
+      (document) => document.toJS(),
+    );
+    const deployment = rendered.find(({ kind }) => kind === 'Deployment');
+    expect(deployment.metadata.namespace).toBe(`image-resizer-${name}`);
+    expect(deployment.spec.template.spec.containers.map(({ image }: { image: string }) => image)).toEqual([image]);
+  });
+});
+
+describe('the CI of a worker made with --deploy none', () => {
+  it('has no deploy stage and no deploy job', async () => {
+    const config = parse((await renderWorker(spec({ deploy: 'none' }))).get('.gitlab-ci.yml') ?? '');
+    expect(config.stages).toEqual(['test', 'build', 'release']);
+    expect(Object.keys(config).filter((key) => key.includes('deploy'))).toEqual([]);
   });
 });

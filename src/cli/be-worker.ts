@@ -12,16 +12,19 @@ import { defaultEndpoint } from '../aws.ts';
 import { applyChanges, diffOf } from '../changes.ts';
 import { listDeadLetters, peekDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../dlq/index.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
+import { callerAccount, checkedEnv, iamPolicies } from '../iam-policy.ts';
 import { onboardingMessage } from '../onboarding.ts';
 import { beWorkerCommand } from '../package-manager.ts';
 import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
+import { readRoutesFile } from '../source/routes-file.ts';
 import { status } from '../status.ts';
 import { CLI_VERSION } from '../version.ts';
 import { workerQueues } from '../worker-queues.ts';
 import { completeAddQueue, QUEUE_DESCRIPTION } from './add-queue-prompts.ts';
 import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
+import { formatPolicies } from './iam-policy-output.ts';
 import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
 import { cancelOnCtrlC, confirmOrRefuse, interactive, reportError } from './ui.ts';
 
@@ -178,6 +181,31 @@ program
         `  ${queue} → ${full} (DLQ ${deadLetterQueueName(full)}), task ${task}${ratelimit ? `, ratelimit ${ratelimit}` : ''}`,
       );
     }
+  });
+
+program
+  .command('iam-policy')
+  .description("the least-privilege IAM policies of the worker's role and KEDA's, for its queues in an AWS env")
+  .option('--env <env>', 'an AWS environment of the queue names (default: the one the worker was created with)')
+  .option('--region <region>', 'AWS region of the queues (default: the one the worker was created with)')
+  .option('--account <id>', "the queues' 12-digit AWS account (default: the credentials' account, asked of STS)")
+  .option('--profile <profile>', 'AWS profile to ask STS for the account with (default: the default credential chain)')
+  .option('--json', 'print only the policy documents, as JSON: { "worker": {…}, "keda": {…} }')
+  .action(async (flags: { env?: string; region?: string; account?: string; profile?: string; json?: boolean }) => {
+    const repo = await findWorkerRepo(process.cwd());
+    const spec = repo.answers.answers;
+    // Env first: a wrong one is said before credentials are looked for.
+    const env = checkedEnv(flags.env ?? spec.env);
+    const region = flags.region ?? spec.region;
+    const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+    const routes = await readRoutesFile(repo.root);
+    const account = flags.account ?? (await callerAccount({ region, profile: flags.profile, signal: cancelOnCtrlC() }));
+    const policies = iamPolicies({ env, region, account, queues, routes });
+    console.log(
+      flags.json
+        ? JSON.stringify(policies, null, 2)
+        : formatPolicies(policies, { worker: spec.name, env, account, region }),
+    );
   });
 
 program
@@ -362,6 +390,10 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
     ['add-queue', 'in a terminal: asks for the queue and its task'],
   ],
   info: [['info --env prod', "the queues' SQS names in env prod"]],
+  'iam-policy': [
+    ['iam-policy --env prod', 'both policies, what each is for and where to attach it'],
+    ['iam-policy --env prod --account 123456789012 --json', 'the documents only, without asking STS'],
+  ],
   onboarding: [['onboarding', 'the message that asks for GitLab, Sentry and ratelimit set-up']],
   upgrade: [
     ['upgrade --to latest --dry-run', 'the diff and any conflicts; changes nothing'],

@@ -1,6 +1,7 @@
 // Provisioning for people (a table) and for scripts (--json), plus the confirmation it needs.
 import { type Identity, whoAndWhere } from '../aws.ts';
 import { EnvironmentError } from '../errors.ts';
+import { beWorkerCommand } from '../package-manager.ts';
 import { type ProvisionOptions, type ProvisionReport, provision, writes } from '../provision.ts';
 import { confirmOrRefuse, table } from './ui.ts';
 
@@ -48,6 +49,12 @@ export async function provisionAndReport(
   const failed = report.entries.filter((entry) => 'outcome' in entry && entry.outcome === 'failed');
   if (failed.length > 0) {
     throw new EnvironmentError(`${failed.length} queue(s) failed (see above); fix the cause and run ${again}.`);
+  }
+  // AWS envs only: env local is the SQS of npm run dev, which has no IAM.
+  if (!json && isShared(options.env)) {
+    console.log(
+      `The IAM policies for the worker's role and KEDA's: ${beWorkerCommand(`iam-policy --env ${options.env}`)}`,
+    );
   }
 }
 

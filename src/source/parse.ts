@@ -16,19 +16,35 @@ export function parseModule(source: string, path: string): t.File {
 
 /** The array literal assigned to `export const <name> = [...]` (with or without a type). */
 export function exportedArray(file: t.File, name: string, path: string): t.ArrayExpression {
+  return exportedLiteral(file, name, path, 'ArrayExpression', '[...]', 'an array literal');
+}
+
+/** The object literal assigned to `export const <name> = {...}` (with or without a type). */
+export function exportedObject(file: t.File, name: string, path: string): t.ObjectExpression {
+  return exportedLiteral(file, name, path, 'ObjectExpression', '{...}', 'an object literal');
+}
+
+function exportedLiteral<T extends 'ArrayExpression' | 'ObjectExpression'>(
+  file: t.File,
+  name: string,
+  path: string,
+  type: T,
+  shape: string,
+  what: string,
+): Extract<t.Expression, { type: T }> {
   for (const statement of file.program.body) {
     if (statement.type !== 'ExportNamedDeclaration' || statement.declaration?.type !== 'VariableDeclaration') continue;
     for (const declarator of statement.declaration.declarations) {
       if (declarator.id.type !== 'Identifier' || declarator.id.name !== name) continue;
       let init = declarator.init;
       while (init && (init.type === 'TSAsExpression' || init.type === 'TSSatisfiesExpression')) init = init.expression;
-      if (init?.type === 'ArrayExpression') return init;
+      if (init?.type === type) return init as Extract<t.Expression, { type: T }>;
       throw new UserError(
-        `${path}: \`${name}\` is not an array literal; be-worker edits only \`export const ${name} = [...]\``,
+        `${path}: \`${name}\` is not ${what}; be-worker reads only \`export const ${name} = ${shape}\``,
       );
     }
   }
-  throw new UserError(`${path} has no \`export const ${name} = [...]\``);
+  throw new UserError(`${path} has no \`export const ${name} = ${shape}\``);
 }
 
 /** The indentation of the line `offset` is on. */

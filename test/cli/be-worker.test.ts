@@ -98,6 +98,7 @@ describe('be-worker --help', () => {
     'provision',
     'add-queue',
     'info',
+    'iam-policy',
     'onboarding',
     'upgrade',
     'status',

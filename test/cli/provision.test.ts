@@ -95,6 +95,8 @@ describe('be-worker provision', () => {
     expect(await exists('err-ann-local-ledger.fifo')).toBe(true);
     const second = await beWorker('provision', '--endpoint', server.address);
     expect(second.stdout).toContain('Everything is in place: nothing to change.');
+    // Env local has no IAM to speak of.
+    expect(second.stdout).not.toContain('iam-policy');
   });
 
   it('reports drift field by field, and fixes it with --fix', async () => {
@@ -123,6 +125,10 @@ describe('be-worker provision', () => {
     const confirmed = await beWorker('provision', '--endpoint', server.address, '--env', 'prod', '--yes');
     expect(confirmed.exitCode, confirmed.all).toBe(0);
     expect(await exists('prod-orders')).toBe(true);
+    // Its last line says where the IAM policies for the queues come from.
+    expect(confirmed.stdout.trim().split('\n').at(-1)).toBe(
+      "The IAM policies for the worker's role and KEDA's: npm run be-worker -- iam-policy --env prod",
+    );
   });
 
   it('says in one sentence that credentials are missing, and exits 2', async () => {

@@ -10,6 +10,10 @@ const TOOLS = {
   },
   'redis-server': { what: 'a real Redis', install: 'sudo apt-get install redis-server, or brew install redis' },
   'redis-cli': { what: "Redis' client", install: 'sudo apt-get install redis-server, or brew install redis' },
+  kubectl: {
+    what: "Kubernetes' client, to render kustomizations",
+    install: 'sudo apt-get install kubernetes-client on Debian, or https://kubernetes.io/docs/tasks/tools/',
+  },
 } as const;
 
 export type Tool = keyof typeof TOOLS;

@@ -1,0 +1,29 @@
+// `be-worker iam-policy` for people: each policy with what it is for and where it goes.
+import type { IamPolicies } from '../iam-policy.ts';
+import { beWorkerCommand } from '../package-manager.ts';
+
+export interface PolicyHeading {
+  worker: string;
+  env: string;
+  account: string;
+  region: string;
+}
+
+export function formatPolicies(policies: IamPolicies, { worker, env, account, region }: PolicyHeading): string {
+  const json = (document: unknown) => JSON.stringify(document, null, 2);
+  return [
+    `IAM policies of ${worker} in env "${env}" of AWS account ${account}, region ${region}. No * anywhere: each queue by its ARN.`,
+    '',
+    "1. The worker's role: attach to the IAM role its pods run as (its Kubernetes ServiceAccount's role, by IRSA or an EKS Pod Identity association; on ECS, the task role).",
+    '   Exactly the SQS calls the worker makes: on its queues, receive, delete, keep the lease and send retries; to their err- queues and the queues src/config/routes.ts names, send; on each, read the URL and attributes.',
+    json(policies.worker),
+    '',
+    "2. KEDA's role: attach to the role KEDA reads queue depth as (the keda-operator ServiceAccount's role, or the roleArn of the TriggerAuthentication; with identityOwner: workload KEDA uses the worker's role, which allows this already).",
+    '   Only sqs:GetQueueAttributes, on the queues it scales the worker on.',
+    json(policies.keda),
+    '',
+    `${beWorkerCommand(`iam-policy --env ${env} --json`)} prints the documents only, { "worker": …, "keda": … }; save each as a file for`,
+    `  aws iam put-role-policy --role-name <role> --policy-name ${worker}-sqs --policy-document file://<file>`,
+    'Run it again after add-queue or a change to routes.ts. A canvas step sent to a queue its signature names (options.queue) needs that queue added by hand.',
+  ].join('\n');
+}

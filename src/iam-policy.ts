@@ -1,0 +1,133 @@
+// The least-privilege IAM policies a worker needs in an AWS env: its own role's, and KEDA's (which
+// scales it on queue depth). Every Resource is one queue's ARN: no `*` anywhere, so a worker can
+// touch its own queues and the ones it sends to, and nothing else in the account.
+import { deadLetterQueueName, envNameSchema, fullQueueName } from '../templates/worker/src/runtime/naming.ts';
+import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
+import { awsError, whoAmI, withAws } from './aws.ts';
+import { EnvironmentError, UserError } from './errors.ts';
+
+/**
+ * The SQS calls the worker's process makes (test/iam-policy.test.ts reads them from its code) on
+ * the queues it consumes: receive; delete (DeleteMessageBatch, which sqs:DeleteMessage allows);
+ * keep the lease (ChangeMessageVisibilityBatch: sqs:ChangeMessageVisibility); send a retry's
+ * delayed copy; and, at start-up and for the depth metrics, the URL and attributes.
+ */
+export const CONSUMER_ACTIONS = [
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'sqs:ReceiveMessage',
+  'sqs:SendMessage',
+] as const;
+
+/**
+ * On the queues it only sends to — its err- queues (dead letters) and the queues src/config/routes.ts
+ * routes canvas steps to: the URL, the size limit (and err- depth), and the send.
+ */
+export const SENDER_ACTIONS = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] as const;
+
+/** KEDA's aws-sqs-queue trigger reads a queue's depth, and does nothing else. */
+export const KEDA_ACTIONS = ['sqs:GetQueueAttributes'] as const;
+
+export interface PolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+export interface IamPolicies {
+  /** For the role the worker runs as. */
+  worker: PolicyDocument;
+  /** For the role KEDA reads the queues' depth with. */
+  keda: PolicyDocument;
+}
+
+export interface PolicyTarget {
+  env: string;
+  region: string;
+  /** The 12-digit AWS account the queues are in. */
+  account: string;
+  queues: readonly QueueBinding[];
+  /** src/config/routes.ts: task → short name of the queue other workers consume. */
+  routes?: Readonly<Record<string, string>>;
+}
+
+export function iamPolicies({ env, region, account, queues, routes = {} }: PolicyTarget): IamPolicies {
+  checkedEnv(env);
+  if (!/^\d{12}$/.test(account)) {
+    throw new UserError(`"${account}" is not an AWS account id: pass the 12 digits, e.g. --account 123456789012`);
+  }
+  // Shared envs name queues without a user (naming.ts); local was refused above.
+  const naming = { env, user: '' };
+  const arn = (name: string) => `arn:${partitionOf(region)}:sqs:${region}:${account}:${name}`;
+  const own = unique(queues.map(({ queue }) => fullQueueName(queue, naming)));
+  const routed = unique(Object.values(routes).map((queue) => fullQueueName(queue, naming))).filter(
+    (name) => !own.includes(name),
+  );
+  const sentTo = [...own.map(deadLetterQueueName), ...routed];
+  return {
+    worker: {
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'ConsumeItsQueues', Effect: 'Allow', Action: [...CONSUMER_ACTIONS], Resource: own.map(arn) },
+        {
+          Sid: 'SendToDeadLetterAndRoutedQueues',
+          Effect: 'Allow',
+          Action: [...SENDER_ACTIONS],
+          Resource: sentTo.map(arn),
+        },
+      ],
+    },
+    keda: {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'ReadQueueDepth', Effect: 'Allow', Action: [...KEDA_ACTIONS], Resource: own.map(arn) }],
+    },
+  };
+}
+
+/** An env with IAM: a valid name, and not local (the SQS of `npm run dev`, which has none). */
+export function checkedEnv(env: string): string {
+  const checked = envNameSchema.safeParse(env);
+  if (!checked.success) throw new UserError(`--env "${env}": ${checked.error.issues[0]?.message}`);
+  if (env === 'local') {
+    throw new UserError(
+      'Env local is the local SQS of npm run dev, which has no IAM: the policies are for AWS envs; pass one, e.g. --env dev or --env prod.',
+    );
+  }
+  return env;
+}
+
+/** The ARN partition of a region: China and GovCloud have their own. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/** The account of the credentials (STS GetCallerIdentity), or why it cannot be had and what to pass. */
+export async function callerAccount(target: {
+  region: string;
+  profile?: string;
+  signal?: AbortSignal;
+}): Promise<string> {
+  try {
+    return (await withAws(target, ({ sts }) => whoAmI(sts, target), 'Cancelled.')).account;
+  } catch (error) {
+    const reason = awsError(error, 'asking STS for the account', target);
+    if (!(reason instanceof EnvironmentError)) throw reason;
+    throw new EnvironmentError(
+      `The AWS account the queues are in is needed for their ARNs, and STS could not say (${reason.message.split(' (')[0]}): pass --account <12 digits>, or log in to that account (aws sso login, or AWS_PROFILE).`,
+    );
+  }
+}
+
+function unique(names: string[]): string[] {
+  return [...new Set(names)];
+}
