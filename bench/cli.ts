@@ -1,4 +1,7 @@
 // CLI start-up (--help) and generation, against create-vite and bare node, alternated, medians.
+// create-be-worker runs as users get it, packed and installed (run from a clone, it would also pack
+// itself into each worker's vendor/), as create-vite runs from node_modules.
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { alternate, round, wallTime } from './stats.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CREATE_BE_WORKER = join(REPO, 'bin', 'create-be-worker.js');
 const CREATE_VITE = join(REPO, 'node_modules', 'create-vite', 'index.js');
 
 export async function benchCli(runs: number) {
+  const prefix = await mkdtemp(join(tmpdir(), 'cbw-bench-cli-'));
+  const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: 'pipe' });
+  const [{ filename }] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', prefix], REPO));
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', join(prefix, filename)], prefix);
+  const CREATE_BE_WORKER = join(prefix, 'node_modules', 'create-be-worker', 'bin', 'create-be-worker.js');
   const startup = alternate(
     {
       'create-be-worker --help': () => wallTime(process.execPath, [CREATE_BE_WORKER, '--help']),
@@ -37,6 +44,7 @@ export async function benchCli(runs: number) {
     runs,
   );
   await rm(parent, { recursive: true, force: true });
+  await rm(prefix, { recursive: true, force: true });
   return {
     runs,
     startupMs: mapValues(startup, round),

@@ -6,6 +6,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
+import { benchAutoscale } from './autoscale.ts';
 import { benchCelery } from './celery.ts';
 import { chartOf } from './chart.ts';
 import { benchCli } from './cli.ts';
@@ -32,6 +33,7 @@ const inProcessPoolPerSecond = await section('In-process pool', () =>
 const footprint = await section('Worker footprint', () => benchFootprint(quick ? 2 : 5));
 const scaling = await section('Cost as work grows', () => benchScaling(quick));
 const celery = await section('Against Celery, and 1 → 2 processes', () => benchCelery(quick));
+const autoscale = await section('Scale-out on queue depth', () => benchAutoscale(quick));
 
 const sleeps = scenarios[1]?.sleeps ?? [];
 const physicalLimit = concurrency / (sleeps.reduce((sum, ms) => sum + ms, 0) / sleeps.length / 1000);
@@ -51,6 +53,16 @@ const targets = [
   ...(scaling ? scalingTargets(scaling) : []),
   ...(footprint && throughput ? footprintTargets(footprint, throughput) : []),
   ...(celery ? celeryTargets(celery) : []),
+  ...(autoscale
+    ? [
+        {
+          what: `drain time of a burst, one fixed replica ÷ ${autoscale.keda.fleet}`,
+          ratio: autoscale.speedup,
+          target: '',
+          met: null,
+        },
+      ]
+    : []),
 ];
 
 type Of<T extends (...args: never[]) => unknown> = NonNullable<Awaited<ReturnType<T>>>;
@@ -156,6 +168,7 @@ const results = {
   footprint,
   scaling,
   celery,
+  autoscale,
   targets,
   failed,
   seconds: round((performance.now() - began) / 1000, 0),

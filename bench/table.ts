@@ -1,4 +1,5 @@
 // The results as Markdown tables: what `npm run bench` prints and the README shows.
+import type { Autoscale } from './autoscale.ts';
 import type { Drained } from './celery.ts';
 import type { Scaling, ScalingPoint } from './scaling.ts';
 
@@ -17,6 +18,7 @@ interface Results {
   footprint?: Record<string, unknown>;
   scaling?: Scaling;
   celery?: { celery: string; runs: Drained[] };
+  autoscale?: Autoscale;
   targets: { what: string; ratio: number; target: string; met: boolean | null }[];
   /** The sections that failed, and why: their results are missing. */
   failed?: Record<string, string>;
@@ -125,8 +127,23 @@ export function formatCelery({ celery, runs }: NonNullable<Results['celery']>): 
   )}`;
 }
 
+export function formatAutoscale({ messages, sleepMs, runs, options, fixed, keda, speedup }: Autoscale): string {
+  const seconds = (value: number | undefined, fallback: number) => `${value ?? fallback} s`;
+  return `**Scale-out on queue depth** (simulated: KEDA's aws-sqs-queue rule and the HPA's applied to the local SQS's depth, test/support/keda.ts): a burst of ${messages} tasks of ${sleepMs.min}–${sleepMs.max} ms; each replica the generated worker (\`node dist/main.js\`, all integrations off); queueLength ${options.queueLength ?? options.concurrency} (WORKER_CONCURRENCY ${options.concurrency} × 1 process), pollingInterval ${seconds(options.pollingInterval, 30)}, activationQueueLength ${options.activationQueueLength ?? 0}, in-flight messages ${options.scaleOnInFlight === false ? 'not ' : ''}counted; drain time from the first message sent to an empty queue, median of ${runs} alternated runs\n\n${table(
+    ['fleet', 'replicas', 'drain s', 'msgs/s', 'peak replicas', 'fixed ÷ this'],
+    [fixed, keda].map((run) => [
+      run.fleet,
+      `${run.minReplicaCount}–${run.maxReplicaCount}`,
+      run.drainSeconds,
+      run.perSecond,
+      run.peakReplicas,
+      run === keda ? speedup : 1,
+    ]),
+  )}`;
+}
+
 export function formatTable(results: Results): string {
-  const { cli, throughput, footprint, scaling, celery, failed = {} } = results;
+  const { cli, throughput, footprint, scaling, celery, autoscale, failed = {} } = results;
   const sections = [
     `${results.date.slice(0, 10)}, Node ${results.machine.node}, ${results.machine.cpus} × ${results.machine.cpuModel ?? 'CPU'}`,
     cli &&
@@ -165,6 +182,7 @@ export function formatTable(results: Results): string {
       )}`,
     ...(scaling ? formatScaling(scaling) : []),
     celery && formatCelery(celery),
+    autoscale && formatAutoscale(autoscale),
     ...Object.entries(failed).map(([name, why]) => `**${name}**: failed (${why}), so its results are missing`),
     `**Ratios**\n\n${table(
       ['', 'ratio', 'target', ''],

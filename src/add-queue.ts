@@ -1,13 +1,16 @@
 // be-worker add-queue: a new queue, its task file, the task's unit test, its registration, the
-// answers file and the READMEs' queue tables, planned as one change set.
+// answers file, the READMEs' queue tables and deploy/ (its trigger), planned as one change set.
 import { applyChanges, type ChangeSet, diffOf, readIfExists } from './changes.ts';
+import { renderK8s } from './deploy.ts';
 import { UserError } from './errors.ts';
 import { ANSWERS_FILE, renderTaskFiles } from './render.ts';
 import { findWorkerRepo, type WorkerRepo } from './repo.ts';
 import { addQueueRow, QUEUE_TABLE_FILES } from './source/queue-tables.ts';
 import { appendQueue, QUEUES_FILE, readQueues } from './source/queues-file.ts';
 import { registeredTasks, registerTask, TASKS_FILE } from './source/tasks-file.ts';
-import { crossCheck, type QueueSpec, queueSpecOf, taskIdentifier } from './spec.ts';
+import { crossCheck, type QueueSpec, queueSpecOf, type Spec, taskIdentifier } from './spec.ts';
+import { planFiles } from './upgrade/plan.ts';
+import { CLI_VERSION } from './version.ts';
 
 export interface AddQueueInput {
   queue: string;
@@ -50,6 +53,7 @@ export async function planAddQueue(
   const answersSource = await read(root, ANSWERS_FILE);
   const updated = { ...answers, answers: { ...answers.answers, queues: [...answers.answers.queues, queue] } };
   changes.set(ANSWERS_FILE, { before: answersSource, after: `${JSON.stringify(updated, null, 2)}\n` });
+  for (const [path, change] of await deployChanges(root, answers.answers, updated.answers)) changes.set(path, change);
 
   // The docs are the team's: a table they removed or rewrote is left to them, and said so.
   const notes: string[] = [];
@@ -65,6 +69,25 @@ export async function planAddQueue(
     } else if (after !== source) changes.set(path, { before: source, after });
   }
   return { queue, changes, notes };
+}
+
+/**
+ * deploy/ as rendered for the answers before and after, merged into the files as they are, by
+ * upgrade's rules: the team's edits are kept, a file they deleted stays deleted. Lines of theirs
+ * that overlap the new queue's refuse the whole add-queue.
+ */
+async function deployChanges(root: string, before: Spec, after: Spec): Promise<ChangeSet> {
+  const [base, theirs] = await Promise.all([renderK8s(before), renderK8s(after)]);
+  const plan = await planFiles(base, theirs, (path) => readIfExists(root, path), {
+    labels: { ours: 'yours', base: 'as rendered', theirs: 'with the new queue' },
+    version: CLI_VERSION,
+  });
+  if (plan.conflicts.length > 0) {
+    throw new UserError(
+      `your edits to ${plan.conflicts.map(({ path }) => path).join(', ')} overlap the lines the new queue adds there; nothing was changed. Move your edits away from the triggers list, or add the queue and then its trigger by hand`,
+    );
+  }
+  return plan.changes;
 }
 
 async function read(root: string, path: string): Promise<string> {

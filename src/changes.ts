@@ -7,24 +7,29 @@ import { createTwoFilesPatch } from 'diff';
 import { moveAll } from './atomic-write.ts';
 import { CancelledError } from './errors.ts';
 
+/** Text, or the bytes of a binary file (a vendored package). */
+export type Contents = string | Uint8Array;
+
 /** Path → new contents (undefined: delete it), with what was there before (undefined: a new file). */
-export type ChangeSet = Map<string, { before: string | undefined; after: string | undefined }>;
+export type ChangeSet<C extends Contents = Contents> = Map<string, { before: C | undefined; after: C | undefined }>;
 
 export function diffOf(changes: ChangeSet): string {
   return [...changes]
     .map(([path, { before, after }]) =>
-      createTwoFilesPatch(
-        before === undefined ? '/dev/null' : `a/${path}`,
-        after === undefined ? '/dev/null' : `b/${path}`,
-        before ?? '',
-        after ?? '',
-        '',
-        '',
-        { context: 3 },
-      )
-        .split('\n')
-        .slice(1) // the ==== line
-        .join('\n'),
+      typeof before === 'object' || typeof after === 'object'
+        ? `--- ${before === undefined ? '/dev/null' : `a/${path}`}\n+++ ${after === undefined ? '/dev/null' : `b/${path}`}\nBinary file ${before === undefined ? 'added' : after === undefined ? 'removed' : 'changed'}\n`
+        : createTwoFilesPatch(
+            before === undefined ? '/dev/null' : `a/${path}`,
+            after === undefined ? '/dev/null' : `b/${path}`,
+            before ?? '',
+            after ?? '',
+            '',
+            '',
+            { context: 3 },
+          )
+            .split('\n')
+            .slice(1) // the ==== line
+            .join('\n'),
     )
     .join('');
 }
@@ -80,6 +85,14 @@ export async function applyChanges(root: string, changes: ChangeSet, signal?: Ab
         break;
     }
   }
+}
+
+/** The current bytes of `path` in `root`, or undefined. */
+export async function readBytesIfExists(root: string, path: string): Promise<Uint8Array | undefined> {
+  return readFile(join(root, path)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
 }
 
 /** The current contents of `path` in `root`, or undefined. */

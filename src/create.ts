@@ -1,12 +1,13 @@
 // createWorker: Spec → virtual tree → atomic apply → install → git. The whole pipeline of
 // `create-be-worker`, usable as a library; it reports progress and throws typed errors.
 import { resolve } from 'node:path';
+import { vendoredFiles } from './cli-source.ts';
 import { CancelledError } from './errors.ts';
 import { commandsFor, requirePackageManager } from './package-manager.ts';
 import type { GitOutcome } from './post-steps.ts';
 import { renderWorker } from './render.ts';
 import { type Spec, validateSpec } from './spec.ts';
-import { applyTree, checkTarget, type VirtualTree } from './tree.ts';
+import { applyTree, checkTarget, type FilesTree } from './tree.ts';
 import { CLI_VERSION } from './version.ts';
 
 export interface Progress {
@@ -31,7 +32,8 @@ export interface CreateOptions {
 export interface CreateResult {
   spec: Spec;
   directory: string;
-  tree: VirtualTree;
+  /** The rendered files, and the vendored CLI of a worker made by a clone. */
+  tree: FilesTree;
   /** Where `force` kept the files it replaced. */
   backup?: string;
   installed: boolean;
@@ -42,7 +44,10 @@ export async function createWorker(input: Spec, options: CreateOptions): Promise
   const spec = validateSpec(input);
   const directory = resolve(options.directory);
   const { progress, signal } = options;
-  const tree = await renderWorker(spec);
+  const tree: FilesTree = new Map<string, string | Uint8Array>([
+    ...(await renderWorker(spec)),
+    ...(await vendoredFiles(signal)),
+  ]);
   const result: CreateResult = { spec, directory, tree, installed: false, git: 'skipped' };
   if (options.dryRun) {
     await checkTarget(directory, options);

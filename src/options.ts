@@ -203,6 +203,13 @@ export const OPTIONS: readonly OptionDefinition[] = [
     format: (names: string[]) => names.join(','),
   }),
   define({
+    key: 'deploy',
+    flag: '--deploy <target>',
+    description: 'deployment manifests to generate: k8s (deploy/k8s/: kustomize, KEDA) or none (default: k8s)',
+    default: () => 'k8s' as const,
+    parse: field('deploy'),
+  }),
+  define({
     key: 'packageManager',
     flag: '--package-manager <name>',
     description: `package manager to install with: ${PACKAGE_MANAGERS.join(' or ')} (default: the one running this)`,

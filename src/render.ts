@@ -6,20 +6,22 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metricPrefix } from '../templates/worker/src/runtime/naming.ts';
+import { cliDependency } from './cli-source.ts';
 import { collate } from './collate.ts';
 import { dashboardPicture } from './dashboard-picture.ts';
+import { renderK8s } from './deploy.ts';
 import { templatesOf } from './identity.ts';
 import { INTEGRATION_NAMES, INTEGRATIONS } from './integrations/index.ts';
 import { commandsFor } from './package-manager.ts';
 import { type Spec, taskIdentifier } from './spec.ts';
 import { renderTemplate } from './templates.ts';
 import type { VirtualTree } from './tree.ts';
-import { CLI_VERSION, cliDependency, IMAGES, TEMPLATE_VERSION } from './version.ts';
+import { CLI_VERSION, IMAGES, TEMPLATE_VERSION } from './version.ts';
 
 const TEMPLATES = fileURLToPath(new URL('../templates/', import.meta.url));
 
 /** npm drops some dotfiles from packages, so the template stores them under another name. */
-const RENAMES: Record<string, string> = { _gitignore: '.gitignore', _env: '.env' };
+const RENAMES: Record<string, string> = { _gitignore: '.gitignore', _env: '.env', _npmrc: '.npmrc' };
 
 /** The answers file of a generated repo: what `be-worker` reads to know the repo. */
 export const ANSWERS_FILE = 'be-worker.json';
@@ -52,6 +54,7 @@ export async function renderWorker(spec: Spec): Promise<VirtualTree> {
     for (const [path, contents] of await renderTaskFiles(task.name)) tree.set(path, contents);
   }
   tree.set('package.json', withDependencies(tree.get('package.json') ?? '{}', chosen));
+  for (const [path, contents] of await renderK8s(spec)) tree.set(path, contents);
   const dashboard = tree.get('docker/grafana/dashboard.json');
   if (dashboard) tree.set('docker/grafana/dashboard.svg', dashboardPicture(dashboard));
   tree.set(ANSWERS_FILE, `${JSON.stringify(answersFile(spec), null, 2)}\n`);
@@ -119,7 +122,7 @@ function viewOf(spec: Spec) {
     prefix: metricPrefix(spec.name),
     pm: commandsFor(spec.packageManager),
     cliVersion: CLI_VERSION,
-    cliDependency: cliDependency(spec.packageManager),
+    cliDependency: cliDependency(),
     templateVersion: TEMPLATE_VERSION,
     images: IMAGES,
   };

@@ -30,6 +30,9 @@ export type QueueSpec = z.output<typeof queueSpecSchema>;
  */
 const UNPRINTABLE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
+/** What `--deploy` renders: deploy/k8s/ (src/deploy.ts), or nothing. */
+export const DEPLOY_TARGETS = ['k8s', 'none'] as const;
+
 export const specSchema = z.object({
   name: workerNameSchema,
   description: z
@@ -45,6 +48,12 @@ export const specSchema = z.object({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'an AWS region looks like "us-west-1"' }),
   packageManager: z.enum(PACKAGE_MANAGERS, { message: `one of ${PACKAGE_MANAGERS.join(', ')}` }),
   integrations: z.array(z.enum(INTEGRATION_NAMES, { message: `one of ${INTEGRATION_NAMES.join(', ')}` })).default([]),
+  /** The npm registry the worker installs from (its .npmrc), when it is not the public one. */
+  registry: z
+    .url({ protocol: /^https?$/, message: 'an npm registry is an http(s) URL, such as https://npm.example.com/' })
+    .optional(),
+  /** Absent in the answers of workers made before it was asked: they get deploy/k8s/ too (an upgrade adds it). */
+  deploy: z.enum(DEPLOY_TARGETS, { message: `one of ${DEPLOY_TARGETS.join(', ')}` }).default('k8s'),
 });
 export type Spec = z.output<typeof specSchema>;
 

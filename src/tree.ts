@@ -8,6 +8,8 @@ import { CancelledError, UserError } from './errors.ts';
 
 /** POSIX relative path → file contents. */
 export type VirtualTree = Map<string, string>;
+/** A tree to write, which may hold binary files too (a vendored package). */
+export type FilesTree = ReadonlyMap<string, string | Uint8Array>;
 
 export interface ApplyOptions {
   /** Write into a non-empty directory: files the tree also has are replaced (and kept in a backup). */
@@ -20,7 +22,7 @@ export interface ApplyResult {
   backup?: string;
 }
 
-export function describeTree(tree: VirtualTree): string {
+export function describeTree(tree: FilesTree): string {
   const width = Math.max(...[...tree.keys()].map((path) => path.length));
   return [...tree].map(([path, contents]) => `  ${path.padEnd(width)}  ${Buffer.byteLength(contents)} B`).join('\n');
 }
@@ -40,7 +42,7 @@ export async function checkTarget(
   return state;
 }
 
-export async function applyTree(tree: VirtualTree, target: string, options: ApplyOptions = {}): Promise<ApplyResult> {
+export async function applyTree(tree: FilesTree, target: string, options: ApplyOptions = {}): Promise<ApplyResult> {
   const destination = resolve(target);
   const state = await checkTarget(destination, options);
   const parent = dirname(destination);
@@ -66,7 +68,7 @@ export async function applyTree(tree: VirtualTree, target: string, options: Appl
 }
 
 /** Moves staged files into an existing directory (moveAll), the files they replace into a backup. */
-async function moveInto(tree: VirtualTree, staging: string, destination: string): Promise<ApplyResult> {
+async function moveInto(tree: FilesTree, staging: string, destination: string): Promise<ApplyResult> {
   const backup = await backupPath(destination);
   const moves: Move[] = [];
   for (const path of tree.keys()) {

@@ -2,7 +2,6 @@ import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import packageJson from '../package.json' with { type: 'json' };
 import templates from '../templates/versions.json' with { type: 'json' };
-import type { PackageManager } from './package-manager.ts';
 
 export const CLI_VERSION: string = packageJson.version;
 /** Bumped when the generated files change, so `be-worker upgrade` knows what a repo has. */
@@ -28,15 +27,4 @@ export const CLI_ROOT: string = fileURLToPath(new URL('..', import.meta.url)).re
  */
 export function runsFromClone(root: string = CLI_ROOT): boolean {
   return !root.split(sep).includes('node_modules');
-}
-
-/**
- * The devDependency a generated worker pins this CLI with, so `npm run be-worker` in it runs this very
- * version (and `be-worker upgrade` finds it): the exact version from the registry, or, from a
- * clone, the clone itself.
- */
-export function cliDependency(packageManager: PackageManager, root: string = CLI_ROOT): string {
-  if (!runsFromClone(root)) return CLI_VERSION;
-  // pnpm copies a file: folder into its store; link: keeps it a symlink, as npm's file: is.
-  return `${packageManager === 'pnpm' ? 'link' : 'file'}:${root.split(sep).join('/')}`;
 }

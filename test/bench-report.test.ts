@@ -1,10 +1,11 @@
 // The pure parts of `npm run bench`: the scaling tables and the SVG chart, from a small fixture.
 import { describe, expect, it } from 'vitest';
+import type { Autoscale } from '../bench/autoscale.ts';
 import type { Drained } from '../bench/celery.ts';
 import { drawChart, scalingPanels } from '../bench/chart.ts';
 import type { Scaling, ScalingPoint } from '../bench/scaling.ts';
 import { sections } from '../bench/stats.ts';
-import { formatCelery, formatScaling, formatTable } from '../bench/table.ts';
+import { formatAutoscale, formatCelery, formatScaling, formatTable } from '../bench/table.ts';
 
 const point = (overrides: Partial<ScalingPoint>): ScalingPoint => ({
   consumer: 'be-worker',
@@ -61,6 +62,30 @@ const celery: Drained[] = [
   },
 ];
 
+const autoscale: Autoscale = {
+  messages: 3000,
+  sleepMs: { min: 10, max: 100 },
+  runs: 3,
+  options: { concurrency: 10, pollingInterval: 2, minReplicaCount: 1, maxReplicaCount: 4, cooldownPeriod: 300 },
+  fixed: {
+    fleet: 'one fixed replica',
+    minReplicaCount: 1,
+    maxReplicaCount: 1,
+    drainSeconds: 17.5,
+    perSecond: 171,
+    peakReplicas: 1,
+  },
+  keda: {
+    fleet: 'KEDA, 1 → 4',
+    minReplicaCount: 1,
+    maxReplicaCount: 4,
+    drainSeconds: 7,
+    perSecond: 429,
+    peakReplicas: 4,
+  },
+  speedup: 2.5,
+};
+
 describe('the bench report', () => {
   it('puts each step of be-worker beside the SDK loop, with their ratio and the share of the limit', () => {
     const [byConcurrency, byQueues, byBody] = formatScaling(scaling);
@@ -72,6 +97,22 @@ describe('the bench report', () => {
     expect(formatCelery({ celery: '5.6.3', runs: celery })).toContain(
       '| noop | Celery, prefork -c 2 | 2 | 3000 | 300 |  | 1500 | 180 |',
     );
+  });
+
+  it('puts the burst drained by KEDA-scaled replicas beside one fixed replica, with the ScaledObject it used', () => {
+    const table = formatAutoscale(autoscale);
+    expect(table).toContain('3000 tasks of 10–100 ms');
+    expect(table).toContain('queueLength 10 (WORKER_CONCURRENCY 10 × 1 process), pollingInterval 2 s');
+    expect(table).toContain('| one fixed replica | 1–1 | 17.5 | 171 | 1 | 1 |');
+    expect(table).toContain('| KEDA, 1 → 4 | 1–4 | 7 | 429 | 4 | 2.5 |');
+    const report = formatTable({
+      date: '2026-12-06T00:00:00Z',
+      machine: { node: 'v24', cpus: 2 },
+      autoscale,
+      targets: [],
+    });
+    expect(report).toContain(table);
+    expect(report).not.toMatch(/undefined|NaN/);
   });
 
   it('draws one line per consumer in each panel, points where the data is, and the target rule', () => {

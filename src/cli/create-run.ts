@@ -2,6 +2,7 @@
 // summary. With create-be-worker.ts, the only place that decides what is printed.
 import { basename, relative, resolve } from 'node:path';
 import kleur from 'kleur';
+import { cliDependency, registryToRemember, vendoredCliPath } from '../cli-source.ts';
 import { type Ask, collectSpec } from '../collect.ts';
 import { type CreateResult, createWorker } from '../create.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
@@ -16,7 +17,7 @@ import {
 import { taskTemplate } from '../render.ts';
 import type { Spec } from '../spec.ts';
 import { checkTarget, describeTree, targetState } from '../tree.ts';
-import { CLI_VERSION, cliDependency, runsFromClone } from '../version.ts';
+import { CLI_VERSION, runsFromClone } from '../version.ts';
 import type { RunFlags } from './create-be-worker.ts';
 import { askText, cancelOnCtrlC, clack, interactive, progress, reportError } from './ui.ts';
 
@@ -43,6 +44,9 @@ export async function run(
     flags: answers,
     ...(interactive ? { ask } : {}),
   });
+  // A worker made from a registry that is not the public one installs from it too (its .npmrc).
+  const registry = registryToRemember();
+  if (registry) spec.registry = registry;
   if (!directory) {
     directory = spec.name;
     if (interactive && !flags.dryRun) ({ directory, force } = await target(directory, force));
@@ -183,7 +187,7 @@ async function printSummary(result: CreateResult, dryRun: boolean, provisionLate
   if (runsFromClone() && !dryRun) {
     console.log(
       kleur.yellow(
-        `This create-be-worker runs from a clone, so the worker pins it as "create-be-worker": "${cliDependency(result.spec.packageManager)}" in devDependencies (npm run be-worker runs that clone). The worker's CI and Docker build cannot reach that folder: pin a published version before you push.`,
+        `This create-be-worker runs from a clone: the worker carries it, packed, in ${vendoredCliPath()} ("create-be-worker": "${cliDependency()}"), so its CI and Docker build install it too. Once create-be-worker is published, ${beWorkerCommand('upgrade --to <version>', result.spec.packageManager)} moves the worker to it.`,
       ),
     );
   }

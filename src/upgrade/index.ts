@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { readIfExists } from '../changes.ts';
+import { type ChangeSet, readBytesIfExists, readIfExists } from '../changes.ts';
+import { vendoredFiles, vendoredPathOf } from '../cli-source.ts';
 import { EnvironmentError, UserError } from '../errors.ts';
 import { shortDigest, type TemplatesIdentity } from '../identity.ts';
 import type { WorkerRepo } from '../repo.ts';
@@ -40,8 +41,10 @@ export type UpgradePlan =
       because: 'same templates' | 'same version' | 'same render';
       sources?: Sources;
     }
-  | (FilesPlan & {
+  | (Omit<FilesPlan, 'changes'> & {
       upToDate: false;
+      /** The files' changes, and the vendored create-be-worker's (a binary file). */
+      changes: ChangeSet;
       from: string;
       to: string;
       /** Where each version's templates came from. */
@@ -88,7 +91,7 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
   const prefix = await mkdtemp(join(tmpdir(), 'be-worker-upgrade-'));
   try {
     const { signal, onStep } = options;
-    const theirs = await targetVersion(options.to, { prefix: join(prefix, 'target'), signal, onStep });
+    const theirs = await targetVersion(options.to, { prefix: join(prefix, 'target'), root, signal, onStep });
     const order = compareVersions(theirs.version, from);
     if (order < 0) {
       throw new UserError(
@@ -106,6 +109,7 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
     const base = await recordedVersion(root, from, {
       base: options.base,
       prefix: join(prefix, 'base'),
+      root,
       signal,
       onStep,
     });
@@ -128,6 +132,7 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
     });
     return {
       ...files,
+      ...(await withVendoredCli(root, files)),
       upToDate: false,
       from,
       to: theirs.version,
@@ -138,6 +143,39 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
     await rm(prefix, { recursive: true, force: true });
   }
 }
+
+/**
+ * A create-be-worker vendored in the worker (made by a clone: src/cli-source.ts) follows its pin:
+ * a pin to this clone packs it in, a pin that no longer names the old tarball takes it out.
+ */
+async function withVendoredCli(
+  root: string,
+  files: FilesPlan,
+): Promise<{ changes: ChangeSet; actions: FilesPlan['actions'] }> {
+  const changes: ChangeSet = new Map(files.changes);
+  const actions = new Map(files.actions);
+  const pin = (text: string | undefined) =>
+    text === undefined ? undefined : (JSON.parse(text) as Data).devDependencies?.[PACKAGE];
+  const ours = await readIfExists(root, 'package.json');
+  const was = vendoredPathOf(pin(ours));
+  const now = vendoredPathOf(pin(files.changes.get('package.json')?.after ?? ours));
+  if (was !== undefined && was !== now) {
+    const before = await readBytesIfExists(root, was);
+    if (before !== undefined) {
+      changes.set(was, { before, after: undefined });
+      actions.set(was, 'removed');
+    }
+  }
+  for (const [path, after] of now === undefined ? [] : await vendoredFiles()) {
+    const before = await readBytesIfExists(root, path);
+    if (before !== undefined && Buffer.from(before).equals(after)) continue;
+    changes.set(path, { before, after });
+    actions.set(path, before === undefined ? 'added' : 'replaced');
+  }
+  return { changes, actions };
+}
+
+type Data = { devDependencies?: Record<string, unknown> };
 
 /** A generator's source and its templates, as the output names them. */
 function sourceOf(generator: Generator): string {

@@ -69,6 +69,8 @@ export async function loadPackage(dir: string, source: string): Promise<Generato
 export interface FetchOptions {
   /** An empty folder for npm to install into. */
   prefix: string;
+  /** The worker, whose .npmrc names the registry it installs from. */
+  root: string;
   signal?: AbortSignal;
   /** Told before a fetch, which takes a while. */
   onStep?: (message: string) => void;
@@ -88,12 +90,15 @@ const OTHERWISE = {
  */
 export async function fetchPackage(
   spec: string,
-  { prefix, signal, onStep }: FetchOptions,
+  { prefix, root, signal, onStep }: FetchOptions,
   otherwise: string,
 ): Promise<string> {
-  const registry = await registryName();
+  const url = await registryOf(root);
+  const registry = registryName(url);
   onStep?.(`Fetching ${spec} from ${registry}`);
+  // npm reads a project's .npmrc from its --prefix, not the worker: the worker's registry is passed on.
   const args = ['install', '--prefix', prefix, '--ignore-scripts', '--no-package-lock', '--no-audit', '--no-fund'];
+  if (url) args.push('--registry', url);
   const result = await execa('npm', [...args, spec], {
     reject: false,
     all: true,
@@ -149,21 +154,24 @@ export async function recordedVersion(
     return loadPackage(installed, `node_modules/${PACKAGE}`);
   }
   const fetched = await fetchPackage(`${PACKAGE}@${version}`, fetch, OTHERWISE.recorded(version));
-  return loadPackage(fetched, await registryName());
+  return loadPackage(fetched, registryName(await registryOf(fetch.root)));
 }
 
 /** The version to upgrade to: this one, or `to` (a version or a tag such as latest) from the registry. */
 export async function targetVersion(to: string | undefined, fetch: FetchOptions): Promise<Generator> {
   if (to === undefined || to === CLI_VERSION) return thisVersion();
-  return loadPackage(await fetchPackage(`${PACKAGE}@${to}`, fetch, OTHERWISE.target), await registryName());
+  const fetched = await fetchPackage(`${PACKAGE}@${to}`, fetch, OTHERWISE.target);
+  return loadPackage(fetched, registryName(await registryOf(fetch.root)));
 }
 
-/** The registry npm asks, as its configuration says (npm_config_registry, .npmrc). */
-async function registryName(): Promise<string> {
-  const configured =
-    process.env.npm_config_registry ??
-    (await execa('npm', ['config', 'get', 'registry'], { reject: false, stdin: 'ignore' })).stdout.trim();
-  return configured ? `the npm registry at ${configured}` : 'the npm registry';
+/** The registry npm asks in the worker, as its configuration says (npm_config_registry, the worker's .npmrc, the user's). */
+async function registryOf(root: string): Promise<string | undefined> {
+  const { stdout } = await execa('npm', ['config', 'get', 'registry'], { cwd: root, reject: false, stdin: 'ignore' });
+  return stdout.trim() || process.env.npm_config_registry || undefined;
+}
+
+function registryName(url: string | undefined): string {
+  return url ? `the npm registry at ${url}` : 'the npm registry';
 }
 
 /** This package's folder: the nearest package.json up from this module (in src/ or in the bundle). */

@@ -18,7 +18,7 @@ export interface Conflict {
 export type FileAction = 'replaced' | 'merged' | 'added' | 'removed' | 'conflict';
 
 export interface FilesPlan {
-  changes: ChangeSet;
+  changes: ChangeSet<string>;
   /** What each changed file went through: replaced, merged, added, removed, conflict. */
   actions: Map<string, FileAction>;
   conflicts: Conflict[];

@@ -1,7 +1,7 @@
 // `be-worker upgrade` before it plans anything (the git checks), and at one version between builds
 // that render differently (copies of this built package). Upgrades between two packed versions are
 // in test/e2e/upgrade.test.ts.
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -58,15 +58,42 @@ describe('be-worker upgrade', () => {
       }
     },
   );
+
+  it('asks the registry the worker was made from (its .npmrc), with no npm_config_registry set', async () => {
+    const { url, server } = await startStub(() => ({ status: 404, json: { error: 'Not found' } }));
+    try {
+      const cwd = await tempDir();
+      await execa('node', [CLI, 'shop', '--user', 'ann', '--no-install'], {
+        cwd,
+        env: { CI: 'true', npm_config_registry: url },
+      });
+      const shop = join(cwd, 'shop');
+      expect(await readFile(join(shop, '.npmrc'), 'utf8')).toContain(`\nregistry=${url}/\n`);
+      expect(JSON.parse(await readFile(join(shop, 'be-worker.json'), 'utf8')).answers.registry).toBe(`${url}/`);
+      const result = await upgrade(shop, '--to', '9.9.9', '--yes');
+      expect(result.exitCode, result.all).toBe(2);
+      expect(result.stderr).toContain(`the npm registry at ${url}/ has no create-be-worker@9.9.9 (404)`);
+    } finally {
+      server.close();
+    }
+  });
 });
 
-/** A built copy of this package in `dir` (a clone without its .git), its templates edited by `edit`. */
-async function packageCopy(dir: string, edit: (templates: string) => Promise<void> = async () => {}): Promise<string> {
+/**
+ * A built copy of this package in `dir` (a clone without its .git); with `edit`, its templates
+ * edited and built again (precompiled, their digest written), as `npm run build` would.
+ */
+async function packageCopy(dir: string, edit?: (templates: string) => Promise<void>): Promise<string> {
   await mkdir(dir, { recursive: true });
   for (const entry of ['package.json', 'bin', 'dist', 'templates', 'CHANGELOG.md']) {
     await cp(join(REPO, entry), join(dir, entry), { recursive: true });
   }
+  if (!edit) return dir;
   await edit(join(dir, 'templates'));
+  for (const entry of ['scripts', 'src']) await cp(join(REPO, entry), join(dir, entry), { recursive: true });
+  await symlink(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  await execa('node', [join(dir, 'scripts', 'precompile-templates.ts')], { cwd: dir });
+  await rm(join(dir, 'node_modules'));
   return dir;
 }
 

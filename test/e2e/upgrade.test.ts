@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PackageRegistry, startPackageRegistry } from '../support/package-registry.ts';
-import { tempDir } from '../support/process.ts';
+import { CLI, REPO, tempDir } from '../support/process.ts';
 import { B_CHANGES, C_CHANGES, installCli, makeVersions, type Version } from '../support/versions.ts';
 import { expectChecksPass as checksPass, commit, snapshot, uncommitted } from '../support/worker-tree.ts';
 
@@ -323,5 +323,37 @@ describe('be-worker upgrade from version A to version B', () => {
       expect(await snapshot(today)).toEqual(await snapshot(await freshFromB('today', '--no-install')));
     },
     3 * MINUTES,
+  );
+
+  it(
+    'moves a worker made by a clone (its CLI vendored) to B from the registry: pins B, removes the tarball, installs',
+    async () => {
+      const parent = await tempDir('cbw-vendored-');
+      const created = await run(parent, 'node', [CLI, 'vendored', '--user', 'ann', '--no-install']);
+      expect(created.exitCode, created.all).toBe(0);
+      const worker = join(parent, 'vendored');
+      const tarball = `vendor/create-be-worker-${a.version}.tgz`;
+      expect((await readdir(join(worker, 'vendor'))).sort()).toEqual([
+        'README.md',
+        `create-be-worker-${a.version}.tgz`,
+      ]);
+      // Made with the registry in npm_config_registry: the worker remembers it.
+      expect(await read(worker, '.npmrc')).toContain(`registry=${registry.url}`);
+
+      const result = await run(worker, 'node', [
+        join(REPO, 'bin', 'be-worker.js'),
+        'upgrade',
+        '--to',
+        b.version,
+        '--yes',
+      ]);
+      expect(result.exitCode, result.all).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`removed +${tarball.replaceAll('.', '\\.')}`));
+      expect((await readdir(join(worker, 'vendor'))).sort()).toEqual(['README.md']);
+      expect(JSON.parse(await read(worker, 'package.json')).devDependencies['create-be-worker']).toBe(b.version);
+      const installed = JSON.parse(await read(worker, 'node_modules/create-be-worker/package.json'));
+      expect(installed.version).toBe(b.version);
+    },
+    4 * MINUTES,
   );
 });

@@ -4,7 +4,7 @@ import { parseEnv as parseEnvFile } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { defaultUser, envNameSchema, userNameSchema } from './naming.ts';
-import { DEFAULT_WAIT_SECONDS } from './timing.ts';
+import { DEFAULT_SHUTDOWN_GRACE_SECONDS, DEFAULT_WAIT_SECONDS } from './timing.ts';
 
 /** A whole number in a range; the message states the range, since the value is never shown. */
 function wholeNumber(min: number, max: number) {
@@ -46,7 +46,7 @@ export function coreEnvSchema({ region }: { region: string }) {
       .number({ error: 'seconds, from 0 to 3600' })
       .min(0, { error: 'seconds, from 0 to 3600' })
       .max(3600, { error: 'seconds, from 0 to 3600' })
-      .default(30),
+      .default(DEFAULT_SHUTDOWN_GRACE_SECONDS),
     /**
      * The long poll's wait. A stop lets an open poll finish, so it takes up to this; no more than the
      * default, which the stop's deadline is sized for. `npm run dev` sets 1, to restart in a second.

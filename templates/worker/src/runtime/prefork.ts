@@ -11,7 +11,7 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { onStopSignals, STOP_SIGNALS } from './signals.ts';
 import { listenError } from './startup.ts';
-import { backoffMs, stopDeadlineSeconds, within } from './timing.ts';
+import { backoffMs, processStopSeconds, within } from './timing.ts';
 import { onUncaught } from './uncaught.ts';
 import type { Worker } from './worker.ts';
 
@@ -107,7 +107,7 @@ export async function runPrimary(config: CoreConfig, log: Logger): Promise<void>
       stopping = true;
       tell({ beWorker: 'stop' });
       // Each process stops within its own deadline; one that has not by then (and a little more) is killed.
-      const deadline = (stopDeadlineSeconds(config.SHUTDOWN_GRACE_SECONDS) + 5) * 1000;
+      const deadline = processStopSeconds(config.SHUTDOWN_GRACE_SECONDS) * 1000;
       const allExited = await within(
         deadline,
         exited().then(() => true),

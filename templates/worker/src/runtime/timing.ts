@@ -15,12 +15,28 @@ export const RECEIVE_PATIENCE_SECONDS = 5;
 /** After the grace period: how long giving messages back and flushing deletes may take. */
 export const STOP_BUDGET_SECONDS = 5;
 
+/** SHUTDOWN_GRACE_SECONDS when it is not set: how long tasks in flight get to finish on a stop. */
+export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 30;
+
+/** A prefork primary waits this long past its processes' own stop deadline, then SIGKILLs them. */
+export const KILL_AFTER_SECONDS = 5;
+
 /**
  * How long a worker's `stop(graceSeconds)` takes at most, whatever SQS does: the grace, or an open
  * long poll's deadline if that is later, then the budget to give messages back and flush deletes.
  */
 export function stopDeadlineSeconds(graceSeconds: number): number {
   return Math.max(graceSeconds, DEFAULT_WAIT_SECONDS + RECEIVE_PATIENCE_SECONDS) + STOP_BUDGET_SECONDS;
+}
+
+/**
+ * How long the worker's process takes at most from SIGTERM to its exit: its stop's deadline, and a
+ * prefork primary's wait beyond it. Whatever kills it after a timeout (Kubernetes'
+ * terminationGracePeriodSeconds in deploy/k8s/, rendered from this) must wait longer, or it cuts
+ * the drain short.
+ */
+export function processStopSeconds(graceSeconds: number): number {
+  return stopDeadlineSeconds(graceSeconds) + KILL_AFTER_SECONDS;
 }
 
 /**

@@ -15,7 +15,13 @@ import { type QueueBinding, type ResolvedQueue, resolveQueues } from './queues.t
 import { TaskSender } from './sender.ts';
 import { createSqsClient, type SqsSettings } from './sqs.ts';
 import type { TaskDefinition } from './task.ts';
-import { MAX_BATCH, STOP_BUDGET_SECONDS, stopDeadlineSeconds, within } from './timing.ts';
+import {
+  DEFAULT_SHUTDOWN_GRACE_SECONDS,
+  MAX_BATCH,
+  STOP_BUDGET_SECONDS,
+  stopDeadlineSeconds,
+  within,
+} from './timing.ts';
 
 export interface WorkerOptions {
   /** Where SQS is: the worker makes its clients (with their timeouts) from this. */
@@ -77,7 +83,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     hooks: options.hooks,
     routes: buildRoutes(options.queues, options.routes ?? {}, options.naming),
     sender: new TaskSender(sqs),
-    stuckRetryDelaySeconds: stopDeadlineSeconds(options.shutdownGraceSeconds ?? 30) + 5,
+    stuckRetryDelaySeconds: stopDeadlineSeconds(options.shutdownGraceSeconds ?? DEFAULT_SHUTDOWN_GRACE_SECONDS) + 5,
     etaHorizonDays: options.etaHorizonDays,
     onStuck(reason) {
       stuck = true;
