@@ -36,8 +36,9 @@ export function upgradeSummary(name: string, plan: Planned): string {
   return `${parts.join('\n\n')}\n`;
 }
 
-/** "+3 −1": the lines a file gained and lost. */
-function lineCounts(before = '', after = ''): string {
+/** "+3 −1": the lines a file gained and lost; a binary file (the vendored CLI) has none to count. */
+function lineCounts(before: string | Uint8Array = '', after: string | Uint8Array = ''): string {
+  if (typeof before !== 'string' || typeof after !== 'string') return 'binary';
   let added = 0;
   let removed = 0;
   for (const part of diffLines(before, after)) {

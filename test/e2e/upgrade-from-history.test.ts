@@ -8,6 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { vendoredCliPath } from '../../src/cli-source.ts';
 import { templatesDigest } from '../../src/identity.ts';
 import { renderWorker } from '../../src/render.ts';
 import { validateSpec } from '../../src/spec.ts';
@@ -109,8 +110,12 @@ async function expectUpgradedKeepingEdits(worker: string, ours: Map<string, stri
     ...REGISTRIES,
   ])
     expect(upgraded.get(path), path).toBe(ours.get(path));
+  // Beside the render: today's CLI, run from a clone, packs itself into vendor/ for the pin to install.
   const extra = [...upgraded.keys()].filter((path) => !theirs.has(path) && !ours.has(path));
-  expect(extra).toEqual([]);
+  expect(extra).toEqual([vendoredCliPath()]);
+  expect(JSON.parse(upgraded.get('package.json') ?? '{}').devDependencies['create-be-worker']).toBe(
+    `file:${vendoredCliPath()}`,
+  );
   const answers = JSON.parse(upgraded.get('be-worker.json') ?? '{}');
   expect(answers.cliVersion).toBe(CLI_VERSION);
   expect(answers.answers.queues.map(({ queue }: { queue: string }) => queue)).toEqual(['orders', 'images-resize']);

@@ -100,4 +100,20 @@ describe('upgradeSummary', () => {
       /### What changed for workers\n\nThe CHANGELOG says nothing about generated workers from 1\.0\.0 to 1\.3\.0\.\n$/,
     );
   });
+
+  it('counts no lines in a binary file (the vendored CLI of a worker made by a clone)', () => {
+    const tarball = 'vendor/create-be-worker-1.3.0.tgz';
+    const text = upgradeSummary('shop', {
+      changes: new Map([[tarball, { before: undefined, after: new Uint8Array([31, 139, 8]) }]]),
+      actions: new Map([[tarball, 'added']]),
+      conflicts: [],
+      notes: [],
+      upToDate: false,
+      from: '1.0.0',
+      to: '1.3.0',
+      sources,
+      changelog: '',
+    });
+    expect(text).toContain(`| \`${tarball}\` | added | binary |`);
+  });
 });
