@@ -22,4 +22,8 @@ describe('.gitlab-ci.yml', () => {
     for (const script of used) expect(Object.keys(packageJson.scripts)).toContain(script);
     expect(config.default.image).toBe('node:24');
   });
+
+  it('tests on a clone with the whole history, which the release check and the upgrade-from-history tests read', () => {
+    expect(config.test.variables.GIT_DEPTH).toBe('0');
+  });
 });

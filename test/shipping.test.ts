@@ -328,10 +328,13 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       const script = upgrade.script.join('\n');
       expect(script).toContain(workerSpec.packageManager === 'npm' ? 'npm ci' : 'pnpm install --frozen-lockfile');
       expect(script).toMatch(
-        /be-worker upgrade \$\{BE_WORKER_UPGRADE_TO:\+--to "\$BE_WORKER_UPGRADE_TO"\} --yes \|\| status=\$\?/,
+        /be-worker upgrade \$\{BE_WORKER_UPGRADE_TO:\+--to "\$BE_WORKER_UPGRADE_TO"\} --yes --summary upgrade-summary\.md \|\| status=\$\?/,
       );
       const pushScript = push.script.join('\n');
-      expect(pushScript).toContain('-o merge_request.create -o merge_request.target="$CI_DEFAULT_BRANCH"');
+      // The merge request by GitLab's API, described by the upgrade's summary (test/e2e/upgrade-ci-job.test.ts runs both jobs).
+      for (const part of ['env.CI_API_V4_URL', 'env.CI_PROJECT_ID', '/merge_requests'])
+        expect(pushScript).toContain(part);
+      expect(pushScript).toContain('readFileSync("upgrade-summary.md", "utf8")');
       expect(`${script}\n${pushScript}`).not.toMatch(/\$UPGRADE_TOKEN@/);
       // Valid shell (GitLab runs each entry in one bash), and no other job upgrades.
       for (const entry of [script, pushScript]) {
@@ -374,7 +377,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       }
     });
 
-    it('keeps UPGRADE_TOKEN from the job that runs packages: only a job running git alone, in the environment the token is scoped to, pushes', async () => {
+    it("keeps UPGRADE_TOKEN from the job that runs packages: only a job running git and node's fetch alone, in the environment the token is scoped to, pushes", async () => {
       const config = parse(await file('.gitlab-ci.yml'));
       const { upgrade, 'upgrade-merge-request': push } = config;
       // The job that runs packages refuses to start while the token is visible to it.
@@ -391,7 +394,12 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       expect(push.environment).toEqual({ name: 'be-worker-upgrade', action: 'access' });
       const pushCommands = ciCommands({ push }).join('\n');
       expect(pushCommands).toContain('password=$UPGRADE_TOKEN');
-      expect(pushCommands).not.toMatch(/\b(npm|npx|pnpm|corepack|node|yarn)\b/);
+      expect(pushCommands).not.toMatch(/\b(npm|npx|pnpm|corepack|yarn)\b/);
+      // node runs only the script written in the job, which imports nothing but node's own modules.
+      expect(pushCommands.split('\n').filter((line) => /(^|\s)node\s/.test(line))).toEqual([
+        expect.stringContaining("node --input-type=module -e '"),
+      ]);
+      expect([...pushCommands.matchAll(/\bfrom "([^"]+)"/g)].map(([, name]) => name)).toEqual(['node:fs']);
       expect(push.image).toBe(upgrade.image);
       const users = Object.entries(config).filter(([, job]) =>
         ciCommands({ job }).join('\n').includes('UPGRADE_TOKEN'),
@@ -399,7 +407,7 @@ describe.each(Object.entries(variants))('a worker with %s', (_, workerSpec) => {
       expect(users.map(([name]) => name).sort()).toEqual(['upgrade', 'upgrade-merge-request']);
       // It pushes the commit the other job made, handed over as a git bundle.
       expect(push.needs).toEqual(['upgrade']);
-      expect(upgrade.artifacts.paths).toEqual(['upgrade.bundle']);
+      expect(upgrade.artifacts.paths).toEqual(['upgrade.bundle', 'upgrade-summary.md']);
       expect(upgrade.script.join('\n')).toContain(
         'git bundle create upgrade.bundle "$CI_COMMIT_SHA..be-worker-upgrade"',
       );

@@ -228,6 +228,10 @@ program
   .option('-y, --yes', 'apply without asking')
   .option('--allow-dirty', 'upgrade even with changes not committed')
   .option('--no-install', 'skip the dependency install after the upgrade')
+  .option(
+    '--summary <file>',
+    "write what changed, the conflicts and the CHANGELOG's worker sections crossed, in Markdown (a merge request's description)",
+  )
   .action(async (flags: import('./upgrade.ts').UpgradeFlags) => {
     // Loaded when used: the merge and the package loading are not needed by the other commands.
     const { runUpgrade } = await import('./upgrade.ts');

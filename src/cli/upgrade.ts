@@ -1,4 +1,6 @@
 // `be-worker upgrade`: the plan, the confirmation, the apply, the install, and what changed.
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import * as clack from '@clack/prompts';
 import kleur from 'kleur';
 import { applyChanges, diffOf } from '../changes.ts';
@@ -8,6 +10,7 @@ import { findWorkerRepo } from '../repo.ts';
 import { checkCleanTree, planUpgrade } from '../upgrade/index.ts';
 import { PACKAGE } from '../upgrade/packages.ts';
 import type { Conflict } from '../upgrade/plan.ts';
+import { upgradeSummary } from '../upgrade/summary.ts';
 import { interactive, progress } from './ui.ts';
 
 export interface UpgradeFlags {
@@ -17,6 +20,8 @@ export interface UpgradeFlags {
   yes?: boolean;
   allowDirty?: boolean;
   install: boolean;
+  /** A file to write the upgrade's Markdown summary to, for a merge request (not written when nothing changes). */
+  summary?: string;
 }
 
 /** Runs the upgrade; returns the exit code: 0 clean, 1 conflicts left (errors are thrown). */
@@ -70,6 +75,10 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
   }
   await applyChanges(repo.root, plan.changes);
   console.log(`✔ ${plan.changes.size} file(s) changed`);
+  if (flags.summary !== undefined) {
+    await writeFile(resolve(flags.summary), upgradeSummary(name, plan));
+    console.log(`✔ Summary written to ${flags.summary}`);
+  }
 
   const spec = repo.answers.answers;
   if (flags.install) {

@@ -1,15 +1,16 @@
 // `be-worker upgrade` between real versions made by `npm pack` (test/support/versions.ts): A,
-// this repository, and B, with changes to a runtime file, the Dockerfile, the README, a dependency
-// and a new file. Workers are made by A's CLI; B's (or A's with --to) upgrades them. Packages come
+// this repository, and B, with changes to a runtime file, the Dockerfile, the README, a dependency,
+// a new file, a new file of one integration and a file removed. Workers are made by A's CLI; B's (or A's with --to) upgrades them. Packages come
 // from a local registry that has A and B (test/support/package-registry.ts). C, an older build at
 // A's version with other templates, makes workers that A's CLI upgrades with --base.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PackageRegistry, startPackageRegistry } from '../support/package-registry.ts';
 import { CLI, REPO, tempDir } from '../support/process.ts';
-import { B_CHANGES, C_CHANGES, makeVersions, type Version } from '../support/versions.ts';
+import { B_CHANGES, C_CHANGES, installCli, makeVersions, type Version } from '../support/versions.ts';
+import { expectChecksPass as checksPass, commit, snapshot, uncommitted } from '../support/worker-tree.ts';
 
 const MINUTES = 60_000;
 let dir: string;
@@ -56,23 +57,6 @@ async function freshFrom(version: 'a' | 'b', name: string, ...args: string[]): P
   return join(parent, name);
 }
 
-async function commit(worker: string, message: string): Promise<void> {
-  await execa('git', ['add', '-A'], { cwd: worker });
-  await execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@localhost', 'commit', '-qm', message], { cwd: worker });
-}
-
-/** Every file the project owns, path → contents: not installed, built or locked ones. */
-async function snapshot(root: string): Promise<Map<string, string>> {
-  const skip = ['node_modules/', 'dist/', '.git/', 'package-lock.json'];
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  const paths = entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
-    .filter((path) => !skip.some((prefix) => path === prefix || path.startsWith(prefix)))
-    .sort();
-  return new Map(await Promise.all(paths.map(async (path) => [path, await read(root, path)] as const)));
-}
-
 /** The recorded version on disk, as the pinned devDependency puts it, if the install has not. */
 async function putOnDisk(worker: string, version: Version): Promise<void> {
   const target = join(worker, 'node_modules', 'create-be-worker');
@@ -81,12 +65,7 @@ async function putOnDisk(worker: string, version: Version): Promise<void> {
   await execa('tar', ['-xzf', version.tarball, '--strip-components=1', '-C', target]);
 }
 
-async function expectChecksPass(worker: string): Promise<void> {
-  for (const script of ['typecheck', 'lint', 'test', 'build']) {
-    const result = await run(worker, 'npm', ['run', script]);
-    expect(result.exitCode, `npm run ${script}:\n${result.all}`).toBe(0);
-  }
-}
+const expectChecksPass = (worker: string) => checksPass(worker, env);
 
 describe('be-worker upgrade from version A to version B', () => {
   beforeAll(async () => {
@@ -99,7 +78,7 @@ describe('be-worker upgrade from version A to version B', () => {
       ['b', b],
       ['c', c],
     ] as const) {
-      await execa('npm', ['install', '--prefix', join(dir, `cli-${name}`), '--no-audit', '--no-fund', version.tarball]);
+      await installCli(dir, name, version);
     }
   }, 8 * MINUTES);
 
@@ -115,6 +94,9 @@ describe('be-worker upgrade from version A to version B', () => {
       expect(result.stdout).toContain(`base: create-be-worker ${a.version} from node_modules/create-be-worker`);
       expect(result.stdout).toContain(B_CHANGES.workerEntry);
       expect(result.stdout).not.toContain(B_CHANGES.cliEntry);
+      // The file B's templates dropped, left as A made it, goes; B's ratelimit file is not for this worker.
+      expect(result.stdout).toMatch(new RegExp(`\\n {2}removed +${B_CHANGES.removedFile}\\n`));
+      expect(result.stdout).not.toContain(B_CHANGES.newIntegrationFile);
       expect(await snapshot(worker)).toEqual(await snapshot(await freshFromB('plain', '--queue', 'orders:ship')));
       await expectChecksPass(worker);
 
@@ -124,7 +106,7 @@ describe('be-worker upgrade from version A to version B', () => {
       expect(again.exitCode, again.all).toBe(0);
       expect(again.stdout).toContain(`at create-be-worker ${b.version} already: nothing to do`);
       expect(await snapshot(worker)).toEqual(before);
-      expect((await execa('git', ['status', '--porcelain'], { cwd: worker })).stdout).toBe('');
+      expect(await uncommitted(worker)).toBe('');
     },
     6 * MINUTES,
   );
@@ -262,6 +244,33 @@ describe('be-worker upgrade from version A to version B', () => {
       const again = await upgradeByA();
       expect(again.exitCode, again.all).toBe(0);
       expect(again.stdout).toContain(`older is at create-be-worker ${a.version} already: nothing to do`);
+    },
+    3 * MINUTES,
+  );
+
+  it(
+    "across a release that added an integration's file and removed a file: a worker with that integration gets the file; the removed file, changed by the team, is kept and said so",
+    async () => {
+      const worker = await workerFromA('limited', '--with', B_CHANGES.integration, '--no-install');
+      expect(await read(worker, B_CHANGES.removedFile)).toBeTruthy();
+      const ours = `# Our producer calls this.\n${await read(worker, B_CHANGES.removedFile)}`;
+      await writeFile(join(worker, B_CHANGES.removedFile), ours);
+      await commit(worker, 'Our producer notes');
+
+      const result = await upgrade(worker, '--yes', '--no-install', '--base', a.tarball);
+      expect(result.exitCode, result.all).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`\\n {2}added +${B_CHANGES.newIntegrationFile}\\n`));
+      expect(await read(worker, B_CHANGES.newIntegrationFile)).toContain('RATELIMIT_RELEASE');
+      expect(result.stdout).toContain(
+        `Kept as you have them:\n  ${B_CHANGES.removedFile}: create-be-worker ${b.version} no longer has it, but you changed it; kept`,
+      );
+      expect(await read(worker, B_CHANGES.removedFile)).toBe(ours);
+      // Everything else is what B makes for a worker with ratelimit.
+      const upgraded = await snapshot(worker);
+      upgraded.delete(B_CHANGES.removedFile);
+      expect(upgraded).toEqual(
+        await snapshot(await freshFromB('limited', '--with', B_CHANGES.integration, '--no-install')),
+      );
     },
     3 * MINUTES,
   );

@@ -1,8 +1,9 @@
 // Real versions of this package for the upgrade tests, each made by `npm pack`: A is this
 // repository as it is; B is a copy with its version bumped and a change to a runtime file, the
-// Dockerfile, the README, a dependency's range and one new file, and a CHANGELOG release; C is an
+// Dockerfile, the README, a dependency's range, one new file, a new file of the ratelimit
+// integration, a file removed, and a CHANGELOG release; C is an
 // older build of A's version (as a clone between two releases makes): A's version number, other
-// templates (C_CHANGES).
+// templates (C_CHANGES). A CLI can also be built from this repository's history (buildFromHistory).
 import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
@@ -22,6 +23,11 @@ export const B_CHANGES = {
   dockerfileLineB: '# Build stage: every dependency, TypeScript compiled to dist/.',
   readmeAdded: 'Run the tests before every push.',
   newFile: 'src/runtime/release.ts',
+  /** A file B adds to one integration: only workers with ratelimit get it. */
+  integration: 'ratelimit',
+  newIntegrationFile: 'src/integrations/ratelimit-release.ts',
+  /** A file of A that B no longer renders (its template removed). */
+  removedFile: 'examples/client/send_from_python.py',
   workerEntry: '- B: a marker entry for generated workers.',
   cliEntry: '- B: a marker entry for the CLI only.',
 };
@@ -67,6 +73,13 @@ export async function makeVersions(dir: string): Promise<{ a: Version; b: Versio
   return { a, b, c };
 }
 
+/** Installs a version's CLI into `dir`/cli-<name>; returns the path of one of its commands. */
+export async function installCli(dir: string, name: string, version: Version): Promise<(command: string) => string> {
+  const prefix = join(dir, `cli-${name}`);
+  await execa('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', version.tarball]);
+  return (command) => join(prefix, 'node_modules', '.bin', command);
+}
+
 async function makeC(dir: string): Promise<Version> {
   const source = await copyOfRepo(dir, 'c-source');
   const worker = 'templates/worker';
@@ -101,6 +114,11 @@ async function makeB(dir: string, a: Version): Promise<Version> {
     join(source, worker, B_CHANGES.newFile),
     "// Which template release made this worker.\nexport const TEMPLATE_RELEASE = 'b';\n",
   );
+  await writeFile(
+    join(source, 'templates/integrations', B_CHANGES.integration, 'files', B_CHANGES.newIntegrationFile),
+    "// Which template release made this integration.\nexport const RATELIMIT_RELEASE = 'b';\n",
+  );
+  await rm(join(source, worker, `${B_CHANGES.removedFile}.hbs`));
   await edit(
     source,
     'CHANGELOG.md',
@@ -108,4 +126,53 @@ async function makeB(dir: string, a: Version): Promise<Version> {
     `## [${versionB}] - 2026-12-03\n\n### Generated workers\n${B_CHANGES.workerEntry}\n\n### Changed\n${B_CHANGES.cliEntry}\n\n## [Unreleased]`,
   );
   return pack(source, dir, false);
+}
+
+/** This repository's CLI at one commit of its history, built as a clone of it is. */
+export interface HistoricBuild {
+  /** What was asked for (a short commit, a tag). */
+  ref: string;
+  commit: string;
+  version: string;
+  /** The built tree: bin/, dist/, templates/, its own node_modules. */
+  root: string;
+}
+
+/**
+ * Builds the CLI at `ref` from this repository's history into `dir`/cli-<ref>: the tree at that
+ * commit (git archive), its own `npm ci` from the npm registry and its `npm run build`.
+ * A ref missing from the clone fails saying so: CI clones with full history.
+ */
+export async function buildFromHistory(ref: string, dir: string): Promise<HistoricBuild> {
+  const found = await execa('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+    cwd: REPO,
+    reject: false,
+  });
+  if (found.exitCode !== 0) {
+    throw new Error(
+      `${ref} is not in the clone at ${REPO}: the upgrade-from-history tests build the CLI from it; clone with full history and tags (git fetch --unshallow --tags)`,
+    );
+  }
+  const commit = found.stdout.trim();
+  const root = join(dir, `cli-${ref}`);
+  await mkdir(root);
+  await execa('bash', ['-o', 'pipefail', '-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', '-', REPO, commit, root]);
+  await execa('npm', ['ci', '--no-fund', '--no-audit'], { cwd: root, stdin: 'ignore' });
+  await execa('npm', ['run', 'build'], { cwd: root, stdin: 'ignore' });
+  const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+  return { ref, commit, version, root };
+}
+
+/** The newest release tag (vX.Y.Z) before this commit: the release a team upgrades from. */
+export async function previousRelease(): Promise<string> {
+  const described = await execa('git', ['describe', '--tags', '--abbrev=0', '--match', 'v[0-9]*', 'HEAD^'], {
+    cwd: REPO,
+    reject: false,
+  });
+  if (described.exitCode !== 0) {
+    throw new Error(
+      `no release tag (vX.Y.Z) before HEAD in the clone at ${REPO} (${described.stderr.trim()}): clone with full history and tags (git fetch --unshallow --tags)`,
+    );
+  }
+  return described.stdout.trim();
 }
