@@ -66,7 +66,7 @@ export async function vendoredFiles(signal?: AbortSignal, root: string = CLI_ROO
     if (packed.isCanceled) throw new CancelledError();
     if (packed.failed) {
       throw new EnvironmentError(
-        `could not pack this clone for the worker's vendor/ (npm pack: ${packed.stderr.trim().split('\n').at(-1) ?? packed.exitCode}); run npm pack in ${root} to see why`,
+        `could not pack this clone for the worker's vendor/ (npm pack: ${packed.stderr.trim().split('\n').at(-1) || packed.shortMessage}); run npm pack in ${root} to see why`,
       );
     }
     const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];

@@ -52,7 +52,10 @@ describe('Ctrl-C in create-be-worker', () => {
 
   it('during the install: exit 130, the project kept, the commands to finish', async () => {
     const cwd = await tempDir();
-    const cli = spawnInTerminal(CLI, ['w', '--yes'], cwd, { PATH: await pathWithShims([{ name: 'npm' }]) });
+    // Only the install holds: from a clone, create runs `npm pack` too (the worker's vendor/).
+    const npm = (await execa('sh', ['-c', 'command -v npm'])).stdout.trim();
+    const PATH = await pathWithShims([{ name: 'npm', when: 'install', real: npm }]);
+    const cli = spawnInTerminal(CLI, ['w', '--yes'], cwd, { PATH });
     await cli.waitFor('shim: npm holds');
     cli.write(KEYS.CTRL_C);
 

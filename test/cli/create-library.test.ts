@@ -1,4 +1,7 @@
 // createWorker as a library reports each step through `progress`: done only when it was done.
+import { realpath, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWorker } from '../../src/create.ts';
 import { validateSpec } from '../../src/spec.ts';
@@ -42,8 +45,13 @@ describe('createWorker progress', () => {
     expect(committed.git).toBe('committed');
     expect(made.events.slice(-2)).toEqual(['start Making the first git commit', 'done Made the first git commit']);
 
-    // A PATH without git.
-    process.env.PATH = await tempDir();
+    // A PATH without git, with node and npm (from a clone, create packs it into vendor/ with npm).
+    const bin = await tempDir();
+    for (const tool of ['node', 'npm']) {
+      const { stdout } = await execa('sh', ['-c', `command -v ${tool}`]);
+      await symlink(await realpath(stdout.trim()), join(bin, tool));
+    }
+    process.env.PATH = bin;
     const missing = recorder();
     const result = await createWorker(spec, {
       directory: `${await tempDir()}/w`,
