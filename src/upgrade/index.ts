@@ -12,7 +12,7 @@ import { shortDigest, type TemplatesIdentity } from '../identity.ts';
 import type { WorkerRepo } from '../repo.ts';
 import { compareVersions, workerChanges } from './changelog.ts';
 import { type Generator, PACKAGE, recordedVersion, targetVersion } from './packages.ts';
-import { type FilesPlan, planFiles, sameRender } from './plan.ts';
+import { type FilesPlan, parse, planFiles, sameRender } from './plan.ts';
 
 export interface UpgradeOptions {
   /** A version or tag from the registry; default: the running CLI's version. */
@@ -155,7 +155,7 @@ async function withVendoredCli(
   const changes: ChangeSet = new Map(files.changes);
   const actions = new Map(files.actions);
   const pin = (text: string | undefined) =>
-    text === undefined ? undefined : (JSON.parse(text) as Data).devDependencies?.[PACKAGE];
+    text === undefined ? undefined : parse(text, 'package.json').devDependencies?.[PACKAGE];
   const ours = await readIfExists(root, 'package.json');
   const was = vendoredPathOf(pin(ours));
   const now = vendoredPathOf(pin(files.changes.get('package.json')?.after ?? ours));
@@ -174,8 +174,6 @@ async function withVendoredCli(
   }
   return { changes, actions };
 }
-
-type Data = { devDependencies?: Record<string, unknown> };
 
 /** A generator's source and its templates, as the output names them. */
 function sourceOf(generator: Generator): string {

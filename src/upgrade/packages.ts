@@ -92,7 +92,7 @@ export async function fetchPackage(
   spec: string,
   { prefix, root, signal, onStep }: FetchOptions,
   otherwise: string,
-): Promise<string> {
+): Promise<{ dir: string; registry: string }> {
   const url = await registryOf(root);
   const registry = registryName(url);
   onStep?.(`Fetching ${spec} from ${registry}`);
@@ -119,7 +119,7 @@ export async function fetchPackage(
       `could not fetch ${spec} from ${registry} (${reason}): check this machine's network and npm_config_registry, or ${otherwise}.`,
     );
   }
-  return join(prefix, 'node_modules', PACKAGE);
+  return { dir: join(prefix, 'node_modules', PACKAGE), registry };
 }
 
 /** The version a worker was made with: from --base, this CLI, the worker's node_modules, or fetched. */
@@ -137,7 +137,7 @@ export async function recordedVersion(
       },
     );
     const generator = await loadPackage(
-      isDir ? path : await fetchPackage(path, fetch, 'pass --base a folder or a tarball that is there'),
+      isDir ? path : (await fetchPackage(path, fetch, 'pass --base a folder or a tarball that is there')).dir,
       `--base ${base}`,
     );
     if (generator.version !== version) {
@@ -153,15 +153,15 @@ export async function recordedVersion(
   if (manifest !== undefined && (JSON.parse(manifest) as { version?: string }).version === version) {
     return loadPackage(installed, `node_modules/${PACKAGE}`);
   }
-  const fetched = await fetchPackage(`${PACKAGE}@${version}`, fetch, OTHERWISE.recorded(version));
-  return loadPackage(fetched, registryName(await registryOf(fetch.root)));
+  const { dir, registry } = await fetchPackage(`${PACKAGE}@${version}`, fetch, OTHERWISE.recorded(version));
+  return loadPackage(dir, registry);
 }
 
 /** The version to upgrade to: this one, or `to` (a version or a tag such as latest) from the registry. */
 export async function targetVersion(to: string | undefined, fetch: FetchOptions): Promise<Generator> {
   if (to === undefined || to === CLI_VERSION) return thisVersion();
-  const fetched = await fetchPackage(`${PACKAGE}@${to}`, fetch, OTHERWISE.target);
-  return loadPackage(fetched, registryName(await registryOf(fetch.root)));
+  const { dir, registry } = await fetchPackage(`${PACKAGE}@${to}`, fetch, OTHERWISE.target);
+  return loadPackage(dir, registry);
 }
 
 /** The registry npm asks in the worker, as its configuration says (npm_config_registry, the worker's .npmrc, the user's). */

@@ -102,7 +102,7 @@ function set(plan: FilesPlan, path: string, before: string | undefined, after: s
   plan.actions.set(path, action);
 }
 
-type Data = Record<string, unknown> & { devDependencies?: Record<string, unknown> };
+export type Data = Record<string, unknown> & { devDependencies?: Record<string, unknown> };
 
 /**
  * package.json and be-worker.json merge as data. The versions always follow the new release: the
@@ -144,7 +144,8 @@ function mergeData(
   return { text: `${JSON.stringify(value, null, 2)}\n`, conflicts };
 }
 
-function parse(text: string, what: string): Data {
+/** package.json or be-worker.json as data; invalid JSON is the team's to fix, said so. */
+export function parse(text: string, what: string): Data {
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -7,19 +7,10 @@ import { execa } from 'execa';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IamPolicies } from '../../src/iam-policy.ts';
-import { CLI, REPO, tempDir } from '../support/process.ts';
+import { CLI, noAwsEnv, REPO, tempDir } from '../support/process.ts';
 
 const BE_WORKER = join(REPO, 'bin', 'be-worker.js');
 let server: FauxqsServer;
-
-/** No credentials anywhere, and no instance metadata lookups off this machine. */
-const noAws = (home: string) => ({
-  PATH: process.env.PATH ?? '',
-  HOME: home,
-  AWS_EC2_METADATA_DISABLED: 'true',
-  AWS_CONFIG_FILE: join(home, 'none'),
-  AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
-});
 
 const beWorker = (cwd: string, args: string[], env: Record<string, string> = {}) =>
   execa('node', [BE_WORKER, ...args], {
@@ -28,7 +19,7 @@ const beWorker = (cwd: string, args: string[], env: Record<string, string> = {})
     all: true,
     stdin: 'ignore',
     extendEnv: false,
-    env: { ...noAws(cwd), ...env },
+    env: { ...noAwsEnv(cwd), ...env },
   });
 
 /** A new worker "shop" (made for env local, region eu-central-1) with two queues. */

@@ -8,21 +8,12 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { LOCAL_SQS_ENDPOINT } from '../../templates/worker/src/runtime/startup.ts';
-import { CLI, REPO, tempDir } from '../support/process.ts';
+import { CLI, noAwsEnv, REPO, tempDir } from '../support/process.ts';
 import { killTerminals, spawnInTerminal } from '../support/terminal.ts';
 
 const BE_WORKER = join(REPO, 'bin', 'be-worker.js');
 let server: FauxqsServer;
 let worker: string;
-
-/** No credentials anywhere, and no instance metadata lookups off this machine. */
-const noAws = (home: string) => ({
-  PATH: process.env.PATH ?? '',
-  HOME: home,
-  AWS_EC2_METADATA_DISABLED: 'true',
-  AWS_CONFIG_FILE: join(home, 'none'),
-  AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
-});
 
 const beWorker = (...args: string[]) =>
   execa('node', [BE_WORKER, ...args], {
@@ -31,7 +22,7 @@ const beWorker = (...args: string[]) =>
     all: true,
     stdin: 'ignore',
     extendEnv: false,
-    env: noAws(worker),
+    env: noAwsEnv(worker),
   });
 
 beforeAll(async () => {
@@ -146,7 +137,7 @@ describe('create-be-worker --provision', () => {
     const result = await execa(
       'node',
       [CLI, 'billing', '--user', 'bo', '--no-install', '--no-git', '--provision', '--endpoint', server.address],
-      { cwd, reject: false, all: true, stdin: 'ignore', extendEnv: false, env: noAws(cwd) },
+      { cwd, reject: false, all: true, stdin: 'ignore', extendEnv: false, env: noAwsEnv(cwd) },
     );
     expect(result.exitCode, result.all).toBe(0);
     expect(result.stdout).toMatch(/bo-local-billing-add\s+queue\s+created/);
@@ -162,7 +153,7 @@ describe('be-worker provision in a terminal, to a shared env', () => {
       BE_WORKER,
       ['provision', '--endpoint', server.address, '--env', 'stage'],
       worker,
-      noAws(worker),
+      noAwsEnv(worker),
     );
     const question = 'Change 4 queue(s) in env "stage" of AWS account 000000000000 (us-west-1)?';
     await cli.waitFor(question);
@@ -195,7 +186,7 @@ describe('be-worker add-queue --provision', () => {
           all: true,
           stdin: 'ignore',
           extendEnv: false,
-          env: noAws(shop),
+          env: noAwsEnv(shop),
         },
       );
     const refused = await run();
@@ -219,7 +210,7 @@ describe('be-worker add-queue --provision', () => {
       all: true,
       stdin: 'ignore',
       extendEnv: false,
-      env: noAws(shop),
+      env: noAwsEnv(shop),
     });
     expect(result.exitCode, result.all).toBe(2);
     expect(result.stderr).toContain('No usable AWS credentials');
@@ -232,7 +223,7 @@ describe('be-worker add-queue --provision', () => {
     const args = ['add-queue', 'refunds', '--provision', '--env', 'uat', '--endpoint', server.address];
     const question = 'Change 2 queue(s) in env "uat" of AWS account 000000000000 (us-west-1)?';
 
-    const declined = spawnInTerminal(BE_WORKER, args, shop, noAws(shop));
+    const declined = spawnInTerminal(BE_WORKER, args, shop, noAwsEnv(shop));
     await declined.waitFor(question);
     expect(declined.screen()).toMatch(/err-uat-refunds\s+dead-letter\s+create/);
     expect(await snapshot(shop)).toEqual(before);
@@ -241,7 +232,7 @@ describe('be-worker add-queue --provision', () => {
     expect(declined.screen()).toContain('Nothing was changed.');
     expect(await snapshot(shop)).toEqual(before);
 
-    const accepted = spawnInTerminal(BE_WORKER, args, shop, noAws(shop));
+    const accepted = spawnInTerminal(BE_WORKER, args, shop, noAwsEnv(shop));
     await accepted.waitFor(question);
     accepted.write('y');
     expect(await accepted.exited, accepted.screen()).toBe(0);
@@ -262,7 +253,7 @@ describe('create-be-worker --provision, when provisioning cannot go on', () => {
         all: true,
         stdin: 'ignore',
         extendEnv: false,
-        env: noAws(cwd),
+        env: noAwsEnv(cwd),
       },
     );
     expect(result.exitCode, result.all).toBe(2);
@@ -281,7 +272,7 @@ describe('create-be-worker --provision, when provisioning cannot go on', () => {
     const result = await execa(
       'node',
       [CLI, 'billing', '--env', 'prod', '--no-install', '--no-git', '--provision', '--endpoint', server.address],
-      { cwd, reject: false, all: true, stdin: 'ignore', extendEnv: false, env: noAws(cwd) },
+      { cwd, reject: false, all: true, stdin: 'ignore', extendEnv: false, env: noAwsEnv(cwd) },
     );
     expect(result.exitCode, result.all).toBe(1);
     expect(result.stderr).toContain('pass --yes');
@@ -299,7 +290,7 @@ describe('create-be-worker --provision, when provisioning cannot go on', () => {
         ...['--env', 'prod', '--no-install', '--no-git', '--provision', '--endpoint', server.address],
       ],
       cwd,
-      noAws(cwd),
+      noAwsEnv(cwd),
     );
     await cli.waitFor('Change 2 queue(s) in env "prod"');
     cli.write('\x03');
@@ -330,7 +321,7 @@ describe('env local, without --endpoint: the local SQS of npm run dev, as status
       all: true,
       stdin: 'ignore',
       extendEnv: false,
-      env: noAws(cwd),
+      env: noAwsEnv(cwd),
     });
 
   it('provision creates the queues there, with no AWS credentials', async () => {

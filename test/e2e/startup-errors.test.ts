@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort, runGrouped } from '../support/process.ts';
+import { freePort, noAwsEnv, runGrouped } from '../support/process.ts';
 
 const MINUTES = 60_000;
 let worker: string;
@@ -176,11 +176,7 @@ describe('a start-up mistake', () => {
   it.each(mistakes)('$what (npm run $entry): one line naming it, no stack, exit 1', async ({ entry, env, names }) => {
     const variables: Record<string, string | undefined> = {
       // Nothing of this machine's: no AWS credentials, a local SQS where none runs.
-      PATH: process.env.PATH,
-      HOME: home,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: join(home, 'none'),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+      ...noAwsEnv(home),
       HTTP_PORT: String(await freePort()),
       SQS_ENDPOINT: nowhere,
       ...env(),

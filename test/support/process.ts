@@ -11,6 +11,17 @@ export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(REPO, 'bin', 'create-be-worker.js');
 
 /** A fresh directory outside the repository. */
+/** An environment with no AWS credentials anywhere, and no instance-metadata lookups off this machine. */
+export function noAwsEnv(home: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(home, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+  };
+}
+
 export function tempDir(prefix = 'cbw-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
