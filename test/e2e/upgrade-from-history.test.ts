@@ -1,6 +1,6 @@
 // `be-worker upgrade` of workers made by CLIs built from this repository's own history, as teams
 // have them: commit 4caac3f (version 0.1.0, before be-worker.json recorded its templates: the
-// worker issue 31 found stuck at "nothing to do") and the release tag before this commit. Each is
+// worker issue 31 found stuck at "nothing to do") and the release before this commit (its "Release X.Y.Z" commit). Each is
 // built once, as a clone is (test/support/versions.ts, buildFromHistory); its create-be-worker
 // makes a worker, its be-worker adds a queue, the team edits a task and a runtime file and
 // commits; then today's be-worker (this repository's bin/) upgrades it with --base <that build>.
@@ -126,7 +126,7 @@ describe(`be-worker upgrade of workers made by CLIs built from this repository's
     dir = await tempDir('cbw-history-');
     [old, previous] = await Promise.all([
       buildFromHistory(OLD_COMMIT, dir),
-      previousRelease().then((tag) => buildFromHistory(tag, dir)),
+      previousRelease().then((commit) => buildFromHistory(commit, dir)),
     ]);
   }, 15 * MINUTES);
 
@@ -198,7 +198,7 @@ describe(`be-worker upgrade of workers made by CLIs built from this repository's
   );
 
   it(
-    "upgrades a worker made by the previous release's build by what it renders: while templates/ is the tag's, nothing moves, or only what names the CLI (a build before vendoring), else the changes arrive keeping the team's edits; then nothing to do",
+    "upgrades a worker made by the previous release's build by what it renders: while templates/ is the release's, nothing moves, or only what names the CLI (a build before vendoring), else the changes arrive keeping the team's edits; then nothing to do",
     async () => {
       const worker = await teamWorker(previous, 'rel');
       const ours = await snapshot(worker);
@@ -214,7 +214,7 @@ describe(`be-worker upgrade of workers made by CLIs built from this repository's
       } else if (sameTemplates) {
         expect(result.stdout).toContain(`base: create-be-worker ${previous.version} from --base ${previous.root}`);
         // Right after a release, and until templates/ changes again, today's templates are the
-        // tag's. A build from before vendoring pins its own folder (file:<clone>), so the renders
+        // release's. A build from before vendoring pins its own folder (file:<clone>), so the renders
         // differ, honestly, in what names the CLI: the upgrade moves the pin and the record of
         // what rendered it (today's records its commit), and no other file.
         const pin = (files: Map<string, string>) =>
@@ -237,7 +237,7 @@ describe(`be-worker upgrade of workers made by CLIs built from this repository's
         expect(rest).toEqual(restBefore);
         expect(upgraded.get('be-worker.json')).toBe(theirs.get('be-worker.json'));
       } else {
-        // templates/ changed since the tag (on a branch, or at the next release): the worker takes it.
+        // templates/ changed since the release (on a branch, or at the next release): the worker takes it.
         expect(result.stdout).toContain(`base: create-be-worker ${previous.version} from --base ${previous.root}`);
         await expectUpgradedKeepingEdits(worker, ours);
         await expectChecksPass(worker);

@@ -150,7 +150,7 @@ export async function buildFromHistory(ref: string, dir: string): Promise<Histor
   });
   if (found.exitCode !== 0) {
     throw new Error(
-      `${ref} is not in the clone at ${REPO}: the upgrade-from-history tests build the CLI from it; clone with full history and tags (git fetch --unshallow --tags)`,
+      `${ref} is not in the clone at ${REPO}: the upgrade-from-history tests build the CLI from it; clone with full history (git fetch --unshallow)`,
     );
   }
   const commit = found.stdout.trim();
@@ -163,16 +163,20 @@ export async function buildFromHistory(ref: string, dir: string): Promise<Histor
   return { ref, commit, version, root };
 }
 
-/** The newest release tag (vX.Y.Z) before this commit: the release a team upgrades from. */
+/**
+ * The newest release before this commit, the release a team upgrades from: the last commit
+ * scripts/release.ts made ("Release X.Y.Z"). Found by its message, since a clone may carry no tags.
+ */
 export async function previousRelease(): Promise<string> {
-  const described = await execa('git', ['describe', '--tags', '--abbrev=0', '--match', 'v[0-9]*', 'HEAD^'], {
+  const found = await execa('git', ['log', '-1', '--format=%H', '-E', '--grep', '^Release [0-9]+\\.[0-9]+\\.[0-9]+$', 'HEAD^'], {
     cwd: REPO,
     reject: false,
   });
-  if (described.exitCode !== 0) {
+  const commit = found.stdout.trim();
+  if (found.exitCode !== 0 || !commit) {
     throw new Error(
-      `no release tag (vX.Y.Z) before HEAD in the clone at ${REPO} (${described.stderr.trim()}): clone with full history and tags (git fetch --unshallow --tags)`,
+      `no release commit ("Release X.Y.Z") before HEAD in the clone at ${REPO}${found.stderr ? ` (${found.stderr.trim()})` : ''}: clone with full history (git fetch --unshallow)`,
     );
   }
-  return described.stdout.trim();
+  return commit;
 }
