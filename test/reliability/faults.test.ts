@@ -254,6 +254,8 @@ describe('deletes that fail', () => {
       }
       expect(network.counts().failed.DeleteMessageBatch ?? 0).toBeGreaterThan(2);
       expect((await ran(RUN_LOG)).sort()).toEqual([...now, ...later].sort());
+      // Each failed delete is counted: a possible duplicate, should another process receive it.
+      expect(await worker.metric('delete_failed', 'consumer')).toBeGreaterThan(2);
       network.fail([]);
       await waitFor('the queue to be empty', async () =>
         (await depth(sqs, 'undeleted-local-naps')) === 0 ? true : undefined,

@@ -3,7 +3,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type WorkerTaskState = 'started' | 'succeeded' | 'failed' | 'retried' | 'dead_lettered' | 'expired';
-export type ConsumerTaskState = 'received' | 'deleted' | 'released' | 'decode_error' | 'lease_lost';
+export type ConsumerTaskState = 'received' | 'deleted' | 'delete_failed' | 'released' | 'decode_error' | 'lease_lost';
 
 export interface Metrics {
   registry: Registry;
@@ -50,7 +50,7 @@ export function createMetrics(prefix: string, { defaultMetrics = true } = {}): M
     }),
     consumerTasks: new Counter({
       name: `${prefix}_consumer_tasks_count_total`,
-      help: 'SQS messages by state: received, deleted, released, decode_error, lease_lost',
+      help: 'SQS messages by state: received, deleted, delete_failed, released, decode_error, lease_lost',
       labelNames,
       registers: [registry],
     }),

@@ -380,6 +380,8 @@ export class MessageProcessor {
       if (id) this.#undeleted.delete(id);
       this.#metrics.consumerTasks.inc({ name: client.queue.task, queue: client.queue.queue, state: 'deleted' });
     } catch (error) {
+      // Counted: another process that receives it runs it again, so each is a possible duplicate.
+      this.#metrics.consumerTasks.inc({ name: client.queue.task, queue: client.queue.queue, state: 'delete_failed' });
       log.warn({ err: error }, 'delete failed; the message will be delivered again, and then only deleted');
       if (!id) return;
       this.#undeleted.add(id);
