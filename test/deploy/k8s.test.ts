@@ -1,5 +1,5 @@
 // deploy/k8s/ of generated workers: every overlay builds with the kubectl on PATH and its objects
-// validate against the Kubernetes and KEDA schemas; the pod's kill timeout covers the worker's own
+// validate against the Kubernetes and KEDA schemas, no field they do not name; the pod's kill timeout covers the worker's own
 // stop for any SHUTDOWN_GRACE_SECONDS; every queue has its trigger, after add-queue too.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { type Spec, validateSpec } from '../../src/spec.ts';
 import { applyTree } from '../../src/tree.ts';
 import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
 import { processStopSeconds } from '../../templates/worker/src/runtime/timing.ts';
+import { manifestTypeErrors } from '../support/k8s-types.ts';
 import { REPO, tempDir } from '../support/process.ts';
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec?: unknown };
@@ -115,7 +116,7 @@ const SETS = {
 
 describe('deploy/k8s/', () => {
   it.each(Object.entries(SETS))(
-    '%s: every overlay builds with kubectl kustomize and validates against the Kubernetes and KEDA schemas',
+    '%s: every overlay builds with kubectl kustomize and validates against the Kubernetes and KEDA schemas, with no field they do not name',
     async (_name, answers) => {
       const worker = await generated(answers);
       const envs = deployEnvs(answers);
@@ -128,6 +129,7 @@ describe('deploy/k8s/', () => {
           expect(Model, `${manifest.apiVersion} ${manifest.kind}`).toBeDefined();
           expect(() => new (Model as NonNullable<typeof Model>)(manifest as never).validate()).not.toThrow();
         }
+        expect(await manifestTypeErrors(manifests)).toEqual([]);
         const container = podOf(manifests).containers[0];
         expect(envOf(container, 'APP_ENV')).toBe(env);
         for (const trigger of triggersOf(manifests)) {
@@ -141,6 +143,34 @@ describe('deploy/k8s/', () => {
     },
     60_000,
   );
+
+  it('the schema check refuses a field the schemas do not name, at any depth, and a value of the wrong type', async () => {
+    const worker = await generated(spec());
+    const built = await build(worker, 'prod');
+    type Deployed = Manifest & { spec: { template: { spec: PodSpec & Record<string, unknown> } } };
+    /** A copy of one built object, changed by `change`. */
+    const changed = <T extends Manifest>(kind: string, change: (manifest: T) => void) => {
+      const copy = structuredClone(only<T>(built, kind));
+      change(copy);
+      return copy;
+    };
+    // A misspelt kill timeout, which kubernetes-models' validate() lets through.
+    const misspelt = changed<Deployed>('Deployment', ({ spec }) => {
+      spec.template.spec.terminationGracePeriodSecond = spec.template.spec.terminationGracePeriodSeconds;
+    });
+    expect(() => new Deployment(misspelt as never).validate()).not.toThrow();
+    const deeper = changed<Deployed>('Deployment', ({ spec }) => {
+      (spec.template.spec.containers[0] as Container & Record<string, unknown>).imagePullPolicyy = 'Always';
+    });
+    const wrongType = changed<Manifest & { spec: Record<string, unknown> }>('ScaledObject', ({ spec }) => {
+      spec.pollingInterval = '30';
+    });
+    expect(await manifestTypeErrors([misspelt, deeper, wrongType])).toEqual([
+      expect.stringMatching(/^Deployment .*terminationGracePeriodSecond\W* does not exist in type 'IPodSpec'/),
+      expect.stringMatching(/^Deployment .*imagePullPolicyy\W* does not exist in type 'IContainer'/),
+      expect.stringMatching(/^ScaledObject .*'string' is not assignable to type 'number'/),
+    ]);
+  }, 60_000);
 
   it('--deploy none renders no deploy/ and records the choice; answers without it (older workers) mean k8s', async () => {
     const none = await renderWorker(spec({ deploy: 'none' }));

@@ -168,10 +168,14 @@ export async function buildFromHistory(ref: string, dir: string): Promise<Histor
  * scripts/release.ts made ("Release X.Y.Z"). Found by its message, since a clone may carry no tags.
  */
 export async function previousRelease(): Promise<string> {
-  const found = await execa('git', ['log', '-1', '--format=%H', '-E', '--grep', '^Release [0-9]+\\.[0-9]+\\.[0-9]+$', 'HEAD^'], {
-    cwd: REPO,
-    reject: false,
-  });
+  const found = await execa(
+    'git',
+    ['log', '-1', '--format=%H', '-E', '--grep', '^Release [0-9]+\\.[0-9]+\\.[0-9]+$', 'HEAD^'],
+    {
+      cwd: REPO,
+      reject: false,
+    },
+  );
   const commit = found.stdout.trim();
   if (found.exitCode !== 0 || !commit) {
     throw new Error(
