@@ -131,6 +131,7 @@ describe('renderWorker', () => {
       expect(schedules).toMatch(/^export const schedules: ScheduleEntry\[\] = \[$/m);
       expect(schedules).toMatch(/^\/\/ import \{ add \} from '\.\.\/tasks\/add\.ts';$/m);
       expect(schedules).toMatch(/^ {2}\/\/ {3}task: add,$/m);
+      expect(tree.get('.env.example')).toMatch(/^# `npm run dev` fires the schedules .*\nLOCAL_SCHEDULES=$/m);
       expect(tree.get('src/main.ts')).toMatch(/schedules: \(await import\('\.\/config\/schedules\.ts'\)\)\.schedules,/);
     }
   });
