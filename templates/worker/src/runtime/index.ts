@@ -38,6 +38,18 @@ export type { QueueBinding, ResolvedQueue } from './queues.ts';
 export { redactUrls } from './redact.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export { type RunOptions, runWorker, type Work } from './run.ts';
+export {
+  type CronFields,
+  checkTimeZone,
+  longestInterval,
+  type NextRunsOptions,
+  nextRuns,
+  parseScheduleExpression,
+  type RateUnit,
+  type ScheduleExpression,
+} from './schedule-expression.ts';
+export { fireInput, scheduleInput } from './schedule-message.ts';
+export { type ResolvedSchedule, resolveSchedules, type ScheduleEntry, schedule } from './schedules.ts';
 export { createSqsClient } from './sqs.ts';
 export {
   describeSqsTarget,
