@@ -54,6 +54,9 @@ export interface ScheduleDrift {
 export interface SchedulePlanEntry {
   name: string;
   action: 'create' | 'update' | 'delete' | 'none';
+  /** A schedule of schedules.ts: when it fires, and the queue it sends to (short name). */
+  when?: string;
+  queue?: string;
   drift?: ScheduleDrift[];
   /** In the group but not in schedules.ts, and kept: --prune deletes it. */
   stray?: true;
@@ -194,13 +197,15 @@ export async function planSchedules(clients: SchedulerClients, options: Schedule
   const groupExists = await exists(() => clients.scheduler.send(new GetScheduleGroupCommand({ Name: group })));
   const provisioned = groupExists ? await scheduleNames(clients.scheduler, group) : [];
   const entries: SchedulePlanEntry[] = await Promise.all(
-    desired.map(async (want) => {
-      if (!provisioned.includes(want.Name)) return { name: want.Name, action: 'create' } satisfies SchedulePlanEntry;
+    desired.map(async (want, index) => {
+      const { expression, timezone, queue } = options.schedules[index] as LoadedSchedule;
+      const about = { name: want.Name, when: `${expression} ${timezone}`, queue };
+      if (!provisioned.includes(want.Name)) return { ...about, action: 'create' } satisfies SchedulePlanEntry;
       const have = await clients.scheduler.send(new GetScheduleCommand({ Name: want.Name, GroupName: group }));
       const drift = scheduleDrift(want, have);
       return drift.length
-        ? ({ name: want.Name, action: 'update', drift } satisfies SchedulePlanEntry)
-        : ({ name: want.Name, action: 'none' } satisfies SchedulePlanEntry);
+        ? ({ ...about, action: 'update', drift } satisfies SchedulePlanEntry)
+        : ({ ...about, action: 'none' } satisfies SchedulePlanEntry);
     }),
   );
   for (const name of provisioned.filter((name) => !desired.some((want) => want.Name === name))) {

@@ -5,6 +5,7 @@
 import { GetScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatReport } from '../../src/cli/provision-output.ts';
 import { UserError } from '../../src/errors.ts';
 import { type ProvisionOptions, provision } from '../../src/provision.ts';
 import type { LoadedSchedule } from '../../src/schedules/provision.ts';
@@ -141,6 +142,15 @@ describe('schedules in be-worker provision', () => {
       ],
     });
     expect(writesOf(proxy.take())).toEqual([]);
+    const text = formatReport(report);
+    expect(text).toContain('dry run, nothing changed');
+    expect(text).toMatch(/^Schedule group shop-dry: create$/m);
+    expect(text).toMatch(
+      new RegExp(`^Role EventBridge sends as: arn:aws:iam::${ACCOUNT}:role/shop-dry-scheduler: create$`, 'm'),
+    );
+    expect(text).toMatch(/^SCHEDULE\s+RESULT\s+DETAILS$/m);
+    expect(text).toMatch(/^nightly-report\s+create\s+cron\(0 3 \* \* \? \*\) Europe\/Paris → orders$/m);
+    expect(text).toMatch(/^ledger\.close_1\s+create\s+rate\(7 minutes\) UTC → ledger\.fifo$/m);
   });
 
   it('creates the group, the role and its policy, then each schedule, in the shapes of the real API', async () => {
@@ -274,6 +284,7 @@ describe('schedules in be-worker provision', () => {
       ],
     });
     expect(writesOf(proxy.take())).toEqual([]);
+    expect(formatReport(report)).toMatch(/^Schedule group shop-again: in place$/m);
   });
 
   it('reports an edit in schedules.ts field by field, changes it only with --fix, with the whole definition', async () => {
@@ -291,6 +302,12 @@ describe('schedules in be-worker provision', () => {
       ],
     });
     expect(writesOf(proxy.take())).toEqual([]);
+    const text = formatReport(reported);
+    // The message is long: said to differ, not printed (--json has it whole).
+    expect(text).toMatch(
+      /^nightly-report\s+drift\s+ScheduleExpression: cron\(0 3 \* \* \? \*\) → cron\(30 4 \? \* MON-FRI \*\); Target\.Input: differs$/m,
+    );
+    expect(text).toContain('Drift is reported, not changed: run again with --fix');
 
     const fixed = await provision({ ...options('edit', [edited, ledger]), fix: true });
     expect(fixed.schedules?.entries.map((entry) => ('outcome' in entry ? entry.outcome : ''))).toEqual([
@@ -359,6 +376,7 @@ describe('schedules in be-worker provision', () => {
       expect.objectContaining({ name: 'nightly-report', action: 'none', stray: true, outcome: 'kept' }),
     );
     expect(writesOf(proxy.take())).toEqual([]);
+    expect(formatReport(kept)).toMatch(/^nightly-report\s+kept\s+not in schedules\.ts: --prune deletes it$/m);
 
     const planned = await provision({ ...options('prune', [ledger]), prune: true, dryRun: true });
     expect(planned.schedules?.entries).toContainEqual({ name: 'nightly-report', action: 'delete' });
@@ -366,6 +384,8 @@ describe('schedules in be-worker provision', () => {
 
     const pruned = await provision({ ...options('prune', [ledger]), prune: true });
     expect(pruned.schedules?.entries).toContainEqual({ name: 'nightly-report', action: 'delete', outcome: 'deleted' });
+    expect(formatReport(planned, { planned: true })).toMatch(/^nightly-report\s+delete\s+not in schedules\.ts$/m);
+    expect(formatReport(pruned)).toMatch(/^nightly-report\s+deleted\s+not in schedules\.ts$/m);
     expect(writesOf(proxy.take())).toEqual(['scheduler DELETE /schedules/nightly-report']);
     await expect(
       scheduler().send(new GetScheduleCommand({ Name: 'nightly-report', GroupName: 'shop-prune' })),
@@ -423,6 +443,7 @@ describe('schedules in be-worker provision', () => {
     const report = await provision({ ...options('local', [nightly]), dryRun: true });
     expect(report.schedules).toBeUndefined();
     expect(report.schedulesSkipped).toContain('npm run dev');
+    expect(formatReport(report)).toContain('Env local has no EventBridge: npm run dev fires the schedules itself.');
     expect(proxy.take().filter(({ service }) => service === 'scheduler' || service === 'iam')).toEqual([]);
   });
 
