@@ -5,7 +5,6 @@
 
 import { IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPolicies } from '../../src/cli/iam-policy-output.ts';
 import { formatReport } from '../../src/cli/provision-output.ts';
@@ -13,25 +12,23 @@ import { UserError } from '../../src/errors.ts';
 import { iamPolicies, type PolicyStatement } from '../../src/iam-policy.ts';
 import { type ProvisionOptions, provision } from '../../src/provision.ts';
 import type { LoadedSchedule } from '../../src/schedules/provision.ts';
-import { freePort, waitFor } from '../support/process.ts';
+import { type MotoServer, startMoto } from '../support/moto.ts';
 import { type RecordedCall, type RecordingProxy, startRecordingProxy } from '../support/recording-proxy.ts';
 
 const ACCOUNT = '123456789012'; // moto's
 const REGION = 'eu-central-1';
-let moto: ResultPromise;
+let moto: MotoServer;
 let motoEndpoint: string;
 let proxy: RecordingProxy;
 
 beforeAll(async () => {
-  const port = await freePort();
-  moto = execa('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { reject: false });
-  motoEndpoint = `http://127.0.0.1:${port}`;
-  await waitFor('moto', async () => ((await fetch(`${motoEndpoint}/moto-api/`)).ok ? true : undefined), 30_000);
+  moto = await startMoto();
+  motoEndpoint = moto.endpoint;
   proxy = await startRecordingProxy(motoEndpoint);
 }, 40_000);
 afterAll(async () => {
   await proxy?.close();
-  moto?.kill();
+  moto?.stop();
 });
 
 const sqsArn = (name: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`;
