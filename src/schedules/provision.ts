@@ -211,7 +211,8 @@ export async function planSchedules(clients: SchedulerClients, options: Schedule
   for (const name of provisioned.filter((name) => !desired.some((want) => want.Name === name))) {
     entries.push(options.prune ? { name, action: 'delete' } : { name, action: 'none', stray: true });
   }
-  return { group, groupAction: groupExists ? 'none' : 'create', role, entries };
+  // A group is made for schedules to create, not for a --prune that finds none.
+  return { group, groupAction: groupExists || desired.length === 0 ? 'none' : 'create', role, entries };
 }
 
 /**

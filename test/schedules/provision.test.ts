@@ -454,6 +454,13 @@ describe('schedules in be-worker provision', () => {
     expect(report.schedules).toBeUndefined();
     expect(proxy.take().filter(({ service }) => service === 'scheduler' || service === 'iam')).toEqual([]);
   });
+
+  it('--prune with no schedules and no group yet makes neither a group nor a role', async () => {
+    proxy.take();
+    const report = await provision({ ...options('empty', []), prune: true });
+    expect(report.schedules).toMatchObject({ groupAction: 'none', role: { action: 'none' }, entries: [] });
+    expect(writesOf(proxy.take()).filter((write) => !write.startsWith('sqs'))).toEqual([]);
+  });
 });
 
 describe('a role just created, not yet usable by EventBridge (IAM is eventually consistent)', () => {
