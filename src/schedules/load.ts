@@ -16,6 +16,7 @@ export type LoadedSchedule = ResolvedSchedule & { input: string };
 export type ExtraSchedule = ScheduleFields & { task: string };
 
 const RUNTIME_FILE = 'src/runtime/schedules.ts';
+const MESSAGE_FILE = 'src/runtime/schedule-message.ts';
 /** Starts the script's one line of result: the worker's modules may print on import. */
 const MARK = '@@be-worker-schedules@@';
 
@@ -28,7 +29,9 @@ const report = (result) => process.stdout.write('\\n${MARK}' + JSON.stringify(re
 const load = (path) => import(pathToFileURL(join(root, path)).href);
 let stage = '${RUNTIME_FILE}';
 try {
-  const runtime = await load(stage);
+  const { resolveSchedules } = await load(stage);
+  stage = '${MESSAGE_FILE}';
+  const { scheduleInput } = await load(stage);
   stage = '${SCHEDULES_FILE}';
   const { schedules } = await load(stage);
   stage = 'src/tasks/index.ts';
@@ -38,8 +41,8 @@ try {
   stage = 'resolve';
   const extra = extraJson ? JSON.parse(extraJson) : undefined;
   const entries = extra ? [...schedules, { ...extra, task: tasks.find((task) => task.name === extra.task) }] : schedules;
-  const resolved = runtime.resolveSchedules(entries, tasks, queues);
-  report({ schedules: resolved.map((schedule) => ({ ...schedule, input: runtime.scheduleInput(schedule) })) });
+  const resolved = resolveSchedules(entries, tasks, queues);
+  report({ schedules: resolved.map((schedule) => ({ ...schedule, input: scheduleInput(schedule) })) });
 } catch (error) {
   report({ error: { stage, name: error?.name, code: error?.code, message: String(error?.message ?? error) } });
 }

@@ -111,12 +111,12 @@ export function appendSchedule(source: string, fields: ScheduleFields, task: Tas
     edit.appendLeft(end, `${comma ? '' : ','}\n${entry}`);
   } else {
     // An empty list, `[]` or `[\n]`: the entry on its own lines inside it.
-    const inside = source.slice((array.start ?? 0) + 1, (array.end ?? 1) - 1);
-    edit.overwrite(
-      (array.start ?? 0) + 1,
-      (array.end ?? 1) - 1,
-      inside.trim() ? `${inside}\n${entry}\n` : `\n${entry}\n`,
-    );
+    const [open, close] = [(array.start ?? 0) + 1, (array.end ?? 1) - 1];
+    const inside = source.slice(open, close);
+    // A comment in it stays, above the entry.
+    const filled = `${inside.trim() ? inside.trimEnd() : ''}\n${entry}\n`;
+    if (inside) edit.overwrite(open, close, filled);
+    else edit.appendLeft(open, filled);
   }
   return edit.toString();
 }
@@ -170,7 +170,11 @@ export function removeSchedule(source: string, name: string): string {
   const { end } = endWithComma(source, entry.element);
   const lineStart = source.lastIndexOf('\n', from - 1) + 1;
   const edit = new MagicString(source);
-  if (!source.slice(lineStart, from).trim() && (source[end] === '\n' || end === source.length)) {
+  const [open, close] = [(array.start ?? 0) + 1, (array.end ?? 1) - 1];
+  if (array.elements.length === 1 && !source.slice(open, from).trim() && !source.slice(end, close).trim()) {
+    // The last one: `[]`, as the file was before the first add.
+    edit.overwrite(open, close, '');
+  } else if (!source.slice(lineStart, from).trim() && (source[end] === '\n' || end === source.length)) {
     // On lines of its own: the lines go.
     edit.remove(lineStart, Math.min(end + 1, source.length));
   } else {
@@ -206,9 +210,9 @@ function withoutUnusedImport(source: string, identifier: string): string {
   if (!declaration || uses(file.program, identifier, declaration)) return source;
   const lineStart = source.lastIndexOf('\n', (declaration.start ?? 0) - 1) + 1;
   const lineEnd = endOfLine(source, declaration.end ?? 0);
+  // On a line of its own (a comment after it goes with it).
   const own =
-    !source.slice(lineStart, declaration.start ?? 0).trim() &&
-    source.slice(declaration.end ?? 0, lineEnd).trim() === '';
+    !source.slice(lineStart, declaration.start ?? 0).trim() && (source[lineEnd] === '\n' || lineEnd === source.length);
   if (!own) return source;
   const edit = new MagicString(source);
   edit.remove(lineStart, Math.min(lineEnd + 1, source.length));
