@@ -2,9 +2,9 @@
 // tree, its task's import with it, as a change set (all or nothing). What `add` writes is first
 // resolved by the worker's own runtime (load.ts): a refusal there writes nothing.
 import { posix } from 'node:path';
-import { type ChangeSet, readIfExists } from '../changes.ts';
+import { applyChanges, type ChangeSet, diffOf, readIfExists } from '../changes.ts';
 import { UserError } from '../errors.ts';
-import type { WorkerRepo } from '../repo.ts';
+import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { appendSchedule, removeSchedule, SCHEDULES_FILE, type TaskImport } from '../source/schedules-file.ts';
 import { definedTaskName, registeredImports, TASKS_FILE } from '../source/tasks-file.ts';
 import { type ExtraSchedule, loadSchedules, noSchedulesFile } from './load.ts';
@@ -54,4 +54,31 @@ export async function workerTasks(root: string): Promise<Map<string, TaskImport>
     }),
   );
   return new Map(found.flat().sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * `be-worker schedule add` as a library: finds the worker that holds `directory` and writes the
+ * entry once the worker's runtime accepts it (`dryRun`: nothing written). Returns the diff.
+ */
+export async function addSchedule(
+  directory: string,
+  input: AddScheduleInput,
+  { dryRun = false, signal }: { dryRun?: boolean; signal?: AbortSignal } = {},
+): Promise<{ diff: string }> {
+  const repo = await findWorkerRepo(directory);
+  const { changes } = await planAddSchedule(repo, input, signal);
+  if (!dryRun) await applyChanges(repo.root, changes, signal);
+  return { diff: diffOf(changes) };
+}
+
+/** `be-worker schedule rm` as a library. */
+export async function removeScheduleFrom(
+  directory: string,
+  name: string,
+  { dryRun = false }: { dryRun?: boolean } = {},
+): Promise<{ diff: string }> {
+  const repo = await findWorkerRepo(directory);
+  const { changes } = await planRemoveSchedule(repo, name);
+  if (!dryRun) await applyChanges(repo.root, changes);
+  return { diff: diffOf(changes) };
 }
