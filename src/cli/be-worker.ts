@@ -28,7 +28,7 @@ import { completeAddQueue, QUEUE_DESCRIPTION } from './add-queue-prompts.ts';
 import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
 import { formatPolicies } from './iam-policy-output.ts';
 import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
-import { formatSchedules, listSchedules } from './schedule-output.ts';
+import { formatSchedules, formatStrays, listSchedules, scheduleStatuses } from './schedule-output.ts';
 import {
   type AddScheduleFlags,
   completeAddSchedule,
@@ -426,15 +426,40 @@ schedules
     );
   });
 
-schedules
-  .command('ls')
-  .description('each schedule, what it runs and its next three runs in its time zone')
-  .option('--json', 'print the schedules as JSON, with their next runs and the message each sends')
-  .action(async (flags: { json?: boolean }) => {
-    const repo = await findWorkerRepo(process.cwd());
-    const listed = listSchedules(await loadSchedules(repo.root, { signal: cancelOnCtrlC() }), new Date());
-    console.log(flags.json ? JSON.stringify(listed, null, 2) : formatSchedules(listed));
-  });
+targetOptions(
+  schedules
+    .command('ls')
+    .description(
+      'each schedule, what it runs, its next three runs in its time zone; with --env, whether it is provisioned and in step',
+    )
+    .option(
+      '--json',
+      'print the schedules as JSON, with their next runs, the message each sends and (--env) their state',
+    ),
+).action(async (flags: AwsFlags & { json?: boolean }) => {
+  const signal = cancelOnCtrlC();
+  const repo = await findWorkerRepo(process.cwd());
+  const loaded = await loadSchedules(repo.root, { signal });
+  let listed = listSchedules(loaded, new Date());
+  const notes: string[] = [];
+  // Only with --env: EventBridge is asked (provision's plan, which reads and changes nothing).
+  if (flags.env) {
+    const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+    const options = provisionOptions(repo, queues, flags);
+    const report = await provision({ ...options, schedules: loaded, dryRun: true, signal });
+    if (report.schedulesSkipped) notes.push(report.schedulesSkipped);
+    if (report.schedules) {
+      const statuses = scheduleStatuses(options.env, report.schedules);
+      listed = listed.map((schedule) => ({ ...schedule, status: statuses.of(schedule.name) }));
+      if (statuses.strays.length) notes.push(formatStrays(options.env, statuses.strays));
+    }
+  }
+  if (flags.json) {
+    console.log(JSON.stringify(listed, null, 2));
+    return;
+  }
+  console.log([formatSchedules(listed), ...notes].join('\n\n'));
+});
 
 schedules
   .command('rm')
@@ -499,7 +524,10 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
     ],
     ['schedule add', 'in a terminal: asks for the name, the task, when, the time zone and the arguments'],
   ],
-  'schedule ls': [['schedule ls', 'each schedule and its next three runs']],
+  'schedule ls': [
+    ['schedule ls', 'each schedule and its next three runs'],
+    ['schedule ls --env prod', 'and whether each is provisioned in prod and in step'],
+  ],
   'schedule rm': [['schedule rm nightly-report --dry-run', 'the diff; changes nothing']],
   'dlq ls': [['dlq ls --env prod', 'per err- queue: its count, by reason and task']],
   'dlq peek': [['dlq peek orders --env prod -n 5', 'messages decoded; left in place']],

@@ -3,9 +3,9 @@
 // is one sentence from the worker's own resolve and changes no byte, ls shows the next runs.
 import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { execa } from 'execa';
-import { afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { CLI, REPO, tempDir } from '../support/process.ts';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { CLI, freePort, REPO, tempDir, waitFor } from '../support/process.ts';
 import { KEYS, killTerminals, spawnInTerminal } from '../support/terminal.ts';
 
 const BE_WORKER = join(REPO, 'bin', 'be-worker.js');
@@ -280,6 +280,79 @@ describe('be-worker schedule ls', () => {
     expect(result.exitCode, result.all).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('"ok"');
+  }, 60_000);
+});
+
+describe('be-worker schedule ls --env, against moto', () => {
+  let moto: ResultPromise;
+  let endpoint: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    moto = execa('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { reject: false });
+    endpoint = `http://127.0.0.1:${port}`;
+    await waitFor('moto', async () => ((await fetch(`${endpoint}/moto-api/`)).ok ? true : undefined), 30_000);
+  }, 40_000);
+  afterAll(() => {
+    moto?.kill();
+  });
+
+  it('says of each schedule whether it is provisioned and in step, drifted or missing, and names the strays', async () => {
+    const add = (name: string, expression: string) =>
+      schedule('add', name, '--task', 'ship', '--args', '["a"]', '--expression', expression);
+    for (const [name, expression] of [
+      ['steady', 'rate(1 day)'],
+      ['moved', 'rate(2 days)'],
+      ['gone', 'rate(3 days)'],
+    ]) {
+      expect((await add(name, expression)).exitCode).toBe(0);
+    }
+    const { answers } = JSON.parse(await read('be-worker.json'));
+    const { provision } = await import('../../src/provision.ts');
+    const { loadSchedules } = await import('../../src/schedules/load.ts');
+    const { readQueues } = await import('../../src/source/queues-file.ts');
+    const provisioned = await provision({
+      worker: answers.name,
+      queues: readQueues(await read('src/config/queues.ts')),
+      env: 'prod',
+      user: answers.user,
+      region: answers.region,
+      endpoint,
+      schedules: await loadSchedules(worker),
+    });
+    expect(provisioned.schedules?.entries.map(({ name }) => name)).toEqual(['steady', 'moved', 'gone']);
+
+    expect((await schedule('rm', 'moved')).exitCode).toBe(0);
+    expect((await add('moved', 'rate(5 days)')).exitCode).toBe(0);
+    expect((await schedule('rm', 'gone')).exitCode).toBe(0);
+    expect((await add('new', 'rate(7 days)')).exitCode).toBe(0);
+    const result = await schedule('ls', '--env', 'prod', '--endpoint', endpoint);
+    expect(result.exitCode, result.all).toBe(0);
+    const blocks = result.stdout.split('\n\n');
+    expect(blocks.find((block) => block.startsWith('steady'))).toContain('in prod: provisioned, in step');
+    expect(blocks.find((block) => block.startsWith('moved'))).toContain(
+      'in prod: provisioned, drifted (ScheduleExpression); npm run be-worker -- provision --env prod --fix puts it in step',
+    );
+    expect(blocks.find((block) => block.startsWith('new'))).toContain(
+      'in prod: missing; npm run be-worker -- provision --env prod creates it',
+    );
+    expect(result.stdout).toContain(
+      'In prod but not in src/config/schedules.ts: gone; npm run be-worker -- provision --env prod --prune deletes them.',
+    );
+    const json = JSON.parse((await schedule('ls', '--env', 'prod', '--endpoint', endpoint, '--json')).stdout);
+    expect(json.map(({ name, status }: { name: string; status: unknown }) => [name, status])).toEqual([
+      ['steady', { env: 'prod', state: 'in step' }],
+      ['moved', { env: 'prod', state: 'drifted', fields: ['ScheduleExpression'] }],
+      ['new', { env: 'prod', state: 'missing' }],
+    ]);
+  }, 120_000);
+
+  it('in env local: says npm run dev fires them, asking no AWS', async () => {
+    expect(
+      (await schedule('add', 'steady', '--task', 'ship', '--args', '["a"]', '--expression', 'rate(1 day)')).exitCode,
+    ).toBe(0);
+    const result = await schedule('ls', '--env', 'local', '--endpoint', endpoint);
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.stdout).toContain('npm run dev fires the schedules itself');
   }, 60_000);
 });
 
