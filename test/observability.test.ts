@@ -44,7 +44,7 @@ describe('docker/prometheus/alerts.yml', () => {
       'alerts.yml': tree.get('docker/prometheus/alerts.yml') ?? '',
     });
     expect(checked.ok, checked.output).toBe(true);
-    expect(checked.output).toContain('SUCCESS: 5 rules found');
+    expect(checked.output).toContain('SUCCESS: 6 rules found');
   });
 
   it('fires each alert on the series that should fire it, and stays quiet on the others', async () => {
@@ -101,6 +101,60 @@ describe('docker/prometheus/alerts.yml', () => {
             },
             { eval_time: '30m', alertname: 'TaskFailures', exp_alerts: [{ exp_labels: { ...labels, queue: 'e' } }] },
             { eval_time: '30m', alertname: 'SlowToStart', exp_alerts: [{ exp_labels: { ...labels, queue: 'f' } }] },
+          ],
+        },
+      ],
+    };
+    const tested = await promtool(['test', 'rules', 'tests.yml'], {
+      'rules.yml': stringify(rules),
+      'tests.yml': stringify(tests),
+    });
+    expect(tested.ok, tested.output).toBe(true);
+  });
+
+  it('fires ScheduleLate when a schedule’s task has not succeeded for its period plus the margin, in no worker', async () => {
+    const rules = parse(tree.get('docker/prometheus/alerts.yml') ?? '');
+    for (const rule of rules.groups[0].rules) delete rule.annotations;
+    const series = (name: string, values: string) => ({ series: name, values });
+    const last = (schedule: string, pod: string) =>
+      `${P}_schedule_last_success_timestamp_seconds{schedule="${schedule}",pod="${pod}"}`;
+    const interval = (schedule: string, pod: string) =>
+      `${P}_schedule_interval_seconds{schedule="${schedule}",pod="${pod}"}`;
+    const tests = {
+      rule_files: ['rules.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            // hourly (3600 s: late past 3600 × 1.1 + 300 = 4260 s): its watch starts at 0, it succeeds
+            // at minute 60, then never again: late from minute 60 + 71 on.
+            series(interval('hourly', 'a'), '3600x200'),
+            series(last('hourly', 'a'), '0x59 3600x140'),
+            // minutely succeeds every minute, in pod a, while pod b (started at 0) never runs it.
+            series(interval('minutely', 'a'), '60x200'),
+            series(interval('minutely', 'b'), '60x200'),
+            series(last('minutely', 'a'), '0+60x200'),
+            series(last('minutely', 'b'), '0x200'),
+            // weekly: a week's period, nothing yet.
+            series(interval('weekly', 'a'), '604800x200'),
+            series(last('weekly', 'a'), '0x200'),
+            // ended: no interval any more (its end date passed), its last success long ago.
+            series(last('ended', 'a'), '0x200'),
+          ],
+          alert_rule_test: [
+            { eval_time: '70m', alertname: 'ScheduleLate', exp_alerts: [] },
+            { eval_time: '130m', alertname: 'ScheduleLate', exp_alerts: [] },
+            {
+              eval_time: '132m',
+              alertname: 'ScheduleLate',
+              exp_alerts: [{ exp_labels: { severity: 'warning', worker: 'test-worker', schedule: 'hourly' } }],
+            },
+            {
+              eval_time: '200m',
+              alertname: 'ScheduleLate',
+              exp_alerts: [{ exp_labels: { severity: 'warning', worker: 'test-worker', schedule: 'hourly' } }],
+            },
           ],
         },
       ],

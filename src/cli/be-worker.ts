@@ -17,6 +17,8 @@ import { onboardingMessage } from '../onboarding.ts';
 import { beWorkerCommand } from '../package-manager.ts';
 import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
+import { planAddSchedule, planRemoveSchedule } from '../schedules/edit.ts';
+import { loadSchedules } from '../schedules/load.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { readRoutesFile } from '../source/routes-file.ts';
 import { status } from '../status.ts';
@@ -26,6 +28,13 @@ import { completeAddQueue, QUEUE_DESCRIPTION } from './add-queue-prompts.ts';
 import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
 import { formatPolicies } from './iam-policy-output.ts';
 import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
+import { formatSchedules, formatStrays, listSchedules, scheduleStatuses } from './schedule-output.ts';
+import {
+  type AddScheduleFlags,
+  completeAddSchedule,
+  EXPRESSION_DESCRIPTION,
+  NAME_DESCRIPTION as SCHEDULE_NAME_DESCRIPTION,
+} from './schedule-prompts.ts';
 import { cancelOnCtrlC, confirmOrRefuse, interactive, reportError } from './ui.ts';
 
 const program = new Command('be-worker')
@@ -376,6 +385,107 @@ targetOptions(
   console.log(`Purged ${plan.deadLetterQueue}: ${plan.messages} message(s) deleted (SQS may take up to a minute).`);
 });
 
+const schedules = program
+  .command('schedule')
+  .description("the worker's periodic tasks (src/config/schedules.ts), run by EventBridge Scheduler");
+
+schedules
+  .command('add')
+  .description('add a schedule to src/config/schedules.ts: a task, its arguments, when it runs')
+  .argument('[name]', `${SCHEDULE_NAME_DESCRIPTION} (asked in a terminal when left out)`)
+  .option('--task <name>', "the Celery task it runs (one of the worker's tasks)")
+  .option('--expression <expression>', EXPRESSION_DESCRIPTION)
+  .option('--args <json>', "the task's positional arguments, a JSON array, e.g. '[\"daily\", 3]'")
+  .option('--kwargs <json>', 'its keyword arguments, a JSON object, e.g. \'{"dryRun": true}\'')
+  .option('--timezone <zone>', 'the IANA time zone its cron expression is read in (default: UTC)')
+  .option('--flexible-window <minutes>', 'let EventBridge fire it up to this many minutes late, 1-1440', wholeNumber)
+  .option('--start <date>', 'ISO date-time before which it does not run')
+  .option('--end <date>', 'ISO date-time after which it does not run')
+  .option('--queue <queue>', 'the queue to send to, when the task is bound to several')
+  .option('--description <text>', 'what it is for, shown by schedule ls and in EventBridge')
+  .option('--dry-run', 'print the diff; change nothing')
+  .action(async (name: string | undefined, flags: AddScheduleFlags & { dryRun?: boolean }) => {
+    const signal = cancelOnCtrlC();
+    const repo = await findWorkerRepo(process.cwd());
+    const input = await completeAddSchedule(repo, name, flags);
+    const { changes } = await planAddSchedule(repo, input, signal);
+    if (flags.dryRun) {
+      process.stdout.write(diffOf(changes));
+      console.log('Dry run: nothing was changed.');
+      return;
+    }
+    await applyChanges(repo.root, changes, signal);
+    for (const path of changes.keys()) console.log(`updated ${path}`);
+    console.log(
+      [
+        '',
+        kleur.bold('Next steps:'),
+        `  1. ${beWorkerCommand('schedule ls')}  (its next runs; npm run dev fires it locally)`,
+        `  2. ${beWorkerCommand('provision')}  (creates it in EventBridge Scheduler)`,
+      ].join('\n'),
+    );
+  });
+
+targetOptions(
+  schedules
+    .command('ls')
+    .description(
+      'each schedule, what it runs, its next three runs in its time zone; with --env, whether it is provisioned and in step',
+    )
+    .option(
+      '--json',
+      'print the schedules as JSON, with their next runs, the message each sends and (--env) their state',
+    ),
+).action(async (flags: AwsFlags & { json?: boolean }) => {
+  const signal = cancelOnCtrlC();
+  const repo = await findWorkerRepo(process.cwd());
+  const loaded = await loadSchedules(repo.root, { signal });
+  let listed = listSchedules(loaded, new Date());
+  const notes: string[] = [];
+  // Only with --env: EventBridge is asked (provision's plan, which reads and changes nothing).
+  if (flags.env) {
+    const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+    const options = provisionOptions(repo, queues, flags);
+    const report = await provision({ ...options, schedules: loaded, dryRun: true, signal });
+    if (report.schedulesSkipped) notes.push(report.schedulesSkipped);
+    if (report.schedules) {
+      const statuses = scheduleStatuses(options.env, report.schedules);
+      listed = listed.map((schedule) => ({ ...schedule, status: statuses.of(schedule.name) }));
+      if (statuses.strays.length) notes.push(formatStrays(options.env, statuses.strays));
+    }
+  }
+  if (flags.json) {
+    console.log(JSON.stringify(listed, null, 2));
+    return;
+  }
+  console.log([formatSchedules(listed), ...notes].join('\n\n'));
+});
+
+schedules
+  .command('rm')
+  .description('remove a schedule from src/config/schedules.ts (provision --prune deletes it in AWS)')
+  .argument('<name>', "the schedule's name")
+  .option('--dry-run', 'print the diff; change nothing')
+  .action(async (name: string, flags: { dryRun?: boolean }) => {
+    const repo = await findWorkerRepo(process.cwd());
+    const { changes } = await planRemoveSchedule(repo, name);
+    if (flags.dryRun) {
+      process.stdout.write(diffOf(changes));
+      console.log('Dry run: nothing was changed.');
+      return;
+    }
+    await applyChanges(repo.root, changes, cancelOnCtrlC());
+    for (const path of changes.keys()) console.log(`updated ${path}`);
+    console.log(`\nThe schedule stays in AWS until ${beWorkerCommand('provision --prune')} deletes it.`);
+  });
+
+/** A whole number, any: the worker's resolve says which are allowed. */
+function wholeNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number)) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+  return number;
+}
+
 function positiveInteger(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1)
@@ -407,6 +517,18 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
     ['status --env prod', 'visible, in flight and delayed per queue and DLQ'],
     ['status --watch', 'the same, redrawn every 5 s until Ctrl-C'],
   ],
+  'schedule add': [
+    [
+      "schedule add nightly-report --task report --args '[\"daily\"]' --expression 'cron(0 3 * * ? *)' --timezone Europe/Paris",
+      'every day at 03:00 Paris time',
+    ],
+    ['schedule add', 'in a terminal: asks for the name, the task, when, the time zone and the arguments'],
+  ],
+  'schedule ls': [
+    ['schedule ls', 'each schedule and its next three runs'],
+    ['schedule ls --env prod', 'and whether each is provisioned in prod and in step'],
+  ],
+  'schedule rm': [['schedule rm nightly-report --dry-run', 'the diff; changes nothing']],
   'dlq ls': [['dlq ls --env prod', 'per err- queue: its count, by reason and task']],
   'dlq peek': [['dlq peek orders --env prod -n 5', 'messages decoded; left in place']],
   'dlq redrive': [
@@ -432,6 +554,7 @@ for (const [path, lines] of Object.entries(EXAMPLES)) {
 const words = process.argv.slice(2);
 if (words.length === 0) program.help();
 if (words.length === 1 && words[0] === 'dlq') dlq.help();
+if (words.length === 1 && words[0] === 'schedule') schedules.help();
 
 program.parseAsync().catch(async (error: unknown) => {
   process.exitCode = await reportError(error);

@@ -103,3 +103,11 @@ export const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
   'SignatureDoesNotMatch',
   'InvalidAccessKeyId',
 ]);
+
+/**
+ * A schedule expression or time zone that Amazon EventBridge Scheduler would refuse; the message is
+ * one sentence naming the field, its value and what EventBridge accepts.
+ */
+export class ScheduleExpressionError extends Error {
+  override name = 'ScheduleExpressionError';
+}

@@ -38,6 +38,16 @@ export type { QueueBinding, ResolvedQueue } from './queues.ts';
 export { redactUrls } from './redact.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export { type RunOptions, runWorker, type Work } from './run.ts';
+export {
+  type CronFields,
+  checkTimeZone,
+  longestInterval,
+  type NextRunsOptions,
+  nextRuns,
+  parseScheduleExpression,
+  type RateUnit,
+  type ScheduleExpression,
+} from './schedule-expression.ts';
 export { createSqsClient } from './sqs.ts';
 export {
   describeSqsTarget,
