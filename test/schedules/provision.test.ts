@@ -11,7 +11,7 @@ import { formatReport } from '../../src/cli/provision-output.ts';
 import { UserError } from '../../src/errors.ts';
 import { iamPolicies, type PolicyStatement } from '../../src/iam-policy.ts';
 import { type ProvisionOptions, provision } from '../../src/provision.ts';
-import type { LoadedSchedule } from '../../src/schedules/provision.ts';
+import type { LoadedSchedule } from '../../src/schedules/load.ts';
 import { type MotoServer, startMoto } from '../support/moto.ts';
 import { type RecordedCall, type RecordingProxy, startRecordingProxy } from '../support/recording-proxy.ts';
 
