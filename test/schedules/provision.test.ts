@@ -370,6 +370,15 @@ describe('schedules in be-worker provision', () => {
     ]);
   });
 
+  it('a start date already passed is not sent (EventBridge refuses one), and is no drift on the next run', async () => {
+    const started = schedule({ name: 'since-2020', start: '2020-01-01T00:00:00Z', expression: 'rate(1 day)' });
+    proxy.take();
+    await provision(options('started', [started]));
+    expect(createCalls(proxy.take())[0]?.body).not.toHaveProperty('StartDate');
+    const again = await provision({ ...options('started', [started]), dryRun: true });
+    expect(again.schedules?.entries).toMatchObject([{ name: 'since-2020', action: 'none' }]);
+  });
+
   it('keeps a schedule gone from schedules.ts, saying so; --prune deletes it', async () => {
     await provision(options('prune', [nightly, ledger]));
     proxy.take();
