@@ -216,7 +216,9 @@ program
 
 program
   .command('iam-policy')
-  .description("the least-privilege IAM policies of the worker's role and KEDA's, for its queues in an AWS env")
+  .description(
+    "the least-privilege IAM policies of the worker's role and KEDA's, for its queues in an AWS env (and, with schedules, what provisioning them needs)",
+  )
   .option('--env <env>', 'an AWS environment of the queue names (default: the one the worker was created with)')
   .option('--region <region>', 'AWS region of the queues (default: the one the worker was created with)')
   .option('--account <id>', "the queues' 12-digit AWS account (default: the credentials' account, asked of STS)")
@@ -547,7 +549,7 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
   ],
   info: [['info --env prod', "the queues' SQS names in env prod"]],
   'iam-policy': [
-    ['iam-policy --env prod', 'both policies, what each is for and where to attach it'],
+    ['iam-policy --env prod', 'the policies, what each is for and where to attach it'],
     ['iam-policy --env prod --account 123456789012 --json', 'the documents only, without asking STS'],
   ],
   onboarding: [['onboarding', 'the message that asks for GitLab, Sentry and ratelimit set-up']],
