@@ -389,6 +389,9 @@ describe('schedules in be-worker provision', () => {
     expect(writesOf(proxy.take())).toEqual([]);
     expect(formatReport(kept)).toMatch(/^nightly-report\s+kept\s+not in schedules\.ts: --prune deletes it$/m);
 
+    const keptPlan = await provision({ ...options('prune', [ledger]), dryRun: true });
+    expect(formatReport(keptPlan)).toMatch(/^nightly-report\s+kept\s+not in schedules\.ts: --prune deletes it$/m);
+    expect(formatReport(keptPlan)).toMatch(/^ledger\.close_1\s+in place\s+rate\(7 minutes\) UTC → ledger\.fifo$/m);
     const planned = await provision({ ...options('prune', [ledger]), prune: true, dryRun: true });
     expect(planned.schedules?.entries).toContainEqual({ name: 'nightly-report', action: 'delete' });
     expect(writesOf(proxy.take())).toEqual([]);
