@@ -1,5 +1,7 @@
 // Talking to AWS (or a local SQS) for the commands that act on a worker's queues: clients with
 // deadlines, who we act as (STS) before anything else, and AWS failures as one sentence.
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CREDENTIAL_ERRORS } from '../templates/worker/src/runtime/errors.ts';
@@ -24,6 +26,9 @@ export interface Identity {
 export interface AwsClients {
   sts: STSClient;
   sqs: SQSClient;
+  /** EventBridge Scheduler and IAM: `provision` makes the worker's schedules and their role. */
+  scheduler: SchedulerClient;
+  iam: IAMClient;
 }
 
 /**
@@ -37,7 +42,12 @@ export async function withAws<T>(
 ): Promise<T> {
   // Every request has a deadline: an endpoint that never answers fails instead of hanging.
   const config = { ...awsClientConfig(target), requestHandler: SQS_TIMEOUTS };
-  const clients = { sts: new STSClient(config), sqs: new SQSClient(config) };
+  const clients = {
+    sts: new STSClient(config),
+    sqs: new SQSClient(config),
+    scheduler: new SchedulerClient(config),
+    iam: new IAMClient(config),
+  };
   const { signal } = target;
   let reject: (error: Error) => void = () => {};
   const stopped = new Promise<never>((_, fail) => {
@@ -52,8 +62,7 @@ export async function withAws<T>(
     return await Promise.race([stopped, work(clients)]);
   } finally {
     signal?.removeEventListener('abort', cancel);
-    clients.sts.destroy();
-    clients.sqs.destroy();
+    for (const client of Object.values(clients)) client.destroy();
   }
 }
 

@@ -14,6 +14,8 @@ export { type IamPolicies, iamPolicies, type PolicyTarget } from './iam-policy.t
 export { detectPackageManager, type PackageManager } from './package-manager.ts';
 export { type ProvisionOptions, type ProvisionReport, provision } from './provision.ts';
 export { renderWorker } from './render.ts';
+export { type AddScheduleInput, addSchedule, removeScheduleFrom as removeSchedule } from './schedules/edit.ts';
+export { type LoadedSchedule, loadSchedules } from './schedules/load.ts';
 export { parseQueueSpec, type QueueSpec, type Spec, validateSpec } from './spec.ts';
 export { type StatusReport, status } from './status.ts';
 export { applyTree, describeTree, type VirtualTree } from './tree.ts';

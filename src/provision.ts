@@ -1,20 +1,28 @@
-// Provisioning a worker's queues in an AWS account (or a local emulator): who we act as first,
-// then the plan, then — if asked and confirmed — the changes. The SQS work itself is the worker
-// runtime's (templates/worker/src/runtime/provision.ts), shared with `npm run dev`.
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { STSClient } from '@aws-sdk/client-sts';
-import { fullQueueName } from '../templates/worker/src/runtime/naming.ts';
+// Provisioning a worker's queues, and its schedules in EventBridge Scheduler, in an AWS account (or
+// a local emulator): who we act as first, then the plan, then — if asked and confirmed — the
+// changes. The SQS work itself is the worker runtime's (templates/worker/src/runtime/provision.ts),
+// shared with `npm run dev`; the schedules' is src/schedules/provision.ts.
+import { deadLetterQueueName, fullQueueName, isFifo } from '../templates/worker/src/runtime/naming.ts';
 import {
   type ApplyEntry,
   applyPlan,
   DEFAULT_QUEUE_SETTINGS,
+  type DesiredQueue,
   desiredQueues,
   type PlanEntry,
   planQueues,
 } from '../templates/worker/src/runtime/provision.ts';
 import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
-import { awsCall, type Identity, whoAmI, withAws } from './aws.ts';
+import { type AwsClients, awsCall, type Identity, whoAmI, withAws } from './aws.ts';
 import { CancelledError } from './errors.ts';
+import { partitionOf } from './iam-policy.ts';
+import type { LoadedSchedule } from './schedules/load.ts';
+import {
+  applySchedulePlan,
+  planSchedules,
+  type SchedulePlan,
+  type SchedulePlanOptions,
+} from './schedules/provision.ts';
 
 export interface ProvisionOptions {
   worker: string;
@@ -29,6 +37,12 @@ export interface ProvisionOptions {
   fix?: boolean;
   maxReceiveCount?: number;
   visibilityTimeoutSeconds?: number;
+  /** src/config/schedules.ts, loaded: each becomes an EventBridge schedule (not in env local). */
+  schedules?: readonly LoadedSchedule[];
+  /** Delete the schedules of the worker's group that schedules.ts no longer has. */
+  prune?: boolean;
+  /** The role EventBridge sends as, owned by someone else: none is created. */
+  schedulerRoleArn?: string;
   /** Asked with the plan (who, where, what) before changing anything; resolving false cancels. */
   confirm?(plan: ProvisionReport): Promise<boolean>;
   /** Ctrl-C: stops at once with a CancelledError; what was created stays, and a rerun finishes. */
@@ -40,35 +54,111 @@ export interface ProvisionReport {
   region: string;
   dryRun: boolean;
   entries: (PlanEntry | ApplyEntry)[];
+  /** The schedule group, its role and schedules; absent when the worker has none to provision. */
+  schedules?: SchedulePlan;
+  /** Why the schedules were left alone (env local: npm run dev fires them). */
+  schedulesSkipped?: string;
 }
 
 export async function provision(options: ProvisionOptions): Promise<ProvisionReport> {
   return withAws(
     options,
-    ({ sts, sqs }) => provisionWith(sts, sqs, options),
+    (clients) => provisionWith(clients, options),
     'Cancelled during provisioning; the queues created before it stay, and running it again creates the rest.',
   );
 }
 
-async function provisionWith(sts: STSClient, sqs: SQSClient, options: ProvisionOptions): Promise<ProvisionReport> {
+async function provisionWith(clients: AwsClients, options: ProvisionOptions): Promise<ProvisionReport> {
+  const { sts, sqs } = clients;
   const identity = await whoAmI(sts, options);
   const settings = {
     maxReceiveCount: options.maxReceiveCount ?? DEFAULT_QUEUE_SETTINGS.maxReceiveCount,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEFAULT_QUEUE_SETTINGS.visibilityTimeoutSeconds,
     tags: { worker: options.worker, env: options.env, owner: options.user },
   };
+  const { options: scheduling, skipped } = schedulingOptions(options, identity);
   const names = options.queues.map(({ queue }) => fullQueueName(queue, options));
-  const desired = desiredQueues(names, settings);
+  const scheduled = (scheduling?.schedules ?? []).map(({ queue }) => fullQueueName(queue, options));
+  const desired = withDeduplication(desiredQueues(names, settings), scheduled);
   const plan = await awsCall(() => planQueues(sqs, desired), 'reading the queues');
-  const report = { identity, region: options.region, dryRun: Boolean(options.dryRun), entries: plan };
+  const schedules = scheduling
+    ? await awsCall(() => planSchedules(clients, scheduling), 'reading the schedules and their role')
+    : undefined;
+  const report: ProvisionReport = {
+    identity,
+    region: options.region,
+    dryRun: Boolean(options.dryRun),
+    entries: plan,
+    ...(schedules ? { schedules } : {}),
+    ...(skipped ? { schedulesSkipped: skipped } : {}),
+  };
   if (options.dryRun) return report;
   if (writes(report, options.fix) && options.confirm && !(await options.confirm(report))) {
     throw new CancelledError('Nothing was changed.');
   }
-  return { ...report, entries: await applyPlan(sqs, desired, plan, { fix: options.fix, tags: settings.tags }) };
+  // The queues first: a schedule's target and its dead-letter queue.
+  const entries = await applyPlan(sqs, desired, plan, { fix: options.fix, tags: settings.tags });
+  const applied =
+    schedules &&
+    scheduling &&
+    (await awsCall(
+      () => applySchedulePlan(clients, scheduling, schedules, { fix: options.fix, tags: settings.tags }),
+      'creating the schedule group and the role',
+    ));
+  return { ...report, entries, ...(applied ? { schedules: applied } : {}) };
 }
 
-/** How many queues applying the plan would change: created, or fixed with `fix`. */
-export function writes({ entries }: Pick<ProvisionReport, 'entries'>, fix?: boolean): number {
-  return entries.filter(({ action }) => action === 'create' || (action === 'drift' && fix)).length;
+/** How many queues, schedules, and the group and role, applying the plan would change. */
+export function writes({ entries, schedules }: Pick<ProvisionReport, 'entries' | 'schedules'>, fix?: boolean): number {
+  return (
+    entries.filter(({ action }) => action === 'create' || (action === 'drift' && fix)).length +
+    scheduleWrites(schedules, fix)
+  );
+}
+
+/** The schedules created, fixed or deleted, plus the group and the role when they change. */
+export function scheduleWrites(plan: SchedulePlan | undefined, fix?: boolean): number {
+  if (!plan) return 0;
+  const schedules = plan.entries.filter(
+    ({ action }) => action === 'create' || action === 'delete' || (action === 'update' && fix),
+  ).length;
+  const role = plan.role.action === 'create' || (plan.role.action === 'update' && (fix || schedules > 0)) ? 1 : 0;
+  return schedules + role + (plan.groupAction === 'create' ? 1 : 0);
+}
+
+/** What planning the schedules needs, or why they are left alone; neither when there are none. */
+function schedulingOptions(
+  options: ProvisionOptions,
+  identity: Identity,
+): { options?: SchedulePlanOptions; skipped?: string } {
+  const schedules = options.schedules ?? [];
+  if (schedules.length === 0 && !options.prune) return {};
+  if (options.env === 'local') {
+    return schedules.length ? { skipped: 'Env local has no EventBridge: npm run dev fires the schedules itself.' } : {};
+  }
+  const arn = (name: string) => `arn:${partitionOf(options.region)}:sqs:${options.region}:${identity.account}:${name}`;
+  return {
+    options: {
+      worker: options.worker,
+      env: options.env,
+      user: options.user,
+      schedules,
+      prune: Boolean(options.prune),
+      roleArn: options.schedulerRoleArn,
+      queueArn: (queue) => arn(fullQueueName(queue, options)),
+      deadLetterArn: (queue) => arn(deadLetterQueueName(fullQueueName(queue, options))),
+    },
+  };
+}
+
+/**
+ * EventBridge sends no deduplication id: a FIFO queue a schedule sends to needs content-based
+ * deduplication (each firing's message differs, by its execution id; a retried firing does not).
+ */
+function withDeduplication(desired: DesiredQueue[], scheduled: readonly string[]): DesiredQueue[] {
+  return desired.map((queue) =>
+    queue.role === 'queue' && isFifo(queue.name) && scheduled.includes(queue.name)
+      ? { ...queue, attributes: { ...queue.attributes, ContentBasedDeduplication: 'true' } }
+      : queue,
+  );
 }

@@ -2,11 +2,11 @@
 // task and (with the ratelimit integration) its ratelimit, each checked by the rule its flag has.
 // Without a terminal nothing is asked: the missing argument is named.
 import type { AddQueueInput } from '../add-queue.ts';
-import { CancelledError, UserError } from '../errors.ts';
+import { UserError } from '../errors.ts';
 import { NEW_TASK_TAKES } from '../options.ts';
 import type { WorkerRepo } from '../repo.ts';
 import { queueSpecOf } from '../spec.ts';
-import { askText, interactive } from './ui.ts';
+import { askTextOrCancel, brokenRule, interactive } from './ui.ts';
 
 export const QUEUE_DESCRIPTION = 'the short queue name, e.g. images-resize';
 
@@ -21,41 +21,25 @@ export async function completeAddQueue(repo: WorkerRepo, given: Partial<AddQueue
       `missing <queue>: ${QUEUE_DESCRIPTION}; pass it as an argument (nothing is asked without a terminal)`,
     );
   }
-  const queue = await ask({
+  const queue = await askTextOrCancel({
     message: 'Queue name',
     placeholder: 'images-resize',
     validate: (text) =>
-      text ? problem(() => queueSpecOf(text)) : 'type one: "images-resize", in grey, is only an example',
+      text ? brokenRule(() => queueSpecOf(text)) : 'type one: "images-resize", in grey, is only an example',
   });
   const task =
     given.task ??
-    (await ask({
+    (await askTextOrCancel({
       message: `Task it runs (${NEW_TASK_TAKES})`,
       initial: queueSpecOf(queue).task,
-      validate: (text) => problem(() => queueSpecOf(queue, text)),
+      validate: (text) => brokenRule(() => queueSpecOf(queue, text)),
     }));
   const asksRatelimit = given.ratelimit === undefined && repo.answers.answers.integrations.includes('ratelimit');
   const ratelimit = asksRatelimit
-    ? await ask({
+    ? await askTextOrCancel({
         message: 'Ratelimit it is held to (Enter: none)',
-        validate: (text) => problem(() => queueSpecOf(queue, task, text)),
+        validate: (text) => brokenRule(() => queueSpecOf(queue, task, text)),
       })
     : given.ratelimit;
   return { queue, task, ratelimit: ratelimit || undefined };
-}
-
-async function ask(question: Parameters<typeof askText>[0]): Promise<string> {
-  const answer = await askText(question);
-  if (answer === null) throw new CancelledError('Cancelled; nothing was changed.');
-  return answer;
-}
-
-/** The rule a value breaks, or undefined. */
-function problem(check: () => unknown): string | undefined {
-  try {
-    check();
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
 }

@@ -17,6 +17,8 @@ import { onboardingMessage } from '../onboarding.ts';
 import { beWorkerCommand } from '../package-manager.ts';
 import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
+import { planAddSchedule, planRemoveSchedule } from '../schedules/edit.ts';
+import { loadSchedules } from '../schedules/load.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { readRoutesFile } from '../source/routes-file.ts';
 import { status } from '../status.ts';
@@ -26,6 +28,13 @@ import { completeAddQueue, QUEUE_DESCRIPTION } from './add-queue-prompts.ts';
 import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
 import { formatPolicies } from './iam-policy-output.ts';
 import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
+import { formatSchedules, formatStrays, listSchedules, scheduleStatuses } from './schedule-output.ts';
+import {
+  type AddScheduleFlags,
+  completeAddSchedule,
+  EXPRESSION_DESCRIPTION,
+  NAME_DESCRIPTION as SCHEDULE_NAME_DESCRIPTION,
+} from './schedule-prompts.ts';
 import { cancelOnCtrlC, confirmOrRefuse, interactive, reportError } from './ui.ts';
 
 const program = new Command('be-worker')
@@ -87,16 +96,38 @@ function provisionOptions(
 awsOptions(
   program
     .command('provision')
-    .description("create this worker's SQS queues and their err- dead-letter queues, or check them")
-    .option('--dry-run', 'print the plan (create / exists / drift per queue); change nothing')
-    .option('--fix', 'apply the planned attributes to queues that drifted')
+    .description(
+      "create this worker's SQS queues and their err- dead-letter queues, and its schedules in EventBridge Scheduler, or check them",
+    )
+    .option('--dry-run', 'print the plan (create / exists / drift per queue and schedule); change nothing')
+    .option('--fix', 'apply the planned attributes to queues and schedules that drifted')
+    .option('--prune', 'delete the schedules of the worker’s group that src/config/schedules.ts no longer has')
+    .option(
+      '--scheduler-role-arn <arn>',
+      'the IAM role EventBridge sends the schedules’ messages as, where a platform team owns IAM (default: one provision creates and keeps in step)',
+    )
     .option('--json', 'print the result as JSON'),
-).action(async (flags: AwsFlags & { dryRun?: boolean; fix?: boolean; json?: boolean }) => {
-  const signal = cancelOnCtrlC();
-  const repo = await findWorkerRepo(process.cwd());
-  const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
-  await provisionAndReport({ ...provisionOptions(repo, queues, flags), signal }, flags);
-});
+).action(
+  async (
+    flags: AwsFlags & { dryRun?: boolean; fix?: boolean; prune?: boolean; schedulerRoleArn?: string; json?: boolean },
+  ) => {
+    const signal = cancelOnCtrlC();
+    const repo = await findWorkerRepo(process.cwd());
+    const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+    // Loaded (and refused, in one sentence) before anything is asked of AWS.
+    const schedules = await loadSchedules(repo.root, { signal });
+    await provisionAndReport(
+      {
+        ...provisionOptions(repo, queues, flags),
+        schedules,
+        prune: flags.prune,
+        schedulerRoleArn: flags.schedulerRoleArn,
+        signal,
+      },
+      flags,
+    );
+  },
+);
 
 awsOptions(
   program
@@ -185,28 +216,49 @@ program
 
 program
   .command('iam-policy')
-  .description("the least-privilege IAM policies of the worker's role and KEDA's, for its queues in an AWS env")
+  .description(
+    "the least-privilege IAM policies of the worker's role and KEDA's, for its queues in an AWS env (and, with schedules, what provisioning them needs)",
+  )
   .option('--env <env>', 'an AWS environment of the queue names (default: the one the worker was created with)')
   .option('--region <region>', 'AWS region of the queues (default: the one the worker was created with)')
   .option('--account <id>', "the queues' 12-digit AWS account (default: the credentials' account, asked of STS)")
   .option('--profile <profile>', 'AWS profile to ask STS for the account with (default: the default credential chain)')
-  .option('--json', 'print only the policy documents, as JSON: { "worker": {…}, "keda": {…} }')
-  .action(async (flags: { env?: string; region?: string; account?: string; profile?: string; json?: boolean }) => {
-    const repo = await findWorkerRepo(process.cwd());
-    const spec = repo.answers.answers;
-    // Env first: a wrong one is said before credentials are looked for.
-    const env = checkedEnv(flags.env ?? spec.env);
-    const region = flags.region ?? spec.region;
-    const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
-    const routes = await readRoutesFile(repo.root);
-    const account = flags.account ?? (await callerAccount({ region, profile: flags.profile, signal: cancelOnCtrlC() }));
-    const policies = iamPolicies({ env, region, account, queues, routes });
-    console.log(
-      flags.json
-        ? JSON.stringify(policies, null, 2)
-        : formatPolicies(policies, { worker: spec.name, env, account, region }),
-    );
-  });
+  .option(
+    '--scheduler-role-arn <arn>',
+    'the role the schedules are sent as, when provision is given one: passed, not made (default: the one provision makes)',
+  )
+  .option(
+    '--json',
+    'print only the policy documents, as JSON: { "worker": {…}, "keda": {…} }, and "schedules" when it has schedules',
+  )
+  .action(
+    async (flags: {
+      env?: string;
+      region?: string;
+      account?: string;
+      profile?: string;
+      schedulerRoleArn?: string;
+      json?: boolean;
+    }) => {
+      const repo = await findWorkerRepo(process.cwd());
+      const spec = repo.answers.answers;
+      // Env first: a wrong one is said before credentials are looked for.
+      const env = checkedEnv(flags.env ?? spec.env);
+      const region = flags.region ?? spec.region;
+      const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+      const routes = await readRoutesFile(repo.root);
+      const signal = cancelOnCtrlC();
+      const schedules = await loadSchedules(repo.root, { signal });
+      const account = flags.account ?? (await callerAccount({ region, profile: flags.profile, signal }));
+      const scheduling = schedules.length ? { worker: spec.name, roleArn: flags.schedulerRoleArn } : undefined;
+      const policies = iamPolicies({ env, region, account, queues, routes, scheduling });
+      console.log(
+        flags.json
+          ? JSON.stringify(policies, null, 2)
+          : formatPolicies(policies, { worker: spec.name, env, account, region }),
+      );
+    },
+  );
 
 program
   .command('onboarding')
@@ -376,6 +428,107 @@ targetOptions(
   console.log(`Purged ${plan.deadLetterQueue}: ${plan.messages} message(s) deleted (SQS may take up to a minute).`);
 });
 
+const schedules = program
+  .command('schedule')
+  .description("the worker's periodic tasks (src/config/schedules.ts), run by EventBridge Scheduler");
+
+schedules
+  .command('add')
+  .description('add a schedule to src/config/schedules.ts: a task, its arguments, when it runs')
+  .argument('[name]', `${SCHEDULE_NAME_DESCRIPTION} (asked in a terminal when left out)`)
+  .option('--task <name>', "the Celery task it runs (one of the worker's tasks)")
+  .option('--expression <expression>', EXPRESSION_DESCRIPTION)
+  .option('--args <json>', "the task's positional arguments, a JSON array, e.g. '[\"daily\", 3]'")
+  .option('--kwargs <json>', 'its keyword arguments, a JSON object, e.g. \'{"dryRun": true}\'')
+  .option('--timezone <zone>', 'the IANA time zone its cron expression is read in (default: UTC)')
+  .option('--flexible-window <minutes>', 'let EventBridge fire it up to this many minutes late, 1-1440', wholeNumber)
+  .option('--start <date>', 'ISO date-time before which it does not run')
+  .option('--end <date>', 'ISO date-time after which it does not run')
+  .option('--queue <queue>', 'the queue to send to, when the task is bound to several')
+  .option('--description <text>', 'what it is for, shown by schedule ls and in EventBridge')
+  .option('--dry-run', 'print the diff; change nothing')
+  .action(async (name: string | undefined, flags: AddScheduleFlags & { dryRun?: boolean }) => {
+    const signal = cancelOnCtrlC();
+    const repo = await findWorkerRepo(process.cwd());
+    const input = await completeAddSchedule(repo, name, flags);
+    const { changes } = await planAddSchedule(repo, input, signal);
+    if (flags.dryRun) {
+      process.stdout.write(diffOf(changes));
+      console.log('Dry run: nothing was changed.');
+      return;
+    }
+    await applyChanges(repo.root, changes, signal);
+    for (const path of changes.keys()) console.log(`updated ${path}`);
+    console.log(
+      [
+        '',
+        kleur.bold('Next steps:'),
+        `  1. ${beWorkerCommand('schedule ls')}  (its next runs; npm run dev fires it locally)`,
+        `  2. ${beWorkerCommand('provision')}  (creates it in EventBridge Scheduler)`,
+      ].join('\n'),
+    );
+  });
+
+targetOptions(
+  schedules
+    .command('ls')
+    .description(
+      'each schedule, what it runs, its next three runs in its time zone; with --env, whether it is provisioned and in step',
+    )
+    .option(
+      '--json',
+      'print the schedules as JSON, with their next runs, the message each sends and (--env) their state',
+    ),
+).action(async (flags: AwsFlags & { json?: boolean }) => {
+  const signal = cancelOnCtrlC();
+  const repo = await findWorkerRepo(process.cwd());
+  const loaded = await loadSchedules(repo.root, { signal });
+  let listed = listSchedules(loaded, new Date());
+  const notes: string[] = [];
+  // Only with --env: EventBridge is asked (provision's plan, which reads and changes nothing).
+  if (flags.env) {
+    const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+    const options = provisionOptions(repo, queues, flags);
+    const report = await provision({ ...options, schedules: loaded, dryRun: true, signal });
+    if (report.schedulesSkipped) notes.push(report.schedulesSkipped);
+    if (report.schedules) {
+      const statuses = scheduleStatuses(options.env, report.schedules);
+      listed = listed.map((schedule) => ({ ...schedule, status: statuses.of(schedule.name) }));
+      if (statuses.strays.length) notes.push(formatStrays(options.env, statuses.strays));
+    }
+  }
+  if (flags.json) {
+    console.log(JSON.stringify(listed, null, 2));
+    return;
+  }
+  console.log([formatSchedules(listed), ...notes].join('\n\n'));
+});
+
+schedules
+  .command('rm')
+  .description('remove a schedule from src/config/schedules.ts (provision --prune deletes it in AWS)')
+  .argument('<name>', "the schedule's name")
+  .option('--dry-run', 'print the diff; change nothing')
+  .action(async (name: string, flags: { dryRun?: boolean }) => {
+    const repo = await findWorkerRepo(process.cwd());
+    const { changes } = await planRemoveSchedule(repo, name);
+    if (flags.dryRun) {
+      process.stdout.write(diffOf(changes));
+      console.log('Dry run: nothing was changed.');
+      return;
+    }
+    await applyChanges(repo.root, changes, cancelOnCtrlC());
+    for (const path of changes.keys()) console.log(`updated ${path}`);
+    console.log(`\nThe schedule stays in AWS until ${beWorkerCommand('provision --prune')} deletes it.`);
+  });
+
+/** A whole number, any: the worker's resolve says which are allowed. */
+function wholeNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number)) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+  return number;
+}
+
 function positiveInteger(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1)
@@ -388,6 +541,7 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
   provision: [
     ['provision --dry-run', 'the plan for the env the worker was made for; changes nothing'],
     ['provision --env prod --profile prod', 'asks before changing a shared env (--yes to skip)'],
+    ['provision --env prod --prune', 'also deletes the schedules schedules.ts no longer has, after showing them'],
   ],
   'add-queue': [
     ['add-queue images-resize --task resize', "the queue, its task and the task's test"],
@@ -395,7 +549,7 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
   ],
   info: [['info --env prod', "the queues' SQS names in env prod"]],
   'iam-policy': [
-    ['iam-policy --env prod', 'both policies, what each is for and where to attach it'],
+    ['iam-policy --env prod', 'the policies, what each is for and where to attach it'],
     ['iam-policy --env prod --account 123456789012 --json', 'the documents only, without asking STS'],
   ],
   onboarding: [['onboarding', 'the message that asks for GitLab, Sentry and ratelimit set-up']],
@@ -407,6 +561,18 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
     ['status --env prod', 'visible, in flight and delayed per queue and DLQ'],
     ['status --watch', 'the same, redrawn every 5 s until Ctrl-C'],
   ],
+  'schedule add': [
+    [
+      "schedule add nightly-report --task report --args '[\"daily\"]' --expression 'cron(0 3 * * ? *)' --timezone Europe/Paris",
+      'every day at 03:00 Paris time',
+    ],
+    ['schedule add', 'in a terminal: asks for the name, the task, when, the time zone and the arguments'],
+  ],
+  'schedule ls': [
+    ['schedule ls', 'each schedule and its next three runs'],
+    ['schedule ls --env prod', 'and whether each is provisioned in prod and in step'],
+  ],
+  'schedule rm': [['schedule rm nightly-report --dry-run', 'the diff; changes nothing']],
   'dlq ls': [['dlq ls --env prod', 'per err- queue: its count, by reason and task']],
   'dlq peek': [['dlq peek orders --env prod -n 5', 'messages decoded; left in place']],
   'dlq redrive': [
@@ -432,6 +598,7 @@ for (const [path, lines] of Object.entries(EXAMPLES)) {
 const words = process.argv.slice(2);
 if (words.length === 0) program.help();
 if (words.length === 1 && words[0] === 'dlq') dlq.help();
+if (words.length === 1 && words[0] === 'schedule') schedules.help();
 
 program.parseAsync().catch(async (error: unknown) => {
   process.exitCode = await reportError(error);

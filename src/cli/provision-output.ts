@@ -2,7 +2,8 @@
 import { type Identity, whoAndWhere } from '../aws.ts';
 import { EnvironmentError } from '../errors.ts';
 import { beWorkerCommand } from '../package-manager.ts';
-import { type ProvisionOptions, type ProvisionReport, provision, writes } from '../provision.ts';
+import { type ProvisionOptions, type ProvisionReport, provision, scheduleWrites, writes } from '../provision.ts';
+import type { ScheduleDrift, SchedulePlan } from '../schedules/provision.ts';
 import { confirmOrRefuse, table } from './ui.ts';
 
 /** The report as a table; `planned`: the plan shown before asking, nothing changed yet. */
@@ -16,16 +17,60 @@ export function formatReport(report: ProvisionReport, { planned = false } = {}):
     ].join('; ');
     return [entry.name, entry.role, result, details];
   });
-  const drift = entries.some((entry) => ('outcome' in entry ? entry.outcome === 'drift' : entry.action === 'drift'));
+  const drift =
+    entries.some((entry) => ('outcome' in entry ? entry.outcome === 'drift' : entry.action === 'drift')) ||
+    Boolean(report.schedules?.entries.some((entry) => 'outcome' in entry && entry.outcome === 'drift')) ||
+    report.schedules?.role.outcome === 'drift';
   const note = dryRun ? ' — dry run, nothing changed' : planned ? ' — the plan, nothing changed yet' : '';
+  const inPlace =
+    entries.every((entry) => entry.action === 'exists') &&
+    (!report.schedules || scheduleWrites(report.schedules, true) === 0);
   return [
     `${whoAndWhere(identity, region)}${note}`,
     ...table(['QUEUE', 'ROLE', 'RESULT', 'DETAILS'], rows),
+    ...(report.schedules ? ['', ...formatSchedules(report.schedules)] : []),
+    ...(report.schedulesSkipped ? [report.schedulesSkipped] : []),
     ...(drift && !dryRun && !planned
       ? ['Drift is reported, not changed: run again with --fix to apply the planned attributes.']
       : []),
-    ...(entries.every((entry) => entry.action === 'exists') ? ['Everything is in place: nothing to change.'] : []),
+    ...(inPlace ? ['Everything is in place: nothing to change.'] : []),
   ].join('\n');
+}
+
+/** The schedule group, the role EventBridge sends as, and a row per schedule. */
+function formatSchedules({ group, groupAction, role, entries }: SchedulePlan): string[] {
+  const rows = entries.map((entry) => {
+    const planned = entry.stray ? 'kept' : entry.action === 'none' ? 'in place' : entry.action;
+    const result = 'outcome' in entry ? entry.outcome : planned;
+    const details =
+      entry.action === 'delete' || entry.stray
+        ? `not in schedules.ts${entry.stray ? ': --prune deletes it' : ''}`
+        : entry.drift?.length
+          ? driftText(entry.drift)
+          : `${entry.when} → ${entry.queue}`;
+    return [entry.name, result, [details, ...('error' in entry && entry.error ? [entry.error] : [])].join('; ')];
+  });
+  const roleResult = role.outcome ?? role.action;
+  return [
+    `Schedule group ${group}: ${groupAction === 'create' ? 'create' : 'in place'}`,
+    ...(role.arn
+      ? [
+          `Role EventBridge sends as: ${role.arn}: ${roleResult === 'none' || roleResult === 'unchanged' ? 'in place' : roleResult}${role.drift?.length ? ` (${driftText(role.drift)})` : ''}${role.error ? `; ${role.error}` : ''}`,
+        ]
+      : []),
+    ...table(['SCHEDULE', 'RESULT', 'DETAILS'], rows),
+  ];
+}
+
+/** Each field that differs: short values as they are and will be, long ones (a message, a policy) only named. */
+function driftText(drift: readonly ScheduleDrift[]): string {
+  return drift
+    .map(({ field, want, have }) =>
+      typeof want === 'string' && typeof have === 'string' && want.length + have.length <= 120
+        ? `${field}: ${have} → ${want}`
+        : `${field}: differs`,
+    )
+    .join('; ');
 }
 
 export interface ReportFlags {
@@ -44,11 +89,16 @@ export async function provisionAndReport(
   options: Omit<ProvisionOptions, 'confirm'>,
   { json = false, yes = false, again = 'the same command again' }: ReportFlags = {},
 ): Promise<void> {
-  const report = await provision({ ...options, confirm: yes ? undefined : confirmFor(options) });
+  const report = await provision({ ...options, confirm: yes ? showDeletions(json) : confirmFor(options) });
   console.log(json ? JSON.stringify(report, null, 2) : formatReport(report));
-  const failed = report.entries.filter((entry) => 'outcome' in entry && entry.outcome === 'failed');
+  const failed = [
+    ...report.entries.filter((entry) => 'outcome' in entry && entry.outcome === 'failed'),
+    ...(report.schedules?.entries.filter((entry) => 'outcome' in entry && entry.outcome === 'failed') ?? []),
+  ];
   if (failed.length > 0) {
-    throw new EnvironmentError(`${failed.length} queue(s) failed (see above); fix the cause and run ${again}.`);
+    throw new EnvironmentError(
+      `${failed.length} queue(s) or schedule(s) failed (see above); fix the cause and run ${again}.`,
+    );
   }
   // AWS envs only: env local is the SQS of npm run dev, which has no IAM.
   if (!json && isShared(options.env)) {
@@ -56,6 +106,17 @@ export async function provisionAndReport(
       `The IAM policies for the worker's role and KEDA's: ${beWorkerCommand(`iam-policy --env ${options.env}`)}`,
     );
   }
+}
+
+/** Without asking (--yes), a plan that deletes schedules (--prune) is still shown before it is carried out. */
+function showDeletions(json: boolean): ((plan: ProvisionReport) => Promise<boolean>) | undefined {
+  if (json) return undefined;
+  return async (plan) => {
+    if (plan.schedules?.entries.some(({ action }) => action === 'delete')) {
+      console.log(formatReport(plan, { planned: true }));
+    }
+    return true;
+  };
 }
 
 /** Whether changing queues in `env` is confirmed first: every env but a developer's own. */
@@ -73,12 +134,14 @@ export function confirmFor({
 }: Pick<ProvisionOptions, 'env' | 'fix'>): ((plan: ProvisionReport) => Promise<boolean>) | undefined {
   if (!isShared(env)) return undefined;
   return async (plan) => {
-    const count = writes(plan, fix);
+    const schedules = scheduleWrites(plan.schedules, fix);
+    const what = [
+      `${writes(plan, fix) - schedules} queue(s)`,
+      ...(schedules ? [`${schedules} schedule(s), schedule group or role`] : []),
+    ].join(' and ');
     const where = `env "${env}" of ${accountOf(plan.identity)} (${plan.region})`;
-    return confirmOrRefuse(
-      `Change ${count} queue(s) in ${where}?`,
-      `provisioning would change ${count} queue(s) in ${where}`,
-      () => console.log(formatReport(plan, { planned: true })),
+    return confirmOrRefuse(`Change ${what} in ${where}?`, `provisioning would change ${what} in ${where}`, () =>
+      console.log(formatReport(plan, { planned: true })),
     );
   };
 }

@@ -114,6 +114,23 @@ export async function askText({
   return prompts.isCancel(answer) ? null : String(answer) || (initial ?? '');
 }
 
+/** `askText`, with a cancel (Esc, Ctrl-C) a CancelledError: nothing was changed. */
+export async function askTextOrCancel(question: Parameters<typeof askText>[0]): Promise<string> {
+  const answer = await askText(question);
+  if (answer === null) throw new CancelledError('Cancelled; nothing was changed.');
+  return answer;
+}
+
+/** The rule a value breaks (the message `check` throws), or undefined: a prompt's validate. */
+export function brokenRule(check: () => unknown): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** Columns padded to their widest cell (colour codes not counted); the last one is left as it is. */
 export function table(header: string[], rows: string[][], indent = ''): string[] {
   const widths = header.map((title, column) =>

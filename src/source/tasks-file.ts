@@ -56,3 +56,48 @@ export function registerTask(source: string, identifier: string, file: string): 
   }
   return edit.toString();
 }
+
+/** Each task the registry imports from a module of its own: the identifier, and that module (`./ship.ts`). */
+export function registeredImports(source: string): { identifier: string; imported: string; specifier: string }[] {
+  const ast = parseModule(source, TASKS_FILE);
+  const registered = new Set(registeredTasks(source));
+  return ast.program.body.flatMap((node) =>
+    node.type === 'ImportDeclaration' && node.source.value.startsWith('.') && node.importKind !== 'type'
+      ? node.specifiers.flatMap((specifier) =>
+          specifier.type === 'ImportSpecifier' && registered.has(specifier.local.name)
+            ? [
+                {
+                  identifier: specifier.local.name,
+                  imported:
+                    specifier.imported.type === 'Identifier' ? specifier.imported.name : specifier.imported.value,
+                  specifier: node.source.value,
+                },
+              ]
+            : [],
+        )
+      : [],
+  );
+}
+
+/** The Celery name of `export const <identifier> = defineTask({ name: '…' })` in a task module, if a literal. */
+export function definedTaskName(source: string, path: string, identifier: string): string | undefined {
+  for (const statement of parseModule(source, path).program.body) {
+    if (statement.type !== 'ExportNamedDeclaration' || statement.declaration?.type !== 'VariableDeclaration') continue;
+    for (const declarator of statement.declaration.declarations) {
+      if (declarator.id.type !== 'Identifier' || declarator.id.name !== identifier) continue;
+      const call = declarator.init;
+      const definition = call?.type === 'CallExpression' ? call.arguments[0] : undefined;
+      if (definition?.type !== 'ObjectExpression') return undefined;
+      for (const property of definition.properties) {
+        if (
+          property.type === 'ObjectProperty' &&
+          property.key.type === 'Identifier' &&
+          property.key.name === 'name' &&
+          property.value.type === 'StringLiteral'
+        )
+          return property.value.value;
+      }
+    }
+  }
+  return undefined;
+}
