@@ -26,6 +26,14 @@ export class ConfigError extends Error {
 }
 
 /**
+ * An entry of src/config/schedules.ts that EventBridge Scheduler or this worker would refuse; the
+ * message is one sentence naming the schedule and the field, and saying the fix.
+ */
+export class ScheduleError extends Error {
+  override name = 'ScheduleError';
+}
+
+/**
  * The worker cannot start, for a reason outside its configuration's syntax (a port in use, no SQS
  * at the endpoint, no AWS credentials, a missing queue); the message is one sentence with the fix.
  */

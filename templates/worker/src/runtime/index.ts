@@ -48,6 +48,8 @@ export {
   type RateUnit,
   type ScheduleExpression,
 } from './schedule-expression.ts';
+export { fireInput, scheduleInput } from './schedule-message.ts';
+export { type ResolvedSchedule, resolveSchedules, type ScheduleEntry, schedule } from './schedules.ts';
 export { createSqsClient } from './sqs.ts';
 export {
   describeSqsTarget,

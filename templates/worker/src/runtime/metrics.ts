@@ -21,6 +21,12 @@ export interface Metrics {
   queueDepthErrors: Counter<'queue'>;
   /** Dead letters by reason, one of DEAD_LETTER_REASONS. */
   deadLetters: Counter<'name' | 'queue' | 'reason'>;
+  /** State changes of tasks a schedule of src/config/schedules.ts started (their `schedule` header). */
+  scheduleRuns: Counter<'schedule' | 'state'>;
+  /** When a schedule's task last succeeded here (Unix seconds); when the watch began until then. */
+  scheduleLastSuccess: Gauge<'schedule'>;
+  /** The longest time between two firings of a schedule, its flexible window included. */
+  scheduleInterval: Gauge<'schedule'>;
 }
 
 /** Why messages are dead-lettered, by the error's type: a closed list, so the label stays bounded. */
@@ -97,6 +103,27 @@ export function createMetrics(prefix: string, { defaultMetrics = true } = {}): M
       name: `${prefix}_dead_letters_total`,
       help: `Messages sent to the err- queue, by reason: ${[...Object.values(DEAD_LETTER_REASONS), TASK_FAILED_REASON].join(', ')}`,
       labelNames: ['name', 'queue', 'reason'],
+      registers: [registry],
+    }),
+    scheduleRuns: new Counter({
+      name: `${prefix}_schedule_runs_total`,
+      help: 'Tasks started by a schedule (src/config/schedules.ts), by schedule and state: started, succeeded, failed, retried, dead_lettered, expired',
+      labelNames: ['schedule', 'state'],
+      registers: [registry],
+    }),
+    // The latest success in any process of a prefork pool is the pool's.
+    scheduleLastSuccess: new Gauge({
+      name: `${prefix}_schedule_last_success_timestamp_seconds`,
+      help: "When a schedule's task last succeeded in this process (Unix time); until then, when the process started watching it (or the schedule's start)",
+      labelNames: ['schedule'],
+      aggregator: 'max',
+      registers: [registry],
+    }),
+    scheduleInterval: new Gauge({
+      name: `${prefix}_schedule_interval_seconds`,
+      help: 'The longest time between two firings of a schedule, its flexible window included (none once it has ended)',
+      labelNames: ['schedule'],
+      aggregator: 'max',
       registers: [registry],
     }),
     queueDepthErrors: new Counter({

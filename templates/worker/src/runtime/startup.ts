@@ -1,7 +1,7 @@
 // Which SQS a process talks to and why, and start-up failures said as one sentence with the fix:
 // what the entry points (main, npm run dev, npm run send) print instead of a stack trace.
 import { type CoreConfig, settingOrigin } from './config.ts';
-import { ConfigError, CREDENTIAL_ERRORS, QueueNotFoundError, StartupError } from './errors.ts';
+import { ConfigError, CREDENTIAL_ERRORS, QueueNotFoundError, ScheduleError, StartupError } from './errors.ts';
 import { redactUrls } from './redact.ts';
 
 /** The local SQS of `npm run dev` (and of `docker compose up`, seen from this machine). */
@@ -131,7 +131,9 @@ export function explainStartupError(error: unknown, target: SqsTarget | undefine
 }
 
 function explainUnredacted(error: unknown, target: SqsTarget | undefined, unknownHint: string): string {
-  if (error instanceof ConfigError || error instanceof StartupError) return error.message;
+  if (error instanceof ConfigError || error instanceof ScheduleError || error instanceof StartupError) {
+    return error.message;
+  }
   const known = target && explainSqsError(error, target);
   if (known) return known;
   return `${firstLine((error as Error)?.message ?? String(error))}${unknownHint}`;
