@@ -1,10 +1,13 @@
 // The least-privilege IAM policies a worker needs in an AWS env: its own role's, and KEDA's (which
 // scales it on queue depth). Every Resource is one queue's ARN: no `*` anywhere, so a worker can
-// touch its own queues and the ones it sends to, and nothing else in the account.
+// touch its own queues and the ones it sends to, and nothing else in the account. A worker with
+// schedules also gets the policy `be-worker provision` needs for them: its schedule group, the
+// schedules in it, and the role EventBridge sends as.
 import { deadLetterQueueName, envNameSchema, fullQueueName } from '../templates/worker/src/runtime/naming.ts';
 import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
 import { awsError, whoAmI, withAws } from './aws.ts';
 import { EnvironmentError, UserError } from './errors.ts';
+import { scheduleGroupName, schedulerRoleName } from './schedules/provision.ts';
 
 /**
  * The SQS calls the worker's process makes (test/iam-policy.test.ts reads them from its code) on
@@ -30,11 +33,35 @@ export const SENDER_ACTIONS = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs
 /** KEDA's aws-sqs-queue trigger reads a queue's depth, and does nothing else. */
 export const KEDA_ACTIONS = ['sqs:GetQueueAttributes'] as const;
 
+/** What `be-worker provision` reads and writes in EventBridge Scheduler for the schedules. */
+export const SCHEDULE_GROUP_ACTIONS = [
+  'scheduler:CreateScheduleGroup',
+  'scheduler:GetScheduleGroup',
+  // The group is created with its worker/env/owner tags.
+  'scheduler:TagResource',
+] as const;
+export const SCHEDULE_ACTIONS = [
+  'scheduler:CreateSchedule',
+  'scheduler:DeleteSchedule',
+  'scheduler:GetSchedule',
+  'scheduler:UpdateSchedule',
+] as const;
+/** On the role EventBridge sends as, when provision makes it (not with --scheduler-role-arn). */
+export const SCHEDULER_ROLE_ACTIONS = [
+  'iam:CreateRole',
+  'iam:GetRole',
+  'iam:GetRolePolicy',
+  'iam:PutRolePolicy',
+  'iam:TagRole',
+  'iam:UpdateAssumeRolePolicy',
+] as const;
+
 export interface PolicyStatement {
   Sid: string;
   Effect: 'Allow';
   Action: string[];
   Resource: string[];
+  Condition?: Record<string, Record<string, string>>;
 }
 
 export interface PolicyDocument {
@@ -47,6 +74,8 @@ export interface IamPolicies {
   worker: PolicyDocument;
   /** For the role KEDA reads the queues' depth with. */
   keda: PolicyDocument;
+  /** For who runs `be-worker provision` (a person, CI): the schedules' part; only with schedules. */
+  schedules?: PolicyDocument;
 }
 
 export interface PolicyTarget {
@@ -57,9 +86,11 @@ export interface PolicyTarget {
   queues: readonly QueueBinding[];
   /** src/config/routes.ts: task → short name of the queue other workers consume. */
   routes?: Readonly<Record<string, string>>;
+  /** When the worker has schedules: its name (its schedule group's) and --scheduler-role-arn if given. */
+  scheduling?: { worker: string; roleArn?: string | undefined };
 }
 
-export function iamPolicies({ env, region, account, queues, routes = {} }: PolicyTarget): IamPolicies {
+export function iamPolicies({ env, region, account, queues, routes = {}, scheduling }: PolicyTarget): IamPolicies {
   checkedEnv(env);
   if (!/^\d{12}$/.test(account)) {
     throw new UserError(`"${account}" is not an AWS account id: pass the 12 digits, e.g. --account 123456789012`);
@@ -89,6 +120,61 @@ export function iamPolicies({ env, region, account, queues, routes = {} }: Polic
       Version: '2012-10-17',
       Statement: [{ Sid: 'ReadQueueDepth', Effect: 'Allow', Action: [...KEDA_ACTIONS], Resource: own.map(arn) }],
     },
+    ...(scheduling ? { schedules: schedulesPolicy({ env, region, account, ...scheduling }) } : {}),
+  };
+}
+
+/**
+ * Provisioning the schedules: the worker's group; the schedules in it (by the group, so --prune
+ * may delete one schedules.ts no longer names); listing them, which IAM allows only on `*`; and the
+ * role EventBridge sends as, passed to EventBridge Scheduler only, and made here unless given.
+ */
+function schedulesPolicy(target: {
+  env: string;
+  region: string;
+  account: string;
+  worker: string;
+  roleArn?: string | undefined;
+}): PolicyDocument {
+  const { region, account } = target;
+  const partition = partitionOf(region);
+  const group = scheduleGroupName(target);
+  const scheduler = (resource: string) => `arn:${partition}:scheduler:${region}:${account}:${resource}`;
+  const role = target.roleArn ?? `arn:${partition}:iam::${account}:role/${schedulerRoleName(group)}`;
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'ItsScheduleGroup',
+        Effect: 'Allow',
+        Action: [...SCHEDULE_GROUP_ACTIONS],
+        Resource: [scheduler(`schedule-group/${group}`)],
+      },
+      {
+        Sid: 'ItsSchedules',
+        Effect: 'Allow',
+        Action: [...SCHEDULE_ACTIONS],
+        Resource: [scheduler(`schedule/${group}/*`)],
+      },
+      { Sid: 'ListSchedules', Effect: 'Allow', Action: ['scheduler:ListSchedules'], Resource: ['*'] },
+      {
+        Sid: 'PassTheSchedulerRole',
+        Effect: 'Allow',
+        Action: ['iam:PassRole'],
+        Resource: [role],
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+      ...(target.roleArn
+        ? []
+        : [
+            {
+              Sid: 'MakeTheSchedulerRole',
+              Effect: 'Allow' as const,
+              Action: [...SCHEDULER_ROLE_ACTIONS],
+              Resource: [role],
+            },
+          ]),
+    ],
   };
 }
 

@@ -12,7 +12,7 @@ export interface PolicyHeading {
 export function formatPolicies(policies: IamPolicies, { worker, env, account, region }: PolicyHeading): string {
   const json = (document: unknown) => JSON.stringify(document, null, 2);
   return [
-    `IAM policies of ${worker} in env "${env}" of AWS account ${account}, region ${region}. No * anywhere: each queue by its ARN.`,
+    `IAM policies of ${worker} in env "${env}" of AWS account ${account}, region ${region}. No * ${policies.schedules ? "in the worker's and KEDA's" : 'anywhere'}: each queue by its ARN.`,
     '',
     "1. The worker's role: attach to the IAM role its pods run as (its Kubernetes ServiceAccount's role, by IRSA or an EKS Pod Identity association; on ECS, the task role).",
     '   Exactly the SQS calls the worker makes: on its queues, receive, delete, keep the lease and send retries; to their err- queues and the queues src/config/routes.ts names, send; on each, read the URL and attributes.',
@@ -22,7 +22,15 @@ export function formatPolicies(policies: IamPolicies, { worker, env, account, re
     '   Only sqs:GetQueueAttributes, on the queues it scales the worker on.',
     json(policies.keda),
     '',
-    `${beWorkerCommand(`iam-policy --env ${env} --json`)} prints the documents only, { "worker": …, "keda": … }; save each as a file for`,
+    ...(policies.schedules
+      ? [
+          `3. Who runs be-worker provision (a person's role, or CI's): what provisioning the schedules needs, besides the queues.`,
+          `   Its schedule group and the schedules in it (by the group: --prune deletes one schedules.ts no longer names); listing them (IAM allows that on * only); passing the role EventBridge sends as to EventBridge Scheduler, and making that role unless --scheduler-role-arn names one.`,
+          json(policies.schedules),
+          '',
+        ]
+      : []),
+    `${beWorkerCommand(`iam-policy --env ${env} --json`)} prints the documents only, { "worker": …, "keda": …${policies.schedules ? ', "schedules": …' : ''} }; save each as a file for`,
     `  aws iam put-role-policy --role-name <role> --policy-name ${worker}-sqs --policy-document file://<file>`,
     'Run it again after add-queue or a change to routes.ts. A canvas step sent to a queue its signature names (options.queue) needs that queue added by hand.',
   ].join('\n');

@@ -172,7 +172,7 @@ export function desiredSchedules(options: SchedulePlanOptions, group: string, ro
       FlexibleTimeWindow: window ? { Mode: 'FLEXIBLE', MaximumWindowInMinutes: window } : { Mode: 'OFF' },
       // EventBridge refuses a start in the past; a start that has passed constrains nothing anyway.
       ...(start ? { StartDate: start } : {}),
-      ...(schedule.end ? { EndDate: new Date(schedule.end) } : {}),
+      ...(schedule.end ? { EndDate: wholeSeconds(schedule.end) } : {}),
       State: 'ENABLED',
       Target: {
         Arn: options.queueArn(queue),
@@ -211,7 +211,8 @@ export async function planSchedules(clients: SchedulerClients, options: Schedule
   for (const name of provisioned.filter((name) => !desired.some((want) => want.Name === name))) {
     entries.push(options.prune ? { name, action: 'delete' } : { name, action: 'none', stray: true });
   }
-  return { group, groupAction: groupExists ? 'none' : 'create', role, entries };
+  // A group is made for schedules to create, not for a --prune that finds none.
+  return { group, groupAction: groupExists || desired.length === 0 ? 'none' : 'create', role, entries };
 }
 
 /**
@@ -331,7 +332,7 @@ function fieldsOf(schedule: DesiredSchedule | GetScheduleCommandOutput): Record<
     ScheduleExpressionTimezone: schedule.ScheduleExpressionTimezone ?? 'UTC',
     FlexibleTimeWindow: window?.Mode === 'FLEXIBLE' ? `FLEXIBLE ${window.MaximumWindowInMinutes} min` : 'OFF',
     StartDate: futureDate(schedule.StartDate)?.toISOString(),
-    EndDate: schedule.EndDate ? new Date(schedule.EndDate).toISOString() : undefined,
+    EndDate: schedule.EndDate ? wholeSeconds(schedule.EndDate).toISOString() : undefined,
     Description: schedule.Description || undefined,
     State: schedule.State ?? 'ENABLED',
     'Target.Arn': target?.Arn,
@@ -360,11 +361,16 @@ function documentDrift(field: string, want: unknown, encoded: string | undefined
   return { field, want, have: have ?? '(none)' };
 }
 
-/** A date still to come, or undefined (unset, or passed). */
+/** A date still to come, in whole seconds, or undefined (unset, or passed). */
 function futureDate(value: string | Date | undefined): Date | undefined {
   if (value === undefined) return undefined;
-  const date = new Date(value);
+  const date = wholeSeconds(value);
   return date.getTime() > Date.now() ? date : undefined;
+}
+
+/** EventBridge keeps dates to the second: compared and sent so, milliseconds never drift. */
+function wholeSeconds(value: string | Date): Date {
+  return new Date(Math.floor(new Date(value).getTime() / 1000) * 1000);
 }
 
 /** Names within 64 characters: a longer one is cut, with a hash of the whole so two never meet. */

@@ -2,32 +2,33 @@
 // through a proxy that records what the AWS SDK sent: moto checks few fields, so the requests are
 // checked against the real API's shapes too (required fields, ARNs, the Input exactly, the role's
 // documents).
+
+import { IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatPolicies } from '../../src/cli/iam-policy-output.ts';
 import { formatReport } from '../../src/cli/provision-output.ts';
 import { UserError } from '../../src/errors.ts';
+import { iamPolicies, type PolicyStatement } from '../../src/iam-policy.ts';
 import { type ProvisionOptions, provision } from '../../src/provision.ts';
 import type { LoadedSchedule } from '../../src/schedules/provision.ts';
-import { freePort, waitFor } from '../support/process.ts';
+import { type MotoServer, startMoto } from '../support/moto.ts';
 import { type RecordedCall, type RecordingProxy, startRecordingProxy } from '../support/recording-proxy.ts';
 
 const ACCOUNT = '123456789012'; // moto's
 const REGION = 'eu-central-1';
-let moto: ResultPromise;
+let moto: MotoServer;
 let motoEndpoint: string;
 let proxy: RecordingProxy;
 
 beforeAll(async () => {
-  const port = await freePort();
-  moto = execa('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { reject: false });
-  motoEndpoint = `http://127.0.0.1:${port}`;
-  await waitFor('moto', async () => ((await fetch(`${motoEndpoint}/moto-api/`)).ok ? true : undefined), 30_000);
+  moto = await startMoto();
+  motoEndpoint = moto.endpoint;
   proxy = await startRecordingProxy(motoEndpoint);
 }, 40_000);
 afterAll(async () => {
   await proxy?.close();
-  moto?.kill();
+  moto?.stop();
 });
 
 const sqsArn = (name: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`;
@@ -116,7 +117,8 @@ describe('schedules in be-worker provision', () => {
     description: 'The report, every night',
     timezone: 'Europe/Paris',
     flexibleWindowMinutes: 15,
-    end: '2031-06-30T22:00:00.000Z',
+    // EventBridge keeps whole seconds: sent so, or every run would see the milliseconds drift.
+    end: '2031-06-30T22:00:00.750Z',
   });
   const ledger = schedule({
     name: 'ledger.close_1',
@@ -223,7 +225,7 @@ describe('schedules in be-worker provision', () => {
       ScheduleExpression: 'cron(0 3 * * ? *)',
       ScheduleExpressionTimezone: 'Europe/Paris',
       FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 15 },
-      EndDate: Date.parse('2031-06-30T22:00:00.000Z') / 1000,
+      EndDate: Date.parse('2031-06-30T22:00:00Z') / 1000,
       State: 'ENABLED',
       Target: {
         Arn: sqsArn('dev-orders'),
@@ -453,6 +455,13 @@ describe('schedules in be-worker provision', () => {
     expect(report.schedules).toBeUndefined();
     expect(proxy.take().filter(({ service }) => service === 'scheduler' || service === 'iam')).toEqual([]);
   });
+
+  it('--prune with no schedules and no group yet makes neither a group nor a role', async () => {
+    proxy.take();
+    const report = await provision({ ...options('empty', []), prune: true });
+    expect(report.schedules).toMatchObject({ groupAction: 'none', role: { action: 'none' }, entries: [] });
+    expect(writesOf(proxy.take()).filter((write) => !write.startsWith('sqs'))).toEqual([]);
+  });
 });
 
 describe('a role just created, not yet usable by EventBridge (IAM is eventually consistent)', () => {
@@ -472,4 +481,148 @@ describe('a role just created, not yet usable by EventBridge (IAM is eventually 
     expect(report.schedules?.entries[0]).toMatchObject({ outcome: 'created' });
     expect(createCalls(proxy.take())).toHaveLength(2);
   }, 60_000);
+});
+
+/** The IAM actions (and the resource each is on) that authorise a recorded scheduler or IAM call. */
+function authorisations({ service, operation, method, path, query, body }: RecordedCall): [string, string][] {
+  const scheduler = (resource: string) => `arn:aws:scheduler:${REGION}:${ACCOUNT}:${resource}`;
+  if (service === 'iam') {
+    const role = `arn:aws:iam::${ACCOUNT}:role/${body.RoleName}`;
+    // Tags given at creation need iam:TagRole too.
+    return [
+      [`iam:${operation}`, role],
+      ...(operation === 'CreateRole' && body['Tags.member.1.Key'] ? [['iam:TagRole', role] as [string, string]] : []),
+    ];
+  }
+  if (service !== 'scheduler') return [];
+  const [, kind, name] = path.split('/');
+  if (kind === 'schedule-groups') {
+    const group = scheduler(`schedule-group/${name}`);
+    if (method === 'GET') return [['scheduler:GetScheduleGroup', group]];
+    return [
+      ['scheduler:CreateScheduleGroup', group],
+      ...(body.Tags ? [['scheduler:TagResource', group] as [string, string]] : []),
+    ];
+  }
+  if (!name) return [['scheduler:ListSchedules', '*']];
+  const group = String(body.GroupName ?? query.get('groupName'));
+  const schedule = scheduler(`schedule/${group}/${name}`);
+  const operationOf: Record<string, string> = {
+    GET: 'GetSchedule',
+    POST: 'CreateSchedule',
+    PUT: 'UpdateSchedule',
+    DELETE: 'DeleteSchedule',
+  };
+  const passRole = body.Target
+    ? [['iam:PassRole', (body.Target as { RoleArn: string }).RoleArn] as [string, string]]
+    : [];
+  return [[`scheduler:${operationOf[method]}`, schedule], ...passRole];
+}
+
+/** IAM's matching of a Resource pattern: * is any run of characters. */
+const matches = (pattern: string, arn: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(arn);
+
+describe('be-worker iam-policy: what provisioning schedules needs', () => {
+  it('allows every call provision made (create, fix, prune, the role and its drift), on its resource, and no action it did not make', async () => {
+    const target = { env: 'ops', region: REGION, account: ACCOUNT, queues: QUEUES };
+    const nightly = schedule({ name: 'nightly' });
+    const ledger = schedule({ name: 'ledger', queue: 'ledger.fifo', task: 'post' });
+    proxy.take();
+    await provision(options('ops', [nightly, ledger]));
+    await provision({
+      ...options('ops', [schedule({ ...nightly, expression: 'rate(1 hour)', input: undefined })]),
+      fix: true,
+    });
+    // Someone loosened the role's trust: provision --fix puts it back.
+    await new IAMClient({
+      region: REGION,
+      endpoint: motoEndpoint,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    }).send(
+      new UpdateAssumeRolePolicyCommand({
+        RoleName: 'shop-ops-scheduler',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
+    await provision({ ...options('ops', [nightly]), fix: true });
+    await provision({ ...options('ops', []), prune: true });
+    const calls = proxy.take();
+    expect(iamCall(calls, 'UpdateAssumeRolePolicy')).toBeDefined();
+    const needed = calls.flatMap(authorisations);
+    expect(new Set(needed.map(([action]) => action.split(':')[0]))).toEqual(new Set(['scheduler', 'iam']));
+
+    const policy = iamPolicies({ ...target, scheduling: { worker: 'shop' } }).schedules;
+    expect(policy?.Version).toBe('2012-10-17');
+    const statements = policy?.Statement ?? [];
+    const allows = ([action, arn]: [string, string]) =>
+      statements.some(
+        (statement: PolicyStatement) =>
+          statement.Action.includes(action) && statement.Resource.some((pattern) => matches(pattern, arn)),
+      );
+    expect(needed.filter((need) => !allows(need))).toEqual([]);
+    expect(new Set(statements.flatMap(({ Action }) => Action))).toEqual(new Set(needed.map(([action]) => action)));
+    // * only where IAM has no narrower resource: listing a group's schedules; the schedules themselves: this group's.
+    for (const statement of statements) {
+      for (const resource of statement.Resource.filter((arn) => arn.includes('*'))) {
+        expect([`arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/shop-ops/*`, '*']).toContain(resource);
+        if (resource === '*') expect(statement.Action).toEqual(['scheduler:ListSchedules']);
+      }
+    }
+    // The role is passed to EventBridge Scheduler only.
+    expect(statements.find(({ Action }) => Action.includes('iam:PassRole'))?.Condition).toEqual({
+      StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+    });
+  });
+
+  it('with --scheduler-role-arn: passing that role only, no IAM role management; no schedules: no such policy', () => {
+    const target = { env: 'ops', region: 'cn-north-1', account: ACCOUNT, queues: QUEUES };
+    const given = 'arn:aws-cn:iam::123456789012:role/platform/sends';
+    const policy = iamPolicies({ ...target, scheduling: { worker: 'shop', roleArn: given } }).schedules;
+    const iam = policy?.Statement.filter(({ Action }) => Action.some((action) => action.startsWith('iam:')));
+    expect(iam).toEqual([
+      {
+        Sid: 'PassTheSchedulerRole',
+        Effect: 'Allow',
+        Action: ['iam:PassRole'],
+        Resource: [given],
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ]);
+    expect(policy?.Statement.flatMap(({ Resource }) => Resource)).toContain(
+      'arn:aws-cn:scheduler:cn-north-1:123456789012:schedule-group/shop-ops',
+    );
+    expect(iamPolicies(target).schedules).toBeUndefined();
+  });
+
+  it('is said for people as a third policy, for who runs provision, whole and valid JSON', () => {
+    const policies = iamPolicies({
+      env: 'ops',
+      region: REGION,
+      account: ACCOUNT,
+      queues: QUEUES,
+      scheduling: { worker: 'shop' },
+    });
+    const text = formatPolicies(policies, { worker: 'shop', env: 'ops', account: ACCOUNT, region: REGION });
+    expect(text).toMatch(/^3\. Who runs be-worker provision/m);
+    expect(text).toContain('scheduler:ListSchedules');
+    const documents = [...text.matchAll(/^\{\n[\s\S]*?\n\}$/gm)].map(([json]) => JSON.parse(json));
+    expect(documents).toEqual([policies.worker, policies.keda, policies.schedules]);
+    // Without schedules, as before: two.
+    const without = formatPolicies(iamPolicies({ env: 'ops', region: REGION, account: ACCOUNT, queues: QUEUES }), {
+      worker: 'shop',
+      env: 'ops',
+      account: ACCOUNT,
+      region: REGION,
+    });
+    expect(without).not.toContain('3. ');
+  });
 });

@@ -10,6 +10,7 @@ export interface RecordedCall {
   operation: string;
   method: string;
   path: string;
+  query: URLSearchParams;
   /** The body: parsed JSON (REST and JSON protocols), or the form fields (Query protocol). */
   body: Record<string, unknown>;
 }
@@ -111,5 +112,5 @@ function recorded(
       : typeof body.Action === 'string'
         ? body.Action
         : `${method} ${path}`;
-  return { service, operation, method, path, body };
+  return { service, operation, method, path, query: new URLSearchParams(url.split('?')[1] ?? ''), body };
 }
