@@ -3,9 +3,10 @@
 // is one sentence from the worker's own resolve and changes no byte, ls shows the next runs.
 import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { CLI, freePort, REPO, tempDir, waitFor } from '../support/process.ts';
+import { type MotoServer, startMoto } from '../support/moto.ts';
+import { CLI, REPO, tempDir } from '../support/process.ts';
 import { KEYS, killTerminals, spawnInTerminal } from '../support/terminal.ts';
 
 const BE_WORKER = join(REPO, 'bin', 'be-worker.js');
@@ -284,17 +285,13 @@ describe('be-worker schedule ls', () => {
 });
 
 describe('be-worker schedule ls --env, against moto', () => {
-  let moto: ResultPromise;
+  let moto: MotoServer;
   let endpoint: string;
   beforeAll(async () => {
-    const port = await freePort();
-    moto = execa('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { reject: false });
-    endpoint = `http://127.0.0.1:${port}`;
-    await waitFor('moto', async () => ((await fetch(`${endpoint}/moto-api/`)).ok ? true : undefined), 30_000);
+    moto = await startMoto();
+    endpoint = moto.endpoint;
   }, 40_000);
-  afterAll(() => {
-    moto?.kill();
-  });
+  afterAll(() => moto?.stop());
 
   it('says of each schedule whether it is provisioned and in step, drifted or missing, and names the strays', async () => {
     const add = (name: string, expression: string) =>
@@ -303,7 +300,7 @@ describe('be-worker schedule ls --env, against moto', () => {
       ['steady', 'rate(1 day)'],
       ['moved', 'rate(2 days)'],
       ['gone', 'rate(3 days)'],
-    ]) {
+    ] as const) {
       expect((await add(name, expression)).exitCode).toBe(0);
     }
     const { answers } = JSON.parse(await read('be-worker.json'));
