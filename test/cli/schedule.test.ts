@@ -375,4 +375,15 @@ describe('be-worker schedule add in a terminal', () => {
     expect(after).toContain("name: 'nightly',\n    task: sendMail,\n    args: ['hi'],");
     expect(after).toContain("timezone: 'Europe/Berlin',");
   }, 60_000);
+
+  it('Ctrl-C at the task question: exit 130, no byte changed', async () => {
+    const before = await snapshot();
+    const cli = spawnInTerminal(BE_WORKER, ['schedule', 'add'], worker);
+    await cli.waitFor('Schedule name');
+    cli.write(`nightly${KEYS.ENTER}`);
+    await cli.waitFor('Task it runs');
+    cli.write(KEYS.CTRL_C);
+    expect(await cli.exited, cli.screen()).toBe(130);
+    expect(await snapshot()).toEqual(before);
+  }, 60_000);
 });
