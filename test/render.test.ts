@@ -124,6 +124,18 @@ describe('renderWorker', () => {
     expect(tree.get('README.md')).toContain('pnpm dev');
   });
 
+  it('gives every worker src/config/schedules.ts, an empty list the worker checks at start-up, its example commented', async () => {
+    for (const integrations of [['ratelimit' as const], ['ratelimit' as const, 'tracing' as const]]) {
+      const tree = await renderWorker(spec({ integrations }));
+      const schedules = tree.get('src/config/schedules.ts') ?? '';
+      expect(schedules).toMatch(/^export const schedules: ScheduleEntry\[\] = \[$/m);
+      expect(schedules).toMatch(/^\/\/ import \{ add \} from '\.\.\/tasks\/add\.ts';$/m);
+      expect(schedules).toMatch(/^ {2}\/\/ {3}task: add,$/m);
+      expect(tree.get('.env.example')).toMatch(/^# `npm run dev` fires the schedules .*\nLOCAL_SCHEDULES=$/m);
+      expect(tree.get('src/main.ts')).toMatch(/schedules: \(await import\('\.\/config\/schedules\.ts'\)\)\.schedules,/);
+    }
+  });
+
   it('hands the fleet’s task_routes (src/config/routes.ts) to the worker and to the producer', async () => {
     for (const integrations of [['ratelimit' as const], ['ratelimit' as const, 'tracing' as const]]) {
       const tree = await renderWorker(spec({ integrations }));

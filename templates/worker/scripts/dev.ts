@@ -6,7 +6,25 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { startFauxqs } from 'fauxqs';
 import { type Config, loadConfig, workerName } from '../src/config/config.ts';
-import { ConfigError, listenError, redactUrls, settingOrigin, sqsTarget } from '../src/runtime/index.ts';
+import {
+  ConfigError,
+  createSqsClient,
+  fullQueueName,
+  listenError,
+  type ResolvedSchedule,
+  redactUrls,
+  resolveSchedules,
+  ScheduleError,
+  settingOrigin,
+  sqsTarget,
+} from '../src/runtime/index.ts';
+import {
+  describeLocalSchedules,
+  type LocalSchedules,
+  localTime,
+  sendToQueues,
+  startLocalSchedules,
+} from '../src/runtime/local-schedules.ts';
 
 function fail(message: string): never {
   console.error(`${workerName} cannot start: ${message}`);
@@ -32,6 +50,7 @@ if (!['localhost', '127.0.0.1', '[::1]'].includes(endpoint.hostname)) {
     `npm run dev runs its SQS on this machine, and SQS_ENDPOINT (from ${settingOrigin('SQS_ENDPOINT')}) points elsewhere: unset it, or set it to http://localhost:<port>`,
   );
 }
+const schedules = await loadSchedules();
 // Said now, not by the worker restarting in a loop: the worker's port must be free.
 await portFree(config.HTTP_HOST, config.HTTP_PORT).catch((error: unknown) =>
   fail(listenError(error, config.HTTP_HOST, config.HTTP_PORT).message),
@@ -55,13 +74,74 @@ const worker = spawn(process.execPath, ['--env-file-if-exists=.env', '--watch', 
 });
 if (pretty) worker.stdout?.pipe(pretty);
 
-const stop = (signal: NodeJS.Signals) => worker.kill(signal);
+// This process outlives the worker's restarts on change, so a schedule keeps its times.
+const localSchedules = fireSchedules(schedules);
+
+const stop = (signal: NodeJS.Signals) => {
+  localSchedules?.stop();
+  worker.kill(signal);
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 worker.on('close', async (code) => {
+  localSchedules?.stop();
   await sqsServer.stop();
   process.exit(code ?? 0);
 });
+
+/** src/config/schedules.ts, checked as the worker checks it; none when LOCAL_SCHEDULES=off. */
+async function loadSchedules(): Promise<ResolvedSchedule[]> {
+  const setting = process.env.LOCAL_SCHEDULES || 'on';
+  if (setting !== 'on' && setting !== 'off') {
+    fail(
+      `LOCAL_SCHEDULES is "${setting}" (from ${settingOrigin('LOCAL_SCHEDULES')}): set it to off to fire no schedules here, or on (the default)`,
+    );
+  }
+  const [{ schedules }, { tasks }, { queues }] = await Promise.all([
+    import('../src/config/schedules.ts'),
+    import('../src/tasks/index.ts'),
+    import('../src/config/queues.ts'),
+  ]);
+  let resolved: ResolvedSchedule[] = [];
+  try {
+    resolved = resolveSchedules(schedules, tasks, queues);
+  } catch (error) {
+    if (!(error instanceof ScheduleError)) throw error;
+    fail(error.message);
+  }
+  if (setting === 'off' && resolved.length > 0) {
+    console.log(
+      `Schedules not fired here (LOCAL_SCHEDULES=off from ${settingOrigin('LOCAL_SCHEDULES')}): ${resolved.map(({ name }) => name).join(', ')}`,
+    );
+    return [];
+  }
+  return resolved;
+}
+
+/** Sends each schedule's message to its local queue at its times, and says so. */
+function fireSchedules(schedules: ResolvedSchedule[]): LocalSchedules | undefined {
+  if (schedules.length === 0) return undefined;
+  const naming = { env: config.APP_ENV, user: config.BE_WORKER_USER };
+  const sqs = createSqsClient({ region: config.AWS_REGION, endpoint: target.endpoint });
+  const fired = startLocalSchedules({
+    schedules,
+    send: sendToQueues(sqs, naming),
+    onFired({ schedule, executionId, scheduledTime }, next) {
+      const then = next ? `; next at ${localTime(next, schedule.timezone)}` : '; it fires no more';
+      console.log(
+        `Schedule ${schedule.name} sent ${schedule.task} (id ${executionId}, for ${scheduledTime.toISOString()}) to ${fullQueueName(schedule.queue, naming)}${then}`,
+      );
+    },
+    onError({ schedule }, error) {
+      console.error(`Schedule ${schedule.name} could not send ${schedule.task}: ${(error as Error).message ?? error}`);
+    },
+  });
+  console.log(
+    'Schedules fired here, on the local SQS (LOCAL_SCHEDULES=off turns this off; an edit of src/config/schedules.ts takes effect when npm run dev restarts):',
+  );
+  for (const line of describeLocalSchedules(fired.upcoming())) console.log(line);
+  return fired;
+}
 
 /** Resolves if `port` can be listened on now (0: any port can). */
 function portFree(host: string, port: number): Promise<void> {

@@ -40,7 +40,8 @@ export interface LocalSchedules {
  * from now (EventBridge counts from the schedule's creation).
  */
 export function startLocalSchedules(options: LocalSchedulesOptions): LocalSchedules {
-  const startedAt = new Date();
+  // To the second, as EventBridge's times are: a rate(…) then fires on whole seconds.
+  const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
   const timers = options.schedules.map((schedule) => {
     const state: { next: Date | undefined; cancel: () => void } = { next: undefined, cancel: () => {} };
     const arm = (from: Date) => {

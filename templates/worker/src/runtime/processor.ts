@@ -15,6 +15,7 @@ import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
 import type { DeadLetterReason, QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
+import { scheduleOf } from './schedule-message.ts';
 import type { TaskSender } from './sender.ts';
 import { HandledMessages } from './sent-twice.ts';
 import { type TaskDefinition, timeLimits } from './task.ts';
@@ -186,11 +187,13 @@ export class MessageProcessor {
     const givenUp = new Promise<'stuck'>((resolve) => {
       if (hard !== undefined) timers.push(after(hard * 1000, () => resolve('stuck')));
     });
+    const schedule = scheduleOf(celery.headers);
     const ctx = {
       id: celery.id,
       name: celery.task,
       queue: labels.queue,
       retries,
+      ...(schedule ? { schedule } : {}),
       signal: AbortSignal.any([lease.signal, limit.signal]),
       log,
     };

@@ -9,6 +9,7 @@ import type { IntegrationContext, WorkerHooks } from './hooks.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { isPrimary, runPrimary, sayStartFailure } from './prefork.ts';
 import type { QueueBinding } from './queues.ts';
+import type { ScheduleEntry } from './schedules.ts';
 import { describeSqsTarget, explainStartupError, type SqsTarget, sqsTarget } from './startup.ts';
 import type { TaskDefinition } from './task.ts';
 
@@ -18,6 +19,8 @@ export interface Work<Config extends CoreConfig = CoreConfig> {
   tasks: readonly TaskDefinition[];
   /** The fleet's task_routes (src/config/routes.ts): where a chain's next step, a link or a link_error goes. */
   routes?: TaskRoutes;
+  /** src/config/schedules.ts: checked at start-up; tasks they start are counted per schedule. */
+  schedules?: readonly ScheduleEntry[];
   /** The chosen integrations' hooks, made from the configuration. */
   integrations?(config: Config, context: IntegrationContext): WorkerHooks[];
 }

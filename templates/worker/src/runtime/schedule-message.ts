@@ -3,6 +3,7 @@
 // the target's Input at each firing; `npm run dev` does the same (fireInput).
 import { encodeMessage } from './codec.ts';
 import type { ResolvedSchedule } from './schedules.ts';
+import type { TaskContext } from './task.ts';
 
 /** EventBridge Scheduler's context attributes: replaced by their value at each firing. */
 export const EXECUTION_ID = '<aws.scheduler.execution-id>';
@@ -47,4 +48,12 @@ export function fireInput(input: string, firing: { executionId: string; schedule
 /** A time as EventBridge writes its scheduled time: ISO 8601 in UTC, to the second (2022-03-22T18:59:43Z). */
 function schedulerTime(time: Date): string {
   return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The schedule that sent a message, from its headers: none for a task sent otherwise. */
+export function scheduleOf(headers: Readonly<Record<string, unknown>>): TaskContext['schedule'] {
+  const { schedule: name, scheduled_time: time } = headers;
+  if (typeof name !== 'string' || typeof time !== 'string') return undefined;
+  const scheduledTime = new Date(time);
+  return Number.isNaN(scheduledTime.getTime()) ? undefined : { name, scheduledTime };
 }

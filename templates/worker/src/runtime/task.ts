@@ -15,6 +15,11 @@ export interface TaskContext {
   queue: string;
   /** How many times it was retried before this run. */
   retries: number;
+  /**
+   * Set when a schedule of src/config/schedules.ts sent the task: its name, and the time the firing
+   * was due (the same for a second delivery of that firing: key idempotent work on it).
+   */
+  schedule?: { name: string; scheduledTime: Date };
   /** Aborted when the task's time limit passes: pass it to fetch, timers and clients. */
   signal: AbortSignal;
   log: Logger;

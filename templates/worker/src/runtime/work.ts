@@ -9,6 +9,8 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { metricPrefix } from './naming.ts';
 import { isFirstProcess, runChild } from './prefork.ts';
 import type { Work } from './run.ts';
+import { scheduleMetrics } from './schedule-metrics.ts';
+import { type ResolvedSchedule, resolveSchedules } from './schedules.ts';
 import { onStopSignals } from './signals.ts';
 import type { SqsSettings } from './sqs.ts';
 import { listenError } from './startup.ts';
@@ -16,6 +18,7 @@ import { onUncaught, taskContext } from './uncaught.ts';
 import { startWorker, type Worker } from './worker.ts';
 
 type NamedWork<Config extends CoreConfig> = Work<Config> & { name: string };
+type CheckedWork<Config extends CoreConfig> = NamedWork<Config> & { resolvedSchedules: ResolvedSchedule[] };
 
 export async function runWork<Config extends CoreConfig>(
   work: NamedWork<Config>,
@@ -23,17 +26,24 @@ export async function runWork<Config extends CoreConfig>(
   sqs: SqsSettings,
   log: Logger,
 ): Promise<void> {
+  // A schedule AWS or its task would refuse stops the start, as a bad setting does.
+  const checked = { ...work, resolvedSchedules: resolveSchedules(work.schedules ?? [], work.tasks, work.queues) };
   const metrics = createMetrics(metricPrefix(work.name));
   watchEventLoop(log, metrics);
   if (config.WORKER_PROCESSES > 1) {
-    return await runChild(metrics, (onStuck) => startFromConfig(work, config, sqs, metrics, log, onStuck), config, log);
+    return await runChild(
+      metrics,
+      (onStuck) => startFromConfig(checked, config, sqs, metrics, log, onStuck),
+      config,
+      log,
+    );
   }
-  return await runSingle(work, config, sqs, metrics, log);
+  return await runSingle(checked, config, sqs, metrics, log);
 }
 
 /** Starts the worker, or throws why it cannot (after closing what it opened). */
 async function startFromConfig<Config extends CoreConfig>(
-  { name, queues, tasks, routes, integrations }: NamedWork<Config>,
+  { name, queues, tasks, routes, integrations, resolvedSchedules }: CheckedWork<Config>,
   config: Config,
   sqs: SqsSettings,
   metrics: Metrics,
@@ -42,6 +52,7 @@ async function startFromConfig<Config extends CoreConfig>(
 ): Promise<{ worker: Worker; close(): Promise<void> }> {
   const hooks = combineHooks([
     taskContext,
+    scheduleMetrics(metrics, resolvedSchedules),
     ...(integrations?.(config, { name, prefix: metricPrefix(name), log, metrics }) ?? []),
   ]);
   try {
@@ -70,7 +81,7 @@ async function startFromConfig<Config extends CoreConfig>(
 }
 
 async function runSingle<Config extends CoreConfig>(
-  work: NamedWork<Config>,
+  work: CheckedWork<Config>,
   config: Config,
   sqs: SqsSettings,
   metrics: Metrics,
