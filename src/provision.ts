@@ -16,9 +16,9 @@ import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
 import { type AwsClients, awsCall, type Identity, whoAmI, withAws } from './aws.ts';
 import { CancelledError } from './errors.ts';
 import { partitionOf } from './iam-policy.ts';
+import type { LoadedSchedule } from './schedules/load.ts';
 import {
   applySchedulePlan,
-  type LoadedSchedule,
   planSchedules,
   type SchedulePlan,
   type SchedulePlanOptions,

@@ -96,16 +96,38 @@ function provisionOptions(
 awsOptions(
   program
     .command('provision')
-    .description("create this worker's SQS queues and their err- dead-letter queues, or check them")
-    .option('--dry-run', 'print the plan (create / exists / drift per queue); change nothing')
-    .option('--fix', 'apply the planned attributes to queues that drifted')
+    .description(
+      "create this worker's SQS queues and their err- dead-letter queues, and its schedules in EventBridge Scheduler, or check them",
+    )
+    .option('--dry-run', 'print the plan (create / exists / drift per queue and schedule); change nothing')
+    .option('--fix', 'apply the planned attributes to queues and schedules that drifted')
+    .option('--prune', 'delete the schedules of the worker’s group that src/config/schedules.ts no longer has')
+    .option(
+      '--scheduler-role-arn <arn>',
+      'the IAM role EventBridge sends the schedules’ messages as, where a platform team owns IAM (default: one provision creates and keeps in step)',
+    )
     .option('--json', 'print the result as JSON'),
-).action(async (flags: AwsFlags & { dryRun?: boolean; fix?: boolean; json?: boolean }) => {
-  const signal = cancelOnCtrlC();
-  const repo = await findWorkerRepo(process.cwd());
-  const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
-  await provisionAndReport({ ...provisionOptions(repo, queues, flags), signal }, flags);
-});
+).action(
+  async (
+    flags: AwsFlags & { dryRun?: boolean; fix?: boolean; prune?: boolean; schedulerRoleArn?: string; json?: boolean },
+  ) => {
+    const signal = cancelOnCtrlC();
+    const repo = await findWorkerRepo(process.cwd());
+    const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+    // Loaded (and refused, in one sentence) before anything is asked of AWS.
+    const schedules = await loadSchedules(repo.root, { signal });
+    await provisionAndReport(
+      {
+        ...provisionOptions(repo, queues, flags),
+        schedules,
+        prune: flags.prune,
+        schedulerRoleArn: flags.schedulerRoleArn,
+        signal,
+      },
+      flags,
+    );
+  },
+);
 
 awsOptions(
   program
@@ -194,28 +216,49 @@ program
 
 program
   .command('iam-policy')
-  .description("the least-privilege IAM policies of the worker's role and KEDA's, for its queues in an AWS env")
+  .description(
+    "the least-privilege IAM policies of the worker's role and KEDA's, for its queues in an AWS env (and, with schedules, what provisioning them needs)",
+  )
   .option('--env <env>', 'an AWS environment of the queue names (default: the one the worker was created with)')
   .option('--region <region>', 'AWS region of the queues (default: the one the worker was created with)')
   .option('--account <id>', "the queues' 12-digit AWS account (default: the credentials' account, asked of STS)")
   .option('--profile <profile>', 'AWS profile to ask STS for the account with (default: the default credential chain)')
-  .option('--json', 'print only the policy documents, as JSON: { "worker": {…}, "keda": {…} }')
-  .action(async (flags: { env?: string; region?: string; account?: string; profile?: string; json?: boolean }) => {
-    const repo = await findWorkerRepo(process.cwd());
-    const spec = repo.answers.answers;
-    // Env first: a wrong one is said before credentials are looked for.
-    const env = checkedEnv(flags.env ?? spec.env);
-    const region = flags.region ?? spec.region;
-    const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
-    const routes = await readRoutesFile(repo.root);
-    const account = flags.account ?? (await callerAccount({ region, profile: flags.profile, signal: cancelOnCtrlC() }));
-    const policies = iamPolicies({ env, region, account, queues, routes });
-    console.log(
-      flags.json
-        ? JSON.stringify(policies, null, 2)
-        : formatPolicies(policies, { worker: spec.name, env, account, region }),
-    );
-  });
+  .option(
+    '--scheduler-role-arn <arn>',
+    'the role the schedules are sent as, when provision is given one: passed, not made (default: the one provision makes)',
+  )
+  .option(
+    '--json',
+    'print only the policy documents, as JSON: { "worker": {…}, "keda": {…} }, and "schedules" when it has schedules',
+  )
+  .action(
+    async (flags: {
+      env?: string;
+      region?: string;
+      account?: string;
+      profile?: string;
+      schedulerRoleArn?: string;
+      json?: boolean;
+    }) => {
+      const repo = await findWorkerRepo(process.cwd());
+      const spec = repo.answers.answers;
+      // Env first: a wrong one is said before credentials are looked for.
+      const env = checkedEnv(flags.env ?? spec.env);
+      const region = flags.region ?? spec.region;
+      const queues = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
+      const routes = await readRoutesFile(repo.root);
+      const signal = cancelOnCtrlC();
+      const schedules = await loadSchedules(repo.root, { signal });
+      const account = flags.account ?? (await callerAccount({ region, profile: flags.profile, signal }));
+      const scheduling = schedules.length ? { worker: spec.name, roleArn: flags.schedulerRoleArn } : undefined;
+      const policies = iamPolicies({ env, region, account, queues, routes, scheduling });
+      console.log(
+        flags.json
+          ? JSON.stringify(policies, null, 2)
+          : formatPolicies(policies, { worker: spec.name, env, account, region }),
+      );
+    },
+  );
 
 program
   .command('onboarding')
@@ -498,6 +541,7 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
   provision: [
     ['provision --dry-run', 'the plan for the env the worker was made for; changes nothing'],
     ['provision --env prod --profile prod', 'asks before changing a shared env (--yes to skip)'],
+    ['provision --env prod --prune', 'also deletes the schedules schedules.ts no longer has, after showing them'],
   ],
   'add-queue': [
     ['add-queue images-resize --task resize', "the queue, its task and the task's test"],
@@ -505,7 +549,7 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
   ],
   info: [['info --env prod', "the queues' SQS names in env prod"]],
   'iam-policy': [
-    ['iam-policy --env prod', 'both policies, what each is for and where to attach it'],
+    ['iam-policy --env prod', 'the policies, what each is for and where to attach it'],
     ['iam-policy --env prod --account 123456789012 --json', 'the documents only, without asking STS'],
   ],
   onboarding: [['onboarding', 'the message that asks for GitLab, Sentry and ratelimit set-up']],

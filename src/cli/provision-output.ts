@@ -40,7 +40,8 @@ export function formatReport(report: ProvisionReport, { planned = false } = {}):
 /** The schedule group, the role EventBridge sends as, and a row per schedule. */
 function formatSchedules({ group, groupAction, role, entries }: SchedulePlan): string[] {
   const rows = entries.map((entry) => {
-    const result = 'outcome' in entry ? entry.outcome : entry.action;
+    const planned = entry.stray ? 'kept' : entry.action === 'none' ? 'in place' : entry.action;
+    const result = 'outcome' in entry ? entry.outcome : planned;
     const details =
       entry.action === 'delete' || entry.stray
         ? `not in schedules.ts${entry.stray ? ': --prune deletes it' : ''}`

@@ -26,24 +26,7 @@ import {
 import { isFifo } from '../../templates/worker/src/runtime/naming.ts';
 import { sleep } from '../../templates/worker/src/runtime/timing.ts';
 import { UserError } from '../errors.ts';
-
-/** A schedule of the worker's src/config/schedules.ts, resolved, with its message (src/schedules/load.ts). */
-export interface LoadedSchedule {
-  name: string;
-  task: string;
-  /** The short queue name of src/config/queues.ts. */
-  queue: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
-  expression: string;
-  timezone: string;
-  flexibleWindowMinutes?: number;
-  start?: string;
-  end?: string;
-  description?: string;
-  /** The Celery message EventBridge sends, with its <aws.scheduler.…> placeholders. */
-  input: string;
-}
+import type { LoadedSchedule } from './load.ts';
 
 export interface ScheduleDrift {
   field: string;

@@ -11,7 +11,7 @@ import { formatReport } from '../../src/cli/provision-output.ts';
 import { UserError } from '../../src/errors.ts';
 import { iamPolicies, type PolicyStatement } from '../../src/iam-policy.ts';
 import { type ProvisionOptions, provision } from '../../src/provision.ts';
-import type { LoadedSchedule } from '../../src/schedules/provision.ts';
+import type { LoadedSchedule } from '../../src/schedules/load.ts';
 import { type MotoServer, startMoto } from '../support/moto.ts';
 import { type RecordedCall, type RecordingProxy, startRecordingProxy } from '../support/recording-proxy.ts';
 
@@ -370,6 +370,15 @@ describe('schedules in be-worker provision', () => {
     ]);
   });
 
+  it('a start date already passed is not sent (EventBridge refuses one), and is no drift on the next run', async () => {
+    const started = schedule({ name: 'since-2020', start: '2020-01-01T00:00:00Z', expression: 'rate(1 day)' });
+    proxy.take();
+    await provision(options('started', [started]));
+    expect(createCalls(proxy.take())[0]?.body).not.toHaveProperty('StartDate');
+    const again = await provision({ ...options('started', [started]), dryRun: true });
+    expect(again.schedules?.entries).toMatchObject([{ name: 'since-2020', action: 'none' }]);
+  });
+
   it('keeps a schedule gone from schedules.ts, saying so; --prune deletes it', async () => {
     await provision(options('prune', [nightly, ledger]));
     proxy.take();
@@ -380,6 +389,9 @@ describe('schedules in be-worker provision', () => {
     expect(writesOf(proxy.take())).toEqual([]);
     expect(formatReport(kept)).toMatch(/^nightly-report\s+kept\s+not in schedules\.ts: --prune deletes it$/m);
 
+    const keptPlan = await provision({ ...options('prune', [ledger]), dryRun: true });
+    expect(formatReport(keptPlan)).toMatch(/^nightly-report\s+kept\s+not in schedules\.ts: --prune deletes it$/m);
+    expect(formatReport(keptPlan)).toMatch(/^ledger\.close_1\s+in place\s+rate\(7 minutes\) UTC → ledger\.fifo$/m);
     const planned = await provision({ ...options('prune', [ledger]), prune: true, dryRun: true });
     expect(planned.schedules?.entries).toContainEqual({ name: 'nightly-report', action: 'delete' });
     expect(writesOf(proxy.take())).toEqual([]);
