@@ -117,3 +117,50 @@ describe('literal', () => {
     expect(literal(value, "'")).toBe(source);
   });
 });
+
+describe('on the generated file, its example commented out', () => {
+  const GENERATED = `// Periodic tasks.
+import type { ScheduleEntry } from '../runtime/index.ts';
+// import { schedule } from '../runtime/index.ts';
+// import { ship } from '../tasks/ship.ts';
+
+export const schedules: ScheduleEntry[] = [
+  // schedule({
+  //   name: 'nightly-ship',
+  //   task: ship,
+  // }),
+];
+`;
+
+  it('adds below the example, imports schedule() and the task; rm of both gives the file back', () => {
+    const one = appendSchedule(GENERATED, { name: 'a', args: ['x'], expression: 'rate(1 day)' }, ship);
+    expect(one).toBe(`// Periodic tasks.
+import type { ScheduleEntry } from '../runtime/index.ts';
+import { schedule } from '../runtime/index.ts';
+import { ship } from '../tasks/ship.ts';
+// import { schedule } from '../runtime/index.ts';
+// import { ship } from '../tasks/ship.ts';
+
+export const schedules: ScheduleEntry[] = [
+  // schedule({
+  //   name: 'nightly-ship',
+  //   task: ship,
+  // }),
+
+  schedule({
+    name: 'a',
+    task: ship,
+    args: ['x'],
+    expression: 'rate(1 day)',
+  }),
+];
+`);
+    const two = appendSchedule(one, { name: 'b', expression: 'rate(2 days)' }, sendMail);
+    expect(two).toContain(
+      "import { sendMail } from '../tasks/send_mail.ts';\nimport { ship } from '../tasks/ship.ts';",
+    );
+    expect(removeSchedule(removeSchedule(two, 'b'), 'a')).toBe(GENERATED);
+    expect(removeSchedule(removeSchedule(two, 'a'), 'b')).toBe(GENERATED);
+    expect(removeSchedule(two, 'a')).toContain("  // }),\n\n  schedule({\n    name: 'b',");
+  });
+});

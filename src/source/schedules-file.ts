@@ -27,6 +27,9 @@ export interface TaskImport {
   specifier: string;
 }
 
+/** `schedule()`, from src/config/. */
+const SCHEDULE_IMPORT: TaskImport = { identifier: 'schedule', specifier: '../runtime/index.ts' };
+
 /** The order fields are written in, after name and task: as ScheduleEntry declares them. */
 const FIELD_ORDER = [
   'args',
@@ -82,16 +85,16 @@ export function appendSchedule(source: string, fields: ScheduleFields, task: Tas
   const edit = new MagicString(source);
   const imports = file.program.body.filter((node): node is t.ImportDeclaration => node.type === 'ImportDeclaration');
   const quote = quoteOf(source, imports.at(-1)?.source);
-  addImport(source, edit, imports, task, quote);
-
   const last = existing.at(-1);
-  const calls = last
-    ? last.element.type === 'CallExpression'
-    : imports.some((node) => node.specifiers.some((specifier) => specifier.local.name === 'schedule'));
+  // A schedule() call types the args by the task's schema: the way, unless the list is of plain objects.
+  const calls = last ? last.element.type === 'CallExpression' : true;
   const callee =
     last?.element.type === 'CallExpression'
       ? source.slice(last.element.callee.start ?? 0, last.element.callee.end ?? 0)
       : 'schedule';
+  const bound = imports.some((node) => node.specifiers.some((specifier) => specifier.local.name === callee));
+  if (calls && callee === 'schedule' && !bound) addImport(source, edit, imports, SCHEDULE_IMPORT, quote);
+  addImport(source, edit, imports, task, quote);
   const indent = last ? indentAt(source, last.element.start ?? 0) : '  ';
   const firstField = last?.object.properties[0];
   const onOwnLine = firstField && source.slice(last.object.start ?? 0, firstField.start ?? 0).includes('\n');
@@ -113,8 +116,8 @@ export function appendSchedule(source: string, fields: ScheduleFields, task: Tas
     // An empty list, `[]` or `[\n]`: the entry on its own lines inside it.
     const [open, close] = [(array.start ?? 0) + 1, (array.end ?? 1) - 1];
     const inside = source.slice(open, close);
-    // A comment in it stays, above the entry.
-    const filled = `${inside.trim() ? inside.trimEnd() : ''}\n${entry}\n`;
+    // A comment in it (the generated example) stays, a blank line above the entry: not its own comment.
+    const filled = `${inside.trim() ? `${inside.trimEnd()}\n` : ''}\n${entry}\n`;
     if (inside) edit.overwrite(open, close, filled);
     else edit.appendLeft(open, filled);
   }
@@ -163,10 +166,7 @@ export function removeSchedule(source: string, name: string): string {
   }
   const index = array.elements.indexOf(entry.element);
   const previous = array.elements[index - 1];
-  const comments = (entry.element.leadingComments ?? []).filter(
-    (comment) => (comment.start ?? 0) >= (previous?.end ?? array.start ?? 0),
-  );
-  const from = Math.min(entry.element.start ?? 0, ...comments.map((comment) => comment.start ?? 0));
+  const from = commentedStart(source, entry.element, previous?.end ?? array.start ?? 0);
   const { end } = endWithComma(source, entry.element);
   const lineStart = source.lastIndexOf('\n', from - 1) + 1;
   const edit = new MagicString(source);
@@ -175,8 +175,13 @@ export function removeSchedule(source: string, name: string): string {
     // The last one: `[]`, as the file was before the first add.
     edit.overwrite(open, close, '');
   } else if (!source.slice(lineStart, from).trim() && (source[end] === '\n' || end === source.length)) {
-    // On lines of its own: the lines go.
-    edit.remove(lineStart, Math.min(end + 1, source.length));
+    // On lines of its own: the lines go, and a blank line above when nothing follows in the list.
+    const blankAbove = /\n[ \t]*\n$/.exec(source.slice(0, lineStart));
+    const lastInList = !source.slice(end, close).trim();
+    edit.remove(
+      blankAbove && lastInList ? lineStart - blankAbove[0].length + 1 : lineStart,
+      Math.min(end + 1, source.length),
+    );
   } else {
     // Inline, `[a, b]`: the element and the comma and blanks after it (or before it, for the last).
     const after = /^\s*,?\s*/.exec(source.slice(entry.element.end ?? 0))?.[0] ?? '';
@@ -185,9 +190,25 @@ export function removeSchedule(source: string, name: string): string {
     else if (previous) edit.remove(previous.end ?? 0, (entry.element.end ?? 0) + after.trimEnd().length);
     else edit.remove(from, (entry.element.end ?? 0) + after.length);
   }
-  const cut = edit.toString();
-  const identifier = taskIdentifierOf(entry.object);
-  return identifier ? withoutUnusedImport(cut, identifier) : cut;
+  const callee =
+    entry.element.type === 'CallExpression' && entry.element.callee.type === 'Identifier'
+      ? entry.element.callee.name
+      : undefined;
+  return [taskIdentifierOf(entry.object), callee].reduce<string>(
+    (cut, identifier) => (identifier ? withoutUnusedImport(cut, identifier) : cut),
+    edit.toString(),
+  );
+}
+
+/** Where the entry starts with the comment lines right above it (no blank line between), after `floor`. */
+function commentedStart(source: string, element: t.Node, floor: number): number {
+  let from = element.start ?? 0;
+  for (const comment of [...(element.leadingComments ?? [])].reverse()) {
+    const between = source.slice(comment.end ?? 0, from);
+    if ((comment.start ?? 0) < floor || between.trim() || (between.match(/\n/g)?.length ?? 0) > 1) break;
+    from = comment.start ?? 0;
+  }
+  return from;
 }
 
 function taskIdentifierOf(object: t.ObjectExpression): string | undefined {

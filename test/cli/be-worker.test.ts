@@ -106,6 +106,9 @@ describe('be-worker --help', () => {
     'dlq peek',
     'dlq redrive',
     'dlq purge',
+    'schedule add',
+    'schedule ls',
+    'schedule rm',
   ])('%s --help ends with examples to copy, run as the README says', async (name) => {
     const command = name.split(' ');
     const cwd = await tempDir();
@@ -119,7 +122,7 @@ describe('be-worker --help', () => {
     expect(examples, result.stdout).toMatch(new RegExp(`^\\s+npm run be-worker -- ${command.join(' ')}\\b`, 'm'));
   });
 
-  it.each([[[]], [['dlq']]])(
+  it.each([[[]], [['dlq']], [['schedule']]])(
     'be-worker %j, asked for nothing, prints its help on stdout and exits 0',
     async (words) => {
       const cwd = await tempDir();
