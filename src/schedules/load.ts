@@ -2,12 +2,13 @@
 // worker's root imports its schedules, tasks, queues and runtime, so the worker's schemas, rules
 // and codec decide (not a copy of them in be-worker), and prints the result as JSON.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { ResolvedSchedule } from '../../templates/worker/src/runtime/schedules.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { beWorkerCommand } from '../package-manager.ts';
-import { SCHEDULES_FILE, type ScheduleFields } from '../source/schedules-file.ts';
+import { listsNoSchedules, SCHEDULES_FILE, type ScheduleFields } from '../source/schedules-file.ts';
 
 /** A resolved schedule and the SQS body EventBridge sends at each firing (with its placeholders). */
 export type LoadedSchedule = ResolvedSchedule & { input: string };
@@ -66,6 +67,8 @@ export async function loadSchedules(
     if (extra) throw noSchedulesFile();
     return [];
   }
+  // Nothing listed: nothing to resolve, so no need of the worker's node_modules (before its install).
+  if (!extra && listsNoSchedules(await readFile(join(root, SCHEDULES_FILE), 'utf8'))) return [];
   if (!existsSync(join(root, RUNTIME_FILE))) {
     throw new UserError(
       `${SCHEDULES_FILE} is there but this worker's runtime has no ${RUNTIME_FILE}; run ${beWorkerCommand('upgrade')} to bring the runtime that reads it`,

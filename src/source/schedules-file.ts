@@ -71,6 +71,16 @@ function entries(source: string): { file: t.File; array: t.ArrayExpression; entr
   return { file, array, entries: found };
 }
 
+/** True when the exported list is an empty array literal (as every worker's is made): nothing to resolve. */
+export function listsNoSchedules(source: string): boolean {
+  try {
+    return entries(source).array.elements.length === 0;
+  } catch {
+    // Not a literal list (or not parsing): only the worker's own code can say what it holds.
+    return false;
+  }
+}
+
 /** The names written as string literals, in order (the only ones an edit can find). */
 export function scheduleNames(source: string): string[] {
   return entries(source).entries.flatMap(({ name }) => (name === undefined ? [] : [name]));
