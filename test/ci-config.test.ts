@@ -23,6 +23,19 @@ describe('.gitlab-ci.yml', () => {
     expect(config.default.image).toBe('node:24');
   });
 
+  it('installs what .ci/run installs: its Debian packages (the node image has git, python3, make and g++) and moto', async () => {
+    const run = await readFile(new URL('../.ci/run', import.meta.url), 'utf8');
+    const list = (name: string) => new RegExp(`^${name}=\\((.*)\\)$`, 'm').exec(run)?.[1]?.split(/\s+/) ?? [];
+    const needed = [...list('packages'), ...list('module_packages')].filter(
+      (name) => !['git', 'python3', 'make', 'g++'].includes(name),
+    );
+    expect(needed).toContain('kubernetes-client');
+    const script: string = config.test.script.join('\n');
+    const installed = /apt-get install ([^>\n]*)/.exec(script)?.[1]?.split(/\s+/) ?? [];
+    expect(installed).toEqual(expect.arrayContaining(needed));
+    expect(script).toContain("pip install -q 'moto[server]");
+  });
+
   it('tests on a clone with the whole history, which the release check and the upgrade-from-history tests read', () => {
     expect(config.test.variables.GIT_DEPTH).toBe('0');
   });
