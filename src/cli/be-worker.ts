@@ -464,7 +464,7 @@ schedules
         '',
         kleur.bold('Next steps:'),
         `  1. ${beWorkerCommand('schedule ls')}  (its next runs; npm run dev fires it locally)`,
-        `  2. ${beWorkerCommand('provision')}  (creates it in EventBridge Scheduler)`,
+        `  2. ${beWorkerCommand('provision --env <env>')}  (creates it in EventBridge Scheduler for that env)`,
       ].join('\n'),
     );
   });

@@ -38,7 +38,7 @@ export function formatReport(report: ProvisionReport, { planned = false } = {}):
 }
 
 /** The schedule group, the role EventBridge sends as, and a row per schedule. */
-function formatSchedules({ group, groupAction, role, entries }: SchedulePlan): string[] {
+function formatSchedules({ group, groupAction, groupOutcome, role, entries }: SchedulePlan): string[] {
   const rows = entries.map((entry) => {
     const planned = entry.stray ? 'kept' : entry.action === 'none' ? 'in place' : entry.action;
     const result = 'outcome' in entry ? entry.outcome : planned;
@@ -52,7 +52,7 @@ function formatSchedules({ group, groupAction, role, entries }: SchedulePlan): s
   });
   const roleResult = role.outcome ?? role.action;
   return [
-    `Schedule group ${group}: ${groupAction === 'create' ? 'create' : 'in place'}`,
+    `Schedule group ${group}: ${groupOutcome ?? (groupAction === 'create' ? 'create' : 'in place')}`,
     ...(role.arn
       ? [
           `Role EventBridge sends as: ${role.arn}: ${roleResult === 'none' || roleResult === 'unchanged' ? 'in place' : roleResult}${role.drift?.length ? ` (${driftText(role.drift)})` : ''}${role.error ? `; ${role.error}` : ''}`,
@@ -103,7 +103,7 @@ export async function provisionAndReport(
   // AWS envs only: env local is the SQS of npm run dev, which has no IAM.
   if (!json && isShared(options.env)) {
     console.log(
-      `The IAM policies for the worker's role and KEDA's: ${beWorkerCommand(`iam-policy --env ${options.env}`)}`,
+      `The IAM policies for the worker's role and KEDA's${report.schedules ? ', and what provisioning the schedules needs' : ''}: ${beWorkerCommand(`iam-policy --env ${options.env}`)}`,
     );
   }
 }

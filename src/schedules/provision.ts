@@ -62,6 +62,8 @@ export interface RolePlan {
 export interface SchedulePlan {
   group: string;
   groupAction: 'create' | 'none';
+  /** Once applied: the group made. */
+  groupOutcome?: 'created';
   role: RolePlan;
   entries: (SchedulePlanEntry | ScheduleApplyEntry)[];
 }
@@ -241,7 +243,7 @@ export async function applySchedulePlan(
       entries.push({ ...entry, outcome: 'failed', error: `${(error as Error).name}: ${(error as Error).message}` });
     }
   }
-  return { ...plan, role, entries };
+  return { ...plan, ...(plan.groupAction === 'create' ? { groupOutcome: 'created' } : {}), role, entries };
 }
 
 async function planRole(clients: SchedulerClients, options: SchedulePlanOptions, group: string): Promise<RolePlan> {

@@ -76,7 +76,9 @@ describe('be-worker provision, with schedules', () => {
     proxy.take();
     const result = await beWorker('provision', '--env', 'dev', '--endpoint', proxy.endpoint, '--yes');
     expect(result.exitCode, result.all).toBe(0);
+    expect(result.stdout).toMatch(/^Schedule group shop-dev: created$/m);
     expect(result.stdout).toMatch(/^nightly-ship\s+created/m);
+    expect(result.stdout).toContain("KEDA's, and what provisioning the schedules needs: ");
     const calls = proxy.take();
     expect(writes(calls)).toEqual([
       'scheduler POST /schedule-groups/shop-dev',

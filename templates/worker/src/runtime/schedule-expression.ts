@@ -62,7 +62,13 @@ function fail(message: string): never {
 /** Validates as EventBridge Scheduler would; throws ScheduleExpressionError naming the field. */
 export function parseScheduleExpression(expression: string): ScheduleExpression {
   const match = /^(cron|rate|at)\((.*)\)$/s.exec(expression);
-  if (!match) return fail(`"${expression}" is not cron(…), rate(…) or at(…)`);
+  if (!match) {
+    // A crontab line (five fields, or six with seconds) is the usual mistake: say what EventBridge's is.
+    const crontab = /^\S+(\s+\S+){4,5}$/.test(expression.trim())
+      ? ": EventBridge's cron is six fields inside cron(…), minutes first and year last, with ? in day-of-month or day-of-week, e.g. cron(0 2 * * ? *) for 02:00 every day"
+      : '';
+    return fail(`"${expression}" is not cron(…), rate(…) or at(…)${crontab}`);
+  }
   const [, kind, inner = ''] = match;
   if (kind === 'rate') return parseRate(expression, inner);
   if (kind === 'at') return { kind: 'at', expression, localTime: parseAt(inner) };
