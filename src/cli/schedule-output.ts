@@ -2,6 +2,7 @@
 // own time zone (as EventBridge will fire them: its start and end dates included).
 import kleur from 'kleur';
 import { nextRuns } from '../../templates/worker/src/runtime/schedule-expression.ts';
+import { wallClock } from '../../templates/worker/src/runtime/zoned-time.ts';
 import { beWorkerCommand } from '../package-manager.ts';
 import type { LoadedSchedule } from '../schedules/load.ts';
 import type { SchedulePlan } from '../schedules/provision.ts';
@@ -85,7 +86,7 @@ export function formatSchedules(schedules: readonly ListedSchedule[]): string {
         ...(start ? [`from ${start}`] : []),
         ...(end ? [`until ${end}`] : []),
       ];
-      const next = schedule.nextRuns.map((iso) => wallClock(new Date(iso), timezone)).join(', ');
+      const next = schedule.nextRuns.map((iso) => wallClockText(new Date(iso), timezone)).join(', ');
       return [
         `${kleur.bold(name)}  ${expression} in ${timezone}`,
         `  runs ${task} on queue ${queue}, ${details.join(', ')}`,
@@ -98,19 +99,6 @@ export function formatSchedules(schedules: readonly ListedSchedule[]): string {
 }
 
 /** `2030-01-01 03:00`: the time on the clocks of `timezone`. */
-function wallClock(date: Date, timezone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(date)
-      .map(({ type, value }) => [type, value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+function wallClockText(date: Date, timezone: string): string {
+  return new Date(wallClock(date.getTime(), timezone)).toISOString().slice(0, 16).replace('T', ' ');
 }

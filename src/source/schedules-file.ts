@@ -2,24 +2,14 @@
 // entry is `schedule({ ... })` (or a plain `{ ... }`); an edit is an insertion or a cut, so the
 // team's comments, quotes and layout stay.
 import MagicString from 'magic-string';
+import type { ScheduleEntry } from '../../templates/worker/src/runtime/schedules.ts';
 import { UserError } from '../errors.ts';
 import { endOfLine, endWithComma, exportedArray, indentAt, parseModule, quoteOf, type t } from './parse.ts';
 
 export const SCHEDULES_FILE = 'src/config/schedules.ts';
 
-/** What `be-worker schedule add` writes: a ScheduleEntry with its task as an identifier to import. */
-export interface ScheduleFields {
-  name: string;
-  args?: unknown[];
-  kwargs?: Record<string, unknown>;
-  expression: string;
-  timezone?: string;
-  flexibleWindowMinutes?: number;
-  start?: string;
-  end?: string;
-  queue?: string;
-  description?: string;
-}
+/** What `be-worker schedule add` writes: a ScheduleEntry whose task is an identifier to import. */
+export type ScheduleFields = Omit<ScheduleEntry, 'task'>;
 
 /** The task as schedules.ts names it: the identifier its module exports, and that module from src/config/. */
 export interface TaskImport {

@@ -140,6 +140,19 @@ describe('startLocalSchedules', () => {
     fired.stop();
   });
 
+  it('after the machine slept through firings, sends the one that was due once, late, and skips the rest', async () => {
+    const sent: LocalFiring[] = [];
+    const fired = startLocalSchedules({ schedules: [minutely], send: async (firing) => void sent.push(firing) });
+    // Asleep for 10 minutes: the wall clock moves on, timers do not (they count time awake).
+    vi.setSystemTime(Date.parse(START) + 10 * MINUTE);
+    await vi.advanceTimersByTimeAsync(MINUTE);
+    expect(iso(sent)).toEqual(['2026-03-02T10:01:30.000Z']);
+    expect(fired.upcoming()[0]?.next?.toISOString()).toBe('2026-03-02T10:12:30.000Z');
+    await vi.advanceTimersByTimeAsync(MINUTE);
+    expect(iso(sent)).toEqual(['2026-03-02T10:01:30.000Z', '2026-03-02T10:12:30.000Z']);
+    fired.stop();
+  });
+
   it('starts a rate at its start date when that is later, and stops at its end', async () => {
     const sent: LocalFiring[] = [];
     const fired = startLocalSchedules({
