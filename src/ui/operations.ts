@@ -49,11 +49,29 @@ export function checkConfirmed(request: OperationRequest, plan: { env: string; m
 export class Operations {
   readonly #all = new Map<string, Operation>();
   readonly #stop = new AbortController();
+  /** Reads of dead letters under way: each hides the messages it reads for a moment, which a redrive would miss. */
+  readonly #reads = new Set<Promise<unknown>>();
 
   readonly #target: DlqOptions;
 
   constructor(target: DlqOptions) {
     this.#target = target;
+  }
+
+  /** Runs a read of dead letters, refused while a redrive or purge runs (it would hide what they move). */
+  async read<T>(work: () => Promise<T>): Promise<T> {
+    const busy = [...this.#all.values()].find((operation) => operation.state === 'running');
+    if (busy)
+      throw new UserError(
+        `A ${busy.action} of ${busy.queue} is running; the dead letters are read again when it ends.`,
+      );
+    const reading = work();
+    this.#reads.add(reading);
+    try {
+      return await reading;
+    } finally {
+      this.#reads.delete(reading);
+    }
   }
 
   get(id: string): Operation | undefined {
@@ -69,6 +87,8 @@ export class Operations {
       (operation) => operation.state === 'running' && operation.queue === request.queue,
     );
     if (busy) throw new UserError(`A ${busy.action} of ${busy.queue} is running; wait for it to end.`);
+    // What a read hid is visible again once it ends: the redrive then sees every message.
+    await Promise.allSettled([...this.#reads]);
     const operation: Operation = {
       id: randomUUID(),
       action: request.action,

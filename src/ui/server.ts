@@ -86,9 +86,9 @@ export async function startUiServer(options: UiOptions): Promise<UiServer> {
       metricsUrls: options.metricsUrls,
     }),
     'GET /api/status': async () => ({ at: new Date().toISOString(), ...(await status(options.target)) }),
-    'GET /api/dead-letters': async () => listDeadLetters(options.target),
+    'GET /api/dead-letters': async () => operations.read(() => listDeadLetters(options.target)),
     'GET /api/letters': async (_, query) =>
-      peekDeadLetters({ ...options.target, queue: required(query, 'queue'), count: PEEK_COUNT }),
+      operations.read(() => peekDeadLetters({ ...options.target, queue: required(query, 'queue'), count: PEEK_COUNT })),
     'GET /api/metrics': async () => Promise.all(options.metricsUrls.map((url) => readSummary(url, metricsReads))),
     'GET /api/schedules': async () => {
       try {

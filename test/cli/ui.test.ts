@@ -252,7 +252,8 @@ describe('be-worker ui in Chromium, on dead letters a real worker made', () => {
       await page.keyboard.press('Enter');
       await expect.poll(() => page.locator('#confirm').getAttribute('data-state'), { timeout: MINUTE }).toBe('done');
       await shot(page, '6-purged', false);
-      await waitFor('the purge', async () => ((await depth(sqs, `err-${STEPS}`)) === 0 ? true : undefined), MINUTE);
+      // SQS takes up to a minute to purge.
+      await waitFor('the purge', async () => ((await depth(sqs, `err-${STEPS}`)) === 0 ? true : undefined), 2 * MINUTE);
       await page.keyboard.press('Escape');
       await page.locator('#no-dead-letters').waitFor({ timeout: MINUTE });
       await shot(page, '7-no-dead-letters');

@@ -6,6 +6,11 @@ const METRICS_EVERY_MS = 5000;
 const SCHEDULES_EVERY_MS = 60_000;
 /** Depth points kept per queue: an hour at one point per poll. */
 const HISTORY_POINTS = 1200;
+/**
+ * A change in the err- counts lists the dead letters again, at most this often: a listing hides
+ * the messages it reads for a moment, which itself changes the counts.
+ */
+const RELIST_AFTER_MS = 15_000;
 
 const state = {
   overview: undefined,
@@ -13,6 +18,7 @@ const state = {
   deadLetters: undefined,
   /** The err- counts the dead letters were last listed at: a change lists them again. */
   listedCounts: '',
+  listedAt: 0,
   metrics: [],
   /** queue name → [{ at, total }] */
   history: new Map(),
@@ -147,7 +153,7 @@ async function pollStatus() {
       .filter((row) => row.role === 'dead-letter')
       .map((row) => total(row))
       .join(',');
-    if (counts !== state.listedCounts) await listDeadLetters();
+    if (counts !== state.listedCounts && Date.now() - state.listedAt > RELIST_AFTER_MS) await listDeadLetters();
   } catch (error) {
     say(`Could not read the queues: ${error.message}`, true);
   }
@@ -160,6 +166,7 @@ async function listDeadLetters() {
   try {
     const report = await api('dead-letters');
     state.deadLetters = report;
+    state.listedAt = Date.now();
     state.listedCounts = state.status.queues
       .filter((row) => row.role === 'dead-letter')
       .map((row) => total(row))
@@ -393,7 +400,6 @@ async function follow(started, expected) {
   if (operation.state === 'failed') $('confirm-error').textContent = operation.message;
   $('confirm-cancel').textContent = 'Close';
   $('confirm-cancel').focus();
-  state.listedCounts = '';
 }
 
 // ---- workers' metrics and schedules ------------------------------------------------------------
