@@ -256,6 +256,12 @@ describe('be-worker ui in Chromium, on dead letters a real worker made', () => {
       await waitFor('the purge', async () => ((await depth(sqs, `err-${STEPS}`)) === 0 ? true : undefined), 2 * MINUTE);
       await page.keyboard.press('Escape');
       await page.locator('#no-dead-letters').waitFor({ timeout: MINUTE });
+      await expect
+        .poll(() => page.locator(`tr[data-queue="err-${STEPS}"] [data-field="visible"]`).textContent(), {
+          timeout: MINUTE,
+        })
+        .toBe('0');
+      expect(await page.locator('#letters-section').isVisible()).toBe(false);
       await shot(page, '7-no-dead-letters');
     },
     2 * MINUTE,

@@ -533,7 +533,10 @@ $('close-letters').addEventListener('click', () => {
 });
 $('confirm-cancel').addEventListener('click', () => $('confirm').close());
 $('confirm').addEventListener('close', () => {
-  if ($('confirm').dataset.state !== 'asking') listDeadLetters();
+  if ($('confirm').dataset.state === 'asking') return;
+  // What was opened may have moved or gone: read again when asked.
+  $('letters-section').hidden = true;
+  listDeadLetters();
 });
 
 state.overview = await api('overview');
