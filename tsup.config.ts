@@ -36,8 +36,9 @@ export default defineConfig([
     splitting: true,
     // Cleaned but for the front, which the other build writes at the same time.
     clean: [`!${FRONT}`],
-    // Precompiled templates, so a run does not load Handlebars' compiler (src/templates.ts).
-    onSuccess: 'node scripts/precompile-templates.ts',
+    // Precompiled templates, so a run does not load Handlebars' compiler (src/templates.ts); and
+    // the page of `be-worker ui`, served from dist/ui.
+    onSuccess: 'node scripts/precompile-templates.ts && node scripts/copy-ui-page.ts',
     banner: {
       // Bundled CommonJS dependencies still call require().
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

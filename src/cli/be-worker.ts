@@ -1,6 +1,7 @@
 // The `be-worker` bin: commands run inside a generated worker.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { execa } from 'execa';
 import kleur from 'kleur';
@@ -22,11 +23,14 @@ import { loadSchedules } from '../schedules/load.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { readRoutesFile } from '../source/routes-file.ts';
 import { status } from '../status.ts';
+import { isLoopback } from '../ui/guard.ts';
+import { startUiServer } from '../ui/server.ts';
 import { CLI_VERSION } from '../version.ts';
 import { workerQueues } from '../worker-queues.ts';
 import { completeAddQueue, QUEUE_DESCRIPTION } from './add-queue-prompts.ts';
 import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
 import { formatPolicies } from './iam-policy-output.ts';
+import { openInBrowser } from './open-browser.ts';
 import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
 import { formatSchedules, formatStrays, listSchedules, scheduleStatuses } from './schedule-output.ts';
 import {
@@ -428,6 +432,71 @@ targetOptions(
   console.log(`Purged ${plan.deadLetterQueue}: ${plan.messages} message(s) deleted (SQS may take up to a minute).`);
 });
 
+targetOptions(
+  program
+    .command('ui')
+    .description(
+      "a page in the browser: the queues and their depth, the dead letters (read, redrive, purge), the workers' metrics, the schedules",
+    )
+    .option('--port <port>', 'the port to listen on (default: any free one)', port, 0)
+    .option(
+      '--host <address>',
+      'the address to listen on; anything but loopback opens it beyond this machine',
+      '127.0.0.1',
+    )
+    .option('--open', 'open the page in the default browser')
+    .option('--read-only', 'show the queues and dead letters; refuse to redrive or purge (for a shared env)')
+    .option(
+      '--metrics <url>',
+      "a worker's /metrics to read, repeatable (default in env local: the dev worker's, http://127.0.0.1:8080/metrics)",
+      (url: string, urls: string[]) => [...urls, url],
+      [] as string[],
+    ),
+).action(
+  async (flags: AwsFlags & { port: number; host: string; open?: boolean; readOnly?: boolean; metrics: string[] }) => {
+    const signal = cancelOnCtrlC();
+    const repo = await findWorkerRepo(process.cwd());
+    const target = await queuesTarget(flags);
+    // Loaded once (it runs the worker's own code); the next runs are worked out at each read.
+    let loaded: ReturnType<typeof loadSchedules> | undefined;
+    const ui = await startUiServer({
+      target,
+      worker: repo.answers.answers.name,
+      host: flags.host,
+      port: flags.port,
+      readOnly: Boolean(flags.readOnly),
+      metricsUrls: flags.metrics.length
+        ? flags.metrics
+        : target.env === 'local'
+          ? ['http://127.0.0.1:8080/metrics']
+          : [],
+      schedules: async () => {
+        loaded ??= loadSchedules(repo.root, {});
+        return listSchedules(await loaded, new Date());
+      },
+      pageDir: fileURLToPath(new URL('./ui/', import.meta.url)),
+    }).catch((error: NodeJS.ErrnoException) => {
+      throw new EnvironmentError(`Cannot listen on ${flags.host}:${flags.port} (${error.code ?? error.message}).`);
+    });
+    if (!isLoopback(flags.host)) {
+      console.error(
+        kleur
+          .red()
+          .bold(
+            `⚠ Listening on ${flags.host}, beyond this machine: whoever reaches it with this URL can ${flags.readOnly ? 'read the dead letters' : 'redrive and purge the dead letters'}${isShared(target.env) ? ` of env "${target.env}"` : ''}. Leave out --host to keep it on this machine.`,
+          ),
+      );
+    }
+    console.log(
+      `be-worker ui of ${repo.answers.answers.name}, env "${target.env}"${flags.readOnly ? ', read-only' : ''}:\n  ${ui.url}\nThe address holds its key: share it with nobody. Ctrl-C to stop.`,
+    );
+    if (flags.open) openInBrowser(ui.url);
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await ui.close();
+    process.exitCode = 130;
+  },
+);
+
 const schedules = program
   .command('schedule')
   .description("the worker's periodic tasks (src/config/schedules.ts), run by EventBridge Scheduler");
@@ -522,6 +591,13 @@ schedules
     console.log(`\nThe schedule stays in AWS until ${beWorkerCommand('provision --prune')} deletes it.`);
   });
 
+function port(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535)
+    throw new InvalidArgumentError(`expected a port, 0 to 65535, got "${value}"`);
+  return number;
+}
+
 /** A whole number, any: the worker's resolve says which are allowed. */
 function wholeNumber(value: string): number {
   const number = Number(value);
@@ -580,6 +656,10 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
     ['dlq redrive orders --env prod --task ship --rate 50', 'only task ship, 50 messages a second'],
   ],
   'dlq purge': [['dlq purge orders --env prod', 'asks, showing the count and the env']],
+  ui: [
+    ['ui --open', 'the page of env local, opened in the browser'],
+    ['ui --env prod --profile prod --read-only', 'prod, to look at only'],
+  ],
 };
 for (const [path, lines] of Object.entries(EXAMPLES)) {
   const command = path

@@ -1,6 +1,6 @@
 // Tasks for the reliability tests, each with a behaviour to provoke: failing, sleeping, recording
 // every run to a file that outlives the process.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
 import { NonRetryableError } from '../../templates/worker/src/runtime/errors.ts';
 import { defineTask } from '../../templates/worker/src/runtime/task.ts';
@@ -105,6 +105,9 @@ export const step = defineTask({
   async run([group, index, ms, fails], ctx) {
     // A worker started with STEPS_BROKEN=1 stands for one with a bug: every step dead-letters at once.
     if (process.env.STEPS_BROKEN === '1') throw new NonRetryableError(`step ${group} ${index}: broken`);
+    // STEPS_BROKEN_UNTIL=<file>: broken so until the file exists (the fix is deployed), in the same process.
+    const fixed = process.env.STEPS_BROKEN_UNTIL;
+    if (fixed && !existsSync(fixed)) throw new NonRetryableError(`step ${group} ${index}: broken until ${fixed}`);
     record(`${group} ${index} start ${ctx.retries}`);
     await new Promise((resolve) => setTimeout(resolve, ms));
     if (fails && ctx.retries === 0) {

@@ -21,6 +21,7 @@ export interface WorkerProcess {
   metric(state: string, series?: 'worker' | 'consumer'): Promise<number>;
   /** Its whole /metrics text. */
   metrics(): Promise<string>;
+  metricsUrl: string;
   ready(): Promise<boolean>;
   alive(): Promise<boolean>;
 }
@@ -60,6 +61,7 @@ export async function startWorkerProcess(
   const worker: WorkerProcess = {
     process: child,
     metrics: async () => (await fetch(`${base}/metrics`)).text(),
+    metricsUrl: `${base}/metrics`,
     async metric(state, series = 'worker') {
       const series_ = `test_worker_${series}_tasks_count_total{name="${task}",queue="${queue}",state="${state}"}`;
       return sample(await worker.metrics(), series_) ?? 0;
