@@ -3,6 +3,7 @@
 // tasks run once per key — through duplicate sends, a key held elsewhere, a failure and its retry,
 // and Redis going away in the middle of a run.
 
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { execa, type ResultPromise } from 'execa';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +11,13 @@ import { z } from 'zod';
 import type {
   IdempotencyStore,
   IntegrationContext,
+  QueueSettings,
   TaskDefinition,
   WorkerHooks,
 } from '../../templates/worker/src/runtime/index.ts';
+import { deadLetterQueueName, fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
 import { sig } from '../../templates/worker/src/runtime/producer.ts';
+import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 import { freePort, waitFor } from '../support/process.ts';
 import { requireTools } from '../support/tools.ts';
@@ -294,16 +298,41 @@ const flaky = defineTask({
   },
 });
 
-async function startIdempotentWorker(name: string, tasks: TaskDefinition[], visibilityTimeoutSeconds = 30) {
+async function startIdempotentWorker(
+  name: string,
+  tasks: TaskDefinition[],
+  queueSettings: Partial<QueueSettings> = {},
+) {
   return startTestWorker({
     endpoint: sqsServer.address,
     name,
     queues: tasks.map((task) => ({ queue: `${name}-${task.name}`, task: task.name })),
     tasks,
-    queueSettings: { visibilityTimeoutSeconds },
+    queueSettings,
     integration: (ctx) =>
       module.idempotency({ REDIS_URL: redisUrl, APP_ENV: 'local', IDEMPOTENCY_MAX_RESULT_BYTES: 16_384 }, ctx),
   });
+}
+
+/** Messages in the dead-letter queue of `queue` (SQS's own redrive included). */
+async function dlqDepth(queue: string, user: string): Promise<number> {
+  const sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: sqsServer.address,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  try {
+    const url = await resolveQueueUrl(sqs, deadLetterQueueName(fullQueueName(queue, { env: 'local', user })));
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+  } finally {
+    sqs.destroy();
+  }
 }
 
 describe('workers with idempotent tasks', () => {
@@ -322,41 +351,52 @@ describe('workers with idempotent tasks', () => {
     }
   }, 60_000);
 
-  it('puts off a copy whose key a run in progress holds, without running or dead-lettering it, then drops it once that run completed', async () => {
-    gate = opened();
-    const worker = await startIdempotentWorker('busy', [slow], 2);
-    try {
-      await worker.producer.send(slow, ['order-2', 1]);
-      await waitFor('the first run', async () => (ran('order-2') === 1 ? true : undefined));
-      await worker.producer.send(slow, ['order-2', 2]);
-      const busy = async () =>
-        (await worker.metrics.idempotencyBusy.get()).values.reduce((sum, { value }) => sum + value, 0);
-      // Its lease of 2 s is extended while it runs: the copy finds it busy again and again.
-      await waitFor(
-        'the copy to find the key busy twice',
-        async () => ((await busy()) >= 2 ? true : undefined),
-        30_000,
-      );
-      expect(ran('order-2')).toBe(1);
-      gate.open();
-      await waitFor(
-        'the copy dropped as a duplicate',
-        async () => ((await count(worker.metrics, { name: 'slow', state: 'duplicate' })) === 1 ? true : undefined),
-        30_000,
-      );
-      expect(ran('order-2')).toBe(1);
-      expect(await count(worker.metrics, { name: 'slow', state: 'dead_lettered' })).toBe(0);
-      // The key completed with a ttl of 4.5 s: once it expired, the order may run again.
-      await waitFor('the key to expire', async () =>
-        (await direct.keys('be-worker:busy:local:idem:slow:*')).length === 0 ? true : undefined,
-      );
-      await worker.producer.send(slow, ['order-2', 3]);
-      await waitFor('a run after the ttl', async () => (ran('order-2') === 2 ? true : undefined), 30_000);
-    } finally {
-      gate.open();
-      await worker.stop();
-    }
-  }, 90_000);
+  it.each([
+    { visibilityTimeoutSeconds: 2, maxReceiveCount: 2 },
+    { visibilityTimeoutSeconds: 3, maxReceiveCount: 20 },
+  ])(
+    'puts off a copy whose key a run in progress holds, never running or dead-lettering it (visibility $visibilityTimeoutSeconds s, maxReceiveCount $maxReceiveCount), then drops it once that run completed',
+    async (settings) => {
+      gate = opened();
+      const name = `busy${settings.maxReceiveCount}`;
+      const order = `order-2-${settings.maxReceiveCount}`;
+      const worker = await startIdempotentWorker(name, [slow], settings);
+      try {
+        await worker.producer.send(slow, [order, 1]);
+        await waitFor('the first run', async () => (ran(order) === 1 ? true : undefined));
+        await worker.producer.send(slow, [order, 2]);
+        const busy = async () =>
+          (await worker.metrics.idempotencyBusy.get()).values.reduce((sum, { value }) => sum + value, 0);
+        // Its claim is extended while it runs: the copy finds the key busy again and again — past
+        // maxReceiveCount receives, so near it a delayed copy must take its place.
+        await waitFor(
+          'the copy to find the key busy three times',
+          async () => ((await busy()) >= 3 ? true : undefined),
+          60_000,
+        );
+        expect(ran(order)).toBe(1);
+        gate.open();
+        await waitFor(
+          'the copy dropped as a duplicate',
+          async () => ((await count(worker.metrics, { name: 'slow', state: 'duplicate' })) === 1 ? true : undefined),
+          30_000,
+        );
+        expect(ran(order)).toBe(1);
+        expect(await count(worker.metrics, { name: 'slow', state: 'dead_lettered' })).toBe(0);
+        expect(await dlqDepth(`${name}-slow`, name)).toBe(0);
+        // The key completed with a ttl of 4.5 s: once it expired, the order may run again.
+        await waitFor('the key to expire', async () =>
+          (await direct.keys(`be-worker:${name}:local:idem:slow:*`)).length === 0 ? true : undefined,
+        );
+        await worker.producer.send(slow, [order, 3]);
+        await waitFor('a run after the ttl', async () => (ran(order) === 2 ? true : undefined), 30_000);
+      } finally {
+        gate.open();
+        await worker.stop();
+      }
+    },
+    120_000,
+  );
 
   it('releases the key when a run fails, so its retry runs', async () => {
     const worker = await startIdempotentWorker('retry', [flaky]);
