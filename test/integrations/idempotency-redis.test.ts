@@ -302,6 +302,7 @@ async function startIdempotentWorker(
   name: string,
   tasks: TaskDefinition[],
   queueSettings: Partial<QueueSettings> = {},
+  maxResultBytes = 16_384,
 ) {
   return startTestWorker({
     endpoint: sqsServer.address,
@@ -310,7 +311,7 @@ async function startIdempotentWorker(
     tasks,
     queueSettings,
     integration: (ctx) =>
-      module.idempotency({ REDIS_URL: redisUrl, APP_ENV: 'local', IDEMPOTENCY_MAX_RESULT_BYTES: 16_384 }, ctx),
+      module.idempotency({ REDIS_URL: redisUrl, APP_ENV: 'local', IDEMPOTENCY_MAX_RESULT_BYTES: maxResultBytes }, ctx),
   });
 }
 
@@ -337,7 +338,8 @@ async function dlqDepth(queue: string, user: string): Promise<number> {
 
 describe('workers with idempotent tasks', () => {
   it('runs a task sent three times with one task id once; each duplicate sends its links the stored result', async () => {
-    const worker = await startIdempotentWorker('dup', [charge, collect]);
+    // Copies received together find the key busy and wait one claim's lease: a short one here.
+    const worker = await startIdempotentWorker('dup', [charge, collect], { visibilityTimeoutSeconds: 3 });
     try {
       const id = crypto.randomUUID();
       for (let copy = 0; copy < 3; copy++) await worker.producer.send(charge, ['order-1'], { id, link: sig(collect) });
@@ -397,6 +399,33 @@ describe('workers with idempotent tasks', () => {
     },
     120_000,
   );
+
+  it('drops a duplicate whose result was too large to keep, unless its links need it: then it is dead-lettered with ResultNotKeptError, not run', async () => {
+    const worker = await startIdempotentWorker('big', [charge, collect], { visibilityTimeoutSeconds: 3 }, 17);
+    try {
+      const withoutLinks = crypto.randomUUID();
+      const withLinks = crypto.randomUUID();
+      // "order-6 charged by run 1" is 26 bytes of JSON: over the 17 kept.
+      for (let copy = 0; copy < 2; copy++) await worker.producer.send(charge, ['order-6'], { id: withoutLinks });
+      await waitFor('the duplicate dropped', async () =>
+        (await count(worker.metrics, { name: 'charge', state: 'duplicate' })) === 1 ? true : undefined,
+      );
+      expect(ran('order-6')).toBe(1);
+      const before = collected.length;
+      await worker.producer.send(charge, ['order-7'], { id: withLinks, link: sig(collect) });
+      await waitFor('its link', async () => (collected.length === before + 1 ? true : undefined));
+      await worker.producer.send(charge, ['order-7'], { id: withLinks, link: sig(collect) });
+      await waitFor('the duplicate dead-lettered', async () =>
+        (await count(worker.metrics, { name: 'charge', state: 'dead_lettered' })) === 1 ? true : undefined,
+      );
+      expect(ran('order-7')).toBe(1);
+      expect(collected.length).toBe(before + 1);
+      const { values } = await worker.metrics.deadLetters.get();
+      expect(values.find(({ labels }) => labels.reason === 'result_not_kept')?.value).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+  }, 60_000);
 
   it('releases the key when a run fails, so its retry runs', async () => {
     const worker = await startIdempotentWorker('retry', [flaky]);
