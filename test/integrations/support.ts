@@ -7,6 +7,7 @@ import type {
   IntegrationContext,
   ProducerOptions,
   QueueBinding,
+  QueueSettings,
   TaskDefinition,
   WorkerHooks,
 } from '../../templates/worker/src/runtime/index.ts';
@@ -43,6 +44,8 @@ export interface TestWorkerOptions {
   integration(context: IntegrationContext): WorkerHooks;
   logLevel?: string;
   producer?: ProducerOptions;
+  /** The queues' settings (visibility timeout, maxReceiveCount) instead of the defaults. */
+  queueSettings?: Partial<QueueSettings>;
 }
 
 /** Queues provisioned, a worker running the integration, and a producer for its queues. */
@@ -54,6 +57,7 @@ export async function startTestWorker(options: TestWorkerOptions) {
   await rt.provisionQueues(
     sqs,
     queues.map(({ queue }) => rt.fullQueueName(queue, naming)),
+    options.queueSettings,
   );
   const metrics = rt.createMetrics(name, { defaultMetrics: false });
   const log = rt.createLogger(name, options.logLevel ?? 'silent');

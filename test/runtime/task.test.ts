@@ -42,6 +42,31 @@ describe('defineTask', () => {
   });
 });
 
+describe('defineTask idempotency', () => {
+  const define = (idempotency: unknown) => () =>
+    defineTask({ name: 'once', args: z.tuple([]), idempotency: idempotency as never, run: () => 1 });
+
+  it.each([1, 1.5, 7, 3601, 30 * 24 * 3600])('accepts a ttlSeconds of %s', (ttlSeconds) => {
+    expect(define({ ttlSeconds })().idempotency?.ttlSeconds).toBe(ttlSeconds);
+    expect(define({ ttlSeconds, key: () => 'k' })().idempotency?.key).toBeTypeOf('function');
+  });
+
+  it.each([0, 0.5, -1, 30 * 24 * 3600 + 1, Number.NaN, Number.POSITIVE_INFINITY, '60', undefined])(
+    'refuses a ttlSeconds of %s with a TypeError naming the task and the bound',
+    (ttlSeconds) => {
+      const error = caught(define({ ttlSeconds }));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toMatch(
+        /defineTask once: idempotency.ttlSeconds must be a number from 1 to 2592000 \(30 days\)/,
+      );
+    },
+  );
+
+  it('refuses a key that is not a function', () => {
+    expect(caught(define({ ttlSeconds: 60, key: 'order' })).message).toMatch(/idempotency.key must be a function/);
+  });
+});
+
 describe('parseArguments', () => {
   it('validates positional arguments with the schema', () => {
     expect(parseArguments(add, [2, 3], {})).toEqual([2, 3]);

@@ -139,4 +139,19 @@ export const litter = defineTask({
   },
 });
 
-export const testTasks = [flaky, doomed, nap, stubborn, hang, spin, step, litter];
+/**
+ * An idempotent nap (its key is its task id, kept an hour): sleeps `ms`, then records its side
+ * effect, `<id> <pid>`. Needs the idempotency integration (IDEMPOTENCY_MODULE) on its queue.
+ */
+export const once = defineTask({
+  name: 'once',
+  args: z.tuple([z.number().int().min(0)]),
+  idempotency: { ttlSeconds: 3600 },
+  async run([ms], ctx) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    record(`${ctx.id} ${process.pid}`);
+    return ms;
+  },
+});
+
+export const testTasks = [flaky, doomed, nap, stubborn, hang, spin, step, litter, once];

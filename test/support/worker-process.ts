@@ -14,6 +14,14 @@ const ratelimit = process.env.RATELIMIT_MODULE
     })
   : undefined;
 
+// IDEMPOTENCY_MODULE: the idempotency integration of a generated worker, keeping the keys of `once`.
+const idempotency = process.env.IDEMPOTENCY_MODULE
+  ? ((await import(process.env.IDEMPOTENCY_MODULE)) as {
+      idempotencyEnv: z.ZodRawShape;
+      idempotency(config: object, context: IntegrationContext): WorkerHooks;
+    })
+  : undefined;
+
 const [queue = 'naps', task = 'nap'] = (process.env.TEST_QUEUE ?? 'naps:nap').split(':');
 
 await runWorker({
@@ -23,12 +31,19 @@ await runWorker({
   loadWork: async () => ({
     queues: [{ queue, task, ...(ratelimit ? { ratelimit: queue } : {}) }],
     tasks: (await import('./tasks.ts')).testTasks,
-    ...(ratelimit
-      ? {
-          integrations: (_config: object, context: IntegrationContext) => [
-            ratelimit.ratelimit(parseEnv(z.object(ratelimit.ratelimitEnv), process.env), context),
-          ],
-        }
-      : {}),
+    integrations: (_config: object, context: IntegrationContext) => [
+      ...(ratelimit ? [ratelimit.ratelimit(parseEnv(z.object(ratelimit.ratelimitEnv), process.env), context)] : []),
+      ...(idempotency
+        ? [
+            idempotency.idempotency(
+              {
+                ...parseEnv(z.object(idempotency.idempotencyEnv), process.env),
+                APP_ENV: process.env.APP_ENV ?? 'local',
+              },
+              context,
+            ),
+          ]
+        : []),
+    ],
   }),
 });

@@ -90,6 +90,14 @@ export class CanvasSendError extends Error {
   override name = 'CanvasSendError';
 }
 
+/**
+ * A duplicate of an idempotent task that had completed, whose links or chain need its result, but
+ * its result was not kept (too large, or not JSON): the task is not run again, and the reason says so.
+ */
+export class ResultNotKeptError extends Error {
+  override name = 'ResultNotKeptError';
+}
+
 /** The queue does not exist; the fix depends on where SQS is (startup.ts says it). */
 export class QueueNotFoundError extends Error {
   override name = 'QueueNotFoundError';

@@ -1,5 +1,6 @@
 // What an integration (src/integrations/) can plug into the worker. Every member is optional,
 // and the runtime works the same with none of them.
+import type { IdempotencyStore } from './idempotency.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics, WorkerTaskState } from './metrics.ts';
 
@@ -45,6 +46,8 @@ export interface WorkerHooks {
   aroundTask?<T>(event: TaskEvent, run: () => Promise<T>): Promise<T>;
   /** A limiter for a queue (by short name and ratelimit name), or none. */
   limiterFor?(queue: { queue: string; ratelimit?: string }): ReceiveLimiter | undefined;
+  /** The store of idempotency keys (integration `idempotency`). */
+  idempotency?: IdempotencyStore;
   /** Flushes and closes on shutdown. */
   close?(): Promise<void>;
 }
@@ -52,8 +55,10 @@ export interface WorkerHooks {
 /** Many integrations' hooks as one. */
 export function combineHooks(
   list: readonly WorkerHooks[],
-): Required<Omit<WorkerHooks, 'limiterFor'>> & Pick<WorkerHooks, 'limiterFor'> {
+): Required<Omit<WorkerHooks, 'limiterFor' | 'idempotency'>> & Pick<WorkerHooks, 'limiterFor' | 'idempotency'> {
+  const idempotency = list.find((hooks) => hooks.idempotency)?.idempotency;
   return {
+    ...(idempotency ? { idempotency } : {}),
     onTaskEvent(event) {
       for (const hooks of list) hooks.onTaskEvent?.(event);
     },

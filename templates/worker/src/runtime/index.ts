@@ -10,6 +10,12 @@ export {
   type TaskEvent,
   type WorkerHooks,
 } from './hooks.ts';
+export {
+  type Claim,
+  type IdempotencyOptions,
+  type IdempotencyStore,
+  MAX_IDEMPOTENCY_TTL_SECONDS,
+} from './idempotency.ts';
 export { addLogSink, createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';

@@ -2,7 +2,15 @@
 // Its Python client exposes a counter named `…_tasks_count` as `…_tasks_count_total`, and so do we.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export type WorkerTaskState = 'started' | 'succeeded' | 'failed' | 'retried' | 'dead_lettered' | 'expired';
+export type WorkerTaskState =
+  | 'started'
+  | 'succeeded'
+  | 'failed'
+  | 'retried'
+  | 'dead_lettered'
+  | 'expired'
+  /** Not run: its idempotency key had completed already (the message is deleted). */
+  | 'duplicate';
 export type ConsumerTaskState = 'received' | 'deleted' | 'delete_failed' | 'released' | 'decode_error' | 'lease_lost';
 
 export interface Metrics {
@@ -27,6 +35,10 @@ export interface Metrics {
   scheduleLastSuccess: Gauge<'schedule'>;
   /** The longest time between two firings of a schedule, its flexible window included. */
   scheduleInterval: Gauge<'schedule'>;
+  /** Runs of idempotent tasks put off because a run elsewhere holds their key. */
+  idempotencyBusy: Counter<'name' | 'queue'>;
+  /** Calls to the idempotency store that failed, by step: claim (the run was put off), complete, release. */
+  idempotencyUnavailable: Counter<'name' | 'queue' | 'step'>;
 }
 
 /** Why messages are dead-lettered, by the error's type: a closed list, so the label stays bounded. */
@@ -38,6 +50,7 @@ export const DEAD_LETTER_REASONS: Readonly<Record<string, string>> = {
   NonRetryableError: 'not_retryable',
   TimeLimitExceededError: 'time_limit',
   EtaTooFarError: 'eta_too_far',
+  ResultNotKeptError: 'result_not_kept',
 };
 /** The reason of any other error: the task's own failure, its retries used up. */
 export const TASK_FAILED_REASON = 'task_failed';
@@ -50,7 +63,7 @@ export function createMetrics(prefix: string, { defaultMetrics = true } = {}): M
     registry,
     workerTasks: new Counter({
       name: `${prefix}_worker_tasks_count_total`,
-      help: 'Tasks by state: started, succeeded, failed, retried, dead_lettered, expired',
+      help: 'Tasks by state: started, succeeded, failed, retried, dead_lettered, expired, duplicate',
       labelNames,
       registers: [registry],
     }),
@@ -124,6 +137,18 @@ export function createMetrics(prefix: string, { defaultMetrics = true } = {}): M
       help: 'The longest time between two firings of a schedule, its flexible window included (none once it has ended)',
       labelNames: ['schedule'],
       aggregator: 'max',
+      registers: [registry],
+    }),
+    idempotencyBusy: new Counter({
+      name: `${prefix}_idempotency_busy_total`,
+      help: 'Runs of idempotent tasks put off (the message hidden) because a run elsewhere holds their key',
+      labelNames: ['name', 'queue'],
+      registers: [registry],
+    }),
+    idempotencyUnavailable: new Counter({
+      name: `${prefix}_idempotency_unavailable_total`,
+      help: 'Idempotency store calls that failed, by step: claim (the run was put off, never run unguarded), complete, release',
+      labelNames: ['name', 'queue', 'step'],
       registers: [registry],
     }),
     queueDepthErrors: new Counter({

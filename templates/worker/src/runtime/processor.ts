@@ -8,8 +8,9 @@ import type { Outgoing, Routes } from './canvas.ts';
 import type { CeleryMessage } from './codec.ts';
 import type { Turn } from './consumer.ts';
 import { afterFailure, afterRun, etaHop, type Failure, inspect, type Verdict, whenUnsent } from './decide.ts';
-import { TimeLimitExceededError } from './errors.ts';
+import { ResultNotKeptError, TimeLimitExceededError } from './errors.ts';
 import { combineHooks, type TaskEvent, type WorkerHooks } from './hooks.ts';
+import { type Claim, HeldClaim, idempotencyKey } from './idempotency.ts';
 import { type Lease, LeaseLostError } from './lease.ts';
 import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
@@ -18,7 +19,7 @@ import type { ResolvedQueue } from './queues.ts';
 import { scheduleOf } from './schedule-message.ts';
 import type { TaskSender } from './sender.ts';
 import { HandledMessages } from './sent-twice.ts';
-import { type TaskDefinition, timeLimits } from './task.ts';
+import { type TaskContext, type TaskDefinition, timeLimits } from './task.ts';
 import { after, sleep } from './timing.ts';
 
 export interface ProcessorOptions {
@@ -43,11 +44,16 @@ export interface ProcessorOptions {
 type Labels = { name: string; queue: string };
 type Runnable = Extract<Verdict, { action: 'run' }>;
 type Waiting = Extract<Verdict, { action: 'wait' }>;
+type RunOutcome = { error?: Error; stuck?: boolean; value?: unknown };
+/** What idempotency decided before a run: run it (holding its claim), fail it (its key function threw), or handled without a run. */
+type Admission = { action: 'claimed'; claim: HeldClaim } | { action: 'fail'; error: Error } | { action: 'handled' };
 
 /** The `name` label of messages for tasks this worker does not have: labels stay bounded. */
 export const UNKNOWN_TASK_LABEL = '<unknown>';
 /** How many handled-but-undeleted message ids are remembered. */
 const REMEMBERED = 10_000;
+/** How long a message waits, hidden, while the idempotency store cannot be reached. */
+export const IDEMPOTENCY_UNAVAILABLE_RETRY_SECONDS = 5;
 
 export class MessageProcessor {
   readonly #tasks: ReadonlyMap<string, TaskDefinition>;
@@ -134,10 +140,21 @@ export class MessageProcessor {
       if (!(await turn.take())) return;
       // Its lease may have been lost while it waited: then it is no longer this worker's to run.
       if (lease.signal.aborted) return this.#gone(client, lease, runLog);
+      const admission = task.idempotency
+        ? await this.#admit(client, message, lease, verdict, labels, runLog, retries)
+        : undefined;
+      if (admission?.action === 'handled') return;
       const sentAt = Number(message.Attributes?.SentTimestamp);
       if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, Date.now() - sentAt) / 1000);
       this.#record('started', labels, message, celery, { retries });
-      const { error, stuck, value } = await this.#run(verdict, labels, message, lease, runLog, retries);
+      const ran: RunOutcome =
+        admission?.action === 'fail'
+          ? { error: admission.error }
+          : await this.#run(verdict, labels, message, lease, runLog, retries);
+      const { error, stuck, value } = ran;
+      // Settled whatever became of the message: a run that returned after its lease was lost or its
+      // message given back at shutdown did its work all the same.
+      if (admission?.action === 'claimed') await this.#settleClaim(admission.claim, ran, task, labels, runLog);
       if (lease.signal.aborted && !stuck) return this.#gone(client, lease, runLog);
       if (!error) {
         this.#record('succeeded', labels, message, celery, { retries });
@@ -187,16 +204,7 @@ export class MessageProcessor {
     const givenUp = new Promise<'stuck'>((resolve) => {
       if (hard !== undefined) timers.push(after(hard * 1000, () => resolve('stuck')));
     });
-    const schedule = scheduleOf(celery.headers);
-    const ctx = {
-      id: celery.id,
-      name: celery.task,
-      queue: labels.queue,
-      retries,
-      ...(schedule ? { schedule } : {}),
-      signal: AbortSignal.any([lease.signal, limit.signal]),
-      log,
-    };
+    const ctx = this.#context(celery, labels, AbortSignal.any([lease.signal, limit.signal]), log, retries);
     const stopTimer = this.#metrics.runtime.startTimer(labels);
     try {
       const run = this.#hooks
@@ -223,6 +231,148 @@ export class MessageProcessor {
       stopTimer();
       for (const cancel of timers) cancel();
     }
+  }
+
+  #context(celery: CeleryMessage, labels: Labels, signal: AbortSignal, log: Logger, retries: number): TaskContext {
+    const schedule = scheduleOf(celery.headers);
+    return {
+      id: celery.id,
+      name: celery.task,
+      queue: labels.queue,
+      retries,
+      ...(schedule ? { schedule } : {}),
+      signal,
+      log,
+    };
+  }
+
+  /**
+   * Asks the idempotency store before a run. Claimed: it runs. Completed already: not run, counted
+   * `duplicate`, its stored result sent on as if it had just returned. Held by a run elsewhere, or the
+   * store not reachable: not run, the message hidden until it may run (never run unguarded).
+   */
+  async #admit(
+    client: QueueClient,
+    message: Message,
+    lease: Lease,
+    { celery, task, args }: Runnable,
+    labels: Labels,
+    log: Logger,
+    retries: number,
+  ): Promise<Admission> {
+    const store = this.#hooks.idempotency;
+    const options = task.idempotency;
+    // startWorker refuses a task with idempotency and no store: this is for a processor made without one.
+    if (!store || !options) return { action: 'fail', error: new Error(`task ${task.name} needs an idempotency store`) };
+    let key: string;
+    try {
+      key = idempotencyKey(task.name, options, args, this.#context(celery, labels, lease.signal, log, retries));
+    } catch (error) {
+      return { action: 'fail', error: asError(error) };
+    }
+    const leaseSeconds = client.queue.visibilityTimeoutSeconds;
+    let claim: Claim;
+    try {
+      claim = await store.claim(key, leaseSeconds);
+    } catch (error) {
+      this.#metrics.idempotencyUnavailable.inc({ ...labels, step: 'claim' });
+      const seconds = IDEMPOTENCY_UNAVAILABLE_RETRY_SECONDS;
+      log.error(
+        { err: error, key, seconds },
+        'the idempotency store cannot be reached: the task is not run without it, and comes back later',
+      );
+      await this.#comeBackLater(client, message, lease, seconds, log);
+      return { action: 'handled' };
+    }
+    const keyLog = log.child({ key });
+    if (claim.status === 'claimed') {
+      const lost = () =>
+        keyLog.warn(
+          'its idempotency claim expired while it ran (event loop blocked, process paused?): another run may hold the key, and its result will not be stored',
+        );
+      return { action: 'claimed', claim: new HeldClaim(store, key, claim.token, leaseSeconds, lost) };
+    }
+    if (claim.status === 'busy') {
+      this.#metrics.idempotencyBusy.inc(labels);
+      const seconds = Math.ceil(claim.retryAfterSeconds ?? leaseSeconds) + 1;
+      keyLog.info({ seconds }, 'a run elsewhere holds its idempotency key; it comes back once that claim ends');
+      await this.#comeBackLater(client, message, lease, seconds, keyLog);
+      return { action: 'handled' };
+    }
+    this.#record('duplicate', labels, message, celery, { retries });
+    const needsResult = afterRun(celery, undefined, this.#options.routes).send.length > 0;
+    if (claim.notKept !== undefined && needsResult) {
+      const error = new ResultNotKeptError(
+        `task ${task.name} completed already under idempotency key ${key}, but its result was not kept (${claim.notKept}), so its links and chain cannot be sent; it is not run again`,
+      );
+      keyLog.error({ err: error }, 'a duplicate whose links need a result not kept; dead-lettering it');
+      const reason = { error, task: celery.task, taskId: celery.id, retries };
+      await this.#deadLetter(client, message, lease, reason, labels, keyLog, celery);
+      return { action: 'handled' };
+    }
+    keyLog.info('its idempotency key completed already: not run again; its stored result goes to its links and chain');
+    await this.#succeed(client, message, lease, celery, claim.result, { labels, log: keyLog, retries });
+    return { action: 'handled' };
+  }
+
+  /** A run ended: its key completed with its result, or released for the retry; a run given up keeps it until it expires. */
+  async #settleClaim(
+    claim: HeldClaim,
+    { error, stuck, value }: RunOutcome,
+    task: TaskDefinition,
+    labels: Labels,
+    log: Logger,
+  ) {
+    const keyLog = log.child({ key: claim.key });
+    try {
+      if (!error) {
+        const ttlSeconds = task.idempotency?.ttlSeconds ?? 0;
+        if (!(await claim.complete(value, ttlSeconds))) {
+          keyLog.warn(
+            'its idempotency claim had expired and the key may be held by another run: it is not marked completed',
+          );
+        }
+      } else if (stuck) {
+        // It may still run until this process ends.
+        claim.abandon();
+      } else {
+        await claim.release();
+      }
+    } catch (storeError) {
+      this.#metrics.idempotencyUnavailable.inc({ ...labels, step: error ? 'release' : 'complete' });
+      keyLog.error(
+        { err: storeError },
+        error
+          ? 'could not release its idempotency claim: its retry waits until the claim expires'
+          : 'could not mark its idempotency key completed: a copy of this task arriving after its claim expires runs again',
+      );
+    }
+  }
+
+  /**
+   * The message comes back in `seconds`, hidden; near its queue's maxReceiveCount a delayed copy
+   * takes its place instead, so that waiting never dead-letters it (see etaHop). A FIFO queue can
+   * only hide it.
+   */
+  async #comeBackLater(client: QueueClient, message: Message, lease: Lease, seconds: number, log: Logger) {
+    const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+    const { fifo, maxReceiveCount } = client.queue;
+    const hop = etaHop(seconds, { receiveCount, maxReceiveCount, fifo });
+    if (hop.action === 'copy') return this.#sendAgain(client, message, lease, hop.delaySeconds, log);
+    if (!(await lease.release(hop.action === 'hide' ? hop.seconds : seconds))) {
+      log.warn('could not hide the message; it comes back after its visibility timeout');
+    }
+  }
+
+  /** A delayed copy of the message takes its place (its receive count starts again), then it is deleted. */
+  async #sendAgain(client: QueueClient, message: Message, lease: Lease, delaySeconds: number, log: Logger) {
+    try {
+      await client.sendDelayed(message, message.Body ?? '', delaySeconds);
+    } catch (error) {
+      log.error({ err: error }, 'could not send the task again to wait; the message will be delivered again');
+      return;
+    }
+    await this.#delete(client, message, lease, log);
   }
 
   async #settleFailure(
@@ -338,17 +488,11 @@ export class MessageProcessor {
       else log.warn('could not hide the task until its eta; it will be delivered again');
       return;
     }
-    try {
-      await client.sendDelayed(message, message.Body ?? '', hop.delaySeconds);
-    } catch (error) {
-      log.error({ err: error }, 'could not delay the task until its eta; the message will be delivered again');
-      return;
-    }
     log.debug(
       { seconds, receiveCount },
       'task not due yet and received nearly as often as its queue allows; sent again',
     );
-    await this.#delete(client, message, lease, log);
+    await this.#sendAgain(client, message, lease, hop.delaySeconds, log);
   }
 
   async #deadLetter(

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { InvalidArgumentsError } from './errors.ts';
+import { checkIdempotencyOptions, type IdempotencyOptions } from './idempotency.ts';
 import { taskNameSchema } from './naming.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 
@@ -52,6 +53,12 @@ export interface TaskDefinition<Args extends ArgsSchema = ArgsSchema> {
   hardTimeLimitSeconds?: number;
   /** How failures are retried; unset fields take `DEFAULT_RETRY`'s (3 retries, exponential from 2 s). */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Runs once per key: a message whose key (the Celery task id, or `key(args, ctx)`) completed in
+   * the last `ttlSeconds` is not run again — its stored result goes to its links and chain — and
+   * one whose key a run elsewhere holds waits for it. Needs the `idempotency` integration.
+   */
+  idempotency?: IdempotencyOptions<z.output<Args>>;
   run(args: z.output<Args>, ctx: TaskContext): unknown;
 }
 
@@ -71,6 +78,7 @@ export function defineTask<Args extends ArgsSchema>(definition: TaskDefinition<A
   if (definition.timeLimitSeconds !== undefined && !(definition.timeLimitSeconds > 0)) {
     throw new TypeError(`defineTask ${definition.name}: timeLimitSeconds must be > 0`);
   }
+  checkIdempotencyOptions(definition.name, definition.idempotency as IdempotencyOptions | undefined);
   const { soft, hard } = timeLimits(definition);
   if (hard !== undefined && !(hard >= (soft ?? 0) && hard > 0)) {
     throw new TypeError(`defineTask ${definition.name}: hardTimeLimitSeconds must be > 0 and ≥ timeLimitSeconds`);

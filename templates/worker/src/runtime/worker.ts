@@ -68,6 +68,7 @@ export interface Worker {
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { log, metrics } = options;
   const tasks = taskRegistry(options.tasks, options.queues);
+  checkIdempotencyStore(tasks, options.queues, options.hooks);
   const limiters = limitersOf(options.queues, options.hooks);
   // One long poll per 10 slots of each queue (consumer.ts).
   const sqs = createSqsClient(options.sqs, options.queues.length * Math.ceil(options.concurrency / MAX_BATCH));
@@ -210,6 +211,20 @@ function limitersOf(
     limiters.set(binding.queue, limiter);
   }
   return limiters;
+}
+
+/** A task of a queue here that asks for idempotency without a store to keep its keys stops start-up. */
+function checkIdempotencyStore(
+  tasks: ReadonlyMap<string, TaskDefinition>,
+  queues: readonly QueueBinding[],
+  hooks: WorkerHooks | undefined,
+): void {
+  if (hooks?.idempotency) return;
+  const task = queues.map((binding) => tasks.get(binding.task)).find((definition) => definition?.idempotency);
+  if (!task) return;
+  throw new ConfigError(
+    `task "${task.name}" asks for idempotency, but this worker has no idempotency store to keep its keys: create the worker with the idempotency integration (create-be-worker --with idempotency) and set IDEMPOTENCY_REDIS_URL (or REDIS_URL) to a Redis, or remove idempotency from its defineTask`,
+  );
 }
 
 /** Tasks by name; a queue whose task is not registered stops start-up. */
