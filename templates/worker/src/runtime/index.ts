@@ -36,6 +36,16 @@ export {
 } from './provision.ts';
 export type { QueueBinding, ResolvedQueue } from './queues.ts';
 export { redactUrls } from './redact.ts';
+export {
+  type CeleryState,
+  type ChordReady,
+  type EncodedFailure,
+  encodeFailure,
+  type Outcome,
+  READY_STATES,
+  type ResultBackend,
+  type TaskMeta,
+} from './result-backend.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export { type RunOptions, runWorker, type Work } from './run.ts';
 export {
