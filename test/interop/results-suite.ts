@@ -141,9 +141,18 @@ export function resultsInterop(protocol: Protocol): void {
         expect(typed).toEqual({
           error: { type: 'TypeError', module: 'celery.exceptions', args: ['not a number'], str: 'not a number' },
         });
-        // And a result TypeScript sent, read by its id.
+        // And results of tasks TypeScript sent, read by their ids; one expired before it ran.
         const sent = await producer.send('ts.add', [20, 22]);
-        expect(await python([{ op: 'get', id: sent.id }])).toEqual([{ value: 42 }]);
+        const expired = await producer.send('ts.add', [1, 2], { expires: new Date(Date.now() - 5000) });
+        expect(
+          await python([
+            { op: 'get', id: sent.id },
+            { op: 'get', id: expired.id },
+          ]),
+        ).toEqual([
+          { value: 42 },
+          { error: { type: 'TaskRevokedError', module: 'celery.exceptions', args: ['expired'], str: 'expired' } },
+        ]);
       },
       TEST_TIMEOUT,
     );

@@ -15,7 +15,7 @@ import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
 import type { DeadLetterReason, QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
-import type { Outcome } from './result-backend.ts';
+import { type Outcome, TaskRevokedError } from './result-backend.ts';
 import { scheduleOf } from './schedule-message.ts';
 import type { TaskSender } from './sender.ts';
 import { HandledMessages } from './sent-twice.ts';
@@ -103,6 +103,7 @@ export class MessageProcessor {
       case 'expire':
         this.#record('expired', labels, message, celery);
         messageLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
+        await this.#storeResult(celery, { state: 'FAILURE', error: new TaskRevokedError('expired') }, messageLog);
         return this.#delete(client, message, lease, messageLog);
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
