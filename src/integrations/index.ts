@@ -4,6 +4,7 @@
 import { fluent } from './fluent.ts';
 import { idempotency } from './idempotency.ts';
 import { ratelimit } from './ratelimit.ts';
+import { results } from './results.ts';
 import { sentry } from './sentry.ts';
 import { tracing } from './tracing.ts';
 import { vault } from './vault.ts';
@@ -22,6 +23,7 @@ export const INTEGRATIONS = [
   fluent,
   idempotency,
   ratelimit,
+  results,
   sentry,
   tracing,
   vault,

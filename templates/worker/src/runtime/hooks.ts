@@ -3,6 +3,7 @@
 import type { IdempotencyStore } from './idempotency.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics, WorkerTaskState } from './metrics.ts';
+import type { ResultBackend } from './result-backend.ts';
 
 /** What an integration gets besides the configuration. */
 export interface IntegrationContext {
@@ -48,6 +49,8 @@ export interface WorkerHooks {
   limiterFor?(queue: { queue: string; ratelimit?: string }): ReceiveLimiter | undefined;
   /** The store of idempotency keys (integration `idempotency`). */
   idempotency?: IdempotencyStore;
+  /** Celery's result backend (integration `results`): where task outcomes are stored. */
+  results?: ResultBackend;
   /** Flushes and closes on shutdown. */
   close?(): Promise<void>;
 }
@@ -55,10 +58,12 @@ export interface WorkerHooks {
 /** Many integrations' hooks as one. */
 export function combineHooks(
   list: readonly WorkerHooks[],
-): Required<Omit<WorkerHooks, 'limiterFor' | 'idempotency'>> & Pick<WorkerHooks, 'limiterFor' | 'idempotency'> {
+): Required<Omit<WorkerHooks, 'limiterFor' | 'idempotency' | 'results'>> &
+  Pick<WorkerHooks, 'limiterFor' | 'idempotency' | 'results'> {
   const idempotency = list.find((hooks) => hooks.idempotency)?.idempotency;
   return {
     ...(idempotency ? { idempotency } : {}),
+    results: list.find((hooks) => hooks.results)?.results,
     onTaskEvent(event) {
       for (const hooks of list) hooks.onTaskEvent?.(event);
     },

@@ -23,12 +23,15 @@ export {
   type ApplyOptions,
   type CallOptions,
   chain,
+  DEFAULT_GET_TIMEOUT_MS,
+  type GetOptions,
   Producer,
   type ProducerOptions,
   type SendOptions,
   type SentTask,
   type SignatureOptions,
   sig,
+  type TaskHandle,
 } from './producer.ts';
 export {
   type ApplyEntry,
@@ -42,6 +45,25 @@ export {
 } from './provision.ts';
 export type { QueueBinding, ResolvedQueue } from './queues.ts';
 export { redactUrls } from './redact.ts';
+export {
+  type CeleryState,
+  type ChordReady,
+  decodeResult,
+  type EncodedFailure,
+  encodeFailure,
+  encodeResult,
+  NoResultBackendError,
+  type Outcome,
+  READY_STATES,
+  type ResultBackend,
+  ResultNotStorableError,
+  ResultTimeoutError,
+  resultKey,
+  resultValue,
+  TaskFailedError,
+  type TaskMeta,
+  TaskRevokedError,
+} from './result-backend.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export { type RunOptions, runWorker, type Work } from './run.ts';
 export {

@@ -16,6 +16,7 @@ import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
 import type { DeadLetterReason, QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
+import { type Outcome, TaskRevokedError } from './result-backend.ts';
 import { scheduleOf } from './schedule-message.ts';
 import type { TaskSender } from './sender.ts';
 import { HandledMessages } from './sent-twice.ts';
@@ -103,10 +104,12 @@ export class MessageProcessor {
     switch (verdict.action) {
       case 'dead-letter':
         messageLog.error({ err: verdict.reason.error }, 'task cannot run; dead-lettering it');
+        await this.#storeResult(celery, { state: 'FAILURE', error: verdict.reason.error }, messageLog);
         return this.#fail(client, message, lease, verdict.reason, labels, messageLog, celery, verdict.errbacks ?? []);
       case 'expire':
         this.#record('expired', labels, message, celery);
         messageLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
+        await this.#storeResult(celery, { state: 'FAILURE', error: new TaskRevokedError('expired') }, messageLog);
         return this.#delete(client, message, lease, messageLog);
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
@@ -387,6 +390,7 @@ export class MessageProcessor {
   ): Promise<void> {
     if (outcome.action === 'dead-letter') {
       log.error({ err: error }, `task failed (${outcome.why}); dead-lettering it`);
+      await this.#storeResult(celery, { state: 'FAILURE', error }, log);
       return this.#fail(client, message, lease, outcome.reason, labels, log, celery, outcome.errbacks);
     }
     if (outcome.action === 'retry-here') {
@@ -418,6 +422,7 @@ export class MessageProcessor {
     result: unknown,
     { labels, log, retries }: { labels: Labels; log: Logger; retries: number },
   ): Promise<void> {
+    await this.#storeResult(celery, { state: 'SUCCESS', value: result }, log);
     try {
       const { send } = afterRun(celery, result, this.#options.routes);
       await this.#options.sender.sendAll(send);
@@ -514,6 +519,19 @@ export class MessageProcessor {
     const why = DEAD_LETTER_REASONS[reason.error.name] ?? TASK_FAILED_REASON;
     this.#metrics.deadLetters.inc({ ...labels, reason: why });
     await this.#delete(client, message, lease, log);
+  }
+
+  /**
+   * Stores a final outcome in the result backend (integration `results`), before the message is
+   * deleted. A store that fails is logged and the message goes on: the task is never run again
+   * only to store its result (the backend tries again and counts what it gives up).
+   */
+  async #storeResult(celery: CeleryMessage, outcome: Outcome, log: Logger): Promise<void> {
+    try {
+      await this.#hooks.results?.store(celery, outcome);
+    } catch (error) {
+      log.error({ err: error }, 'could not store the task result; it is lost');
+    }
   }
 
   async #delete(client: QueueClient, message: Message, lease: Lease, log: Logger): Promise<void> {
