@@ -21,6 +21,8 @@ export const PRECOMPILED_FILE = 'templates.precompiled.js';
 function withHelpers(engine: Engine): Engine {
   engine.registerHelper('json', (value: unknown) => JSON.stringify(value));
   engine.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  // The last argument is Handlebars' options object.
+  engine.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
   engine.registerHelper('pluck', (items: Record<string, unknown>[], key: string) => items.map((item) => item[key]));
   /** An array literal laid out as Biome lays it out: on one line if it fits in 120 columns. */
   engine.registerHelper('inlineList', (prefix: string, items: string[], suffix: string) => {
