@@ -97,6 +97,12 @@ describe('large-payloads on fauxqs (SQS and S3)', () => {
       await waitFor('the 5 MiB task to run', async () => (seen.includes(big.length) ? true : undefined), 120_000);
       await waitFor('its object to be deleted', async () => ((await keys(bucket)).length === 0 ? true : undefined));
 
+      // Past 8 MiB encoded, the body goes up in parts (the emulator takes no request over 11 MiB).
+      const huge = 'h'.repeat(12 * MiB);
+      await producer.send(measure, [huge]);
+      await waitFor('the 12 MiB task to run', async () => (seen.includes(huge.length) ? true : undefined), 180_000);
+      await waitFor('its object to be deleted', async () => ((await keys(bucket)).length === 0 ? true : undefined));
+
       await producer.send(measure, [`fail${big}`]);
       const dlq = await resolveQueueUrl(worker.sqs, 'err-lp-local-measure');
       const [dead] = await waitFor('the dead letter', async () => {

@@ -5,11 +5,15 @@
 // Locally (APP_ENV=local) the bucket is on the emulator of `npm run dev`, made when first needed.
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { httpUrl } from '../runtime/config.ts';
@@ -30,6 +34,9 @@ import {
 } from '../runtime/index.ts';
 
 const MiB = 1024 * 1024;
+/** Bodies past this go up in parts of this size (S3's parts are 5 MiB at least). */
+const PART_BYTES = 8 * MiB;
+const ContentType = 'text/plain; charset=utf-8';
 
 export const largePayloadsEnv = {
   /** The bucket (be-worker provision makes it); locally, `<worker>-large-payloads` on the emulator by default. */
@@ -141,17 +148,42 @@ export class S3PayloadStore implements PayloadStore {
     const key = payloadKey(this.#options.prefix);
     // One UTF-8 copy, handed to the SDK as is (a string would be converted again inside it).
     const bytes = Buffer.from(body, 'utf8');
-    await this.#s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: bytes,
-        ContentLength: bytes.length,
-        ContentType: 'text/plain; charset=utf-8',
-      }),
-      { abortSignal: this.#deadline(signal) },
-    );
+    const abortSignal = this.#deadline(signal);
+    if (bytes.length > PART_BYTES) await this.#putInParts(key, bytes, abortSignal);
+    else {
+      await this.#s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentLength: bytes.length, ContentType }),
+        { abortSignal },
+      );
+    }
     return { bucket: this.bucket, key, size: bytes.length };
+  }
+
+  /** A large body in parts: S3 takes any size so, and the local emulator takes no request past 11 MiB. */
+  async #putInParts(key: string, bytes: Buffer, abortSignal: AbortSignal): Promise<void> {
+    const where = { Bucket: this.bucket, Key: key };
+    const { UploadId } = await this.#s3.send(new CreateMultipartUploadCommand({ ...where, ContentType }), {
+      abortSignal,
+    });
+    try {
+      const parts = [];
+      for (let start = 0, number = 1; start < bytes.length; start += PART_BYTES, number++) {
+        // subarray: a view, not a copy.
+        const part = bytes.subarray(start, start + PART_BYTES);
+        const { ETag } = await this.#s3.send(
+          new UploadPartCommand({ ...where, UploadId, PartNumber: number, Body: part, ContentLength: part.length }),
+          { abortSignal },
+        );
+        parts.push({ ETag, PartNumber: number });
+      }
+      await this.#s3.send(
+        new CompleteMultipartUploadCommand({ ...where, UploadId, MultipartUpload: { Parts: parts } }),
+        { abortSignal },
+      );
+    } catch (error) {
+      await this.#s3.send(new AbortMultipartUploadCommand({ ...where, UploadId })).catch(() => {});
+      throw error;
+    }
   }
 
   async get(
