@@ -1,5 +1,7 @@
 // The large-payloads integration as generated, end to end on fauxqs (SQS and S3 on one endpoint): a
 // worker in this process, its producer, and the objects in the bucket after each outcome.
+
+import { join } from 'node:path';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -8,8 +10,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { execa } from 'execa';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
 import { NonRetryableError } from '../../templates/worker/src/runtime/errors.ts';
@@ -17,7 +20,8 @@ import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src
 import { pointerMessage, readPointer, SIZE_ATTRIBUTE } from '../../templates/worker/src/runtime/payload-pointer.ts';
 import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { defineTask } from '../../templates/worker/src/runtime/task.ts';
-import { waitFor } from '../support/process.ts';
+import { startFaultyNetwork } from '../support/faulty-network.ts';
+import { REPO, waitFor } from '../support/process.ts';
 import { generated, startTestWorker } from './support.ts';
 
 /** templates/integrations/large-payloads/files/src/integrations/large-payloads.ts, as generated. */
@@ -224,6 +228,54 @@ describe('large-payloads on fauxqs (SQS and S3)', () => {
       expect(await keys(bucket)).toContain('legacy-key');
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'legacy-key' }));
     } finally {
+      await worker.stop();
+    }
+  }, 180_000);
+
+  it('leaves an orphan object and no task when the producer is killed between the S3 write and the send', async () => {
+    const bucket = 'lp-killed';
+    const ran: number[] = [];
+    const measure = defineTask({ name: 'lp.kill', args: z.tuple([z.string()]), run: ([t]) => void ran.push(t.length) });
+    const worker = await startTestWorker({
+      endpoint: server.address,
+      name: 'lpk',
+      queues: [{ queue: 'kill', task: 'lp.kill' }],
+      tasks: [measure],
+      integration: await integration({ LARGE_PAYLOAD_BUCKET: bucket }),
+    });
+    // The producer's SQS goes through a proxy that holds its SendMessage: frozen right after the S3 write.
+    const proxy = await startFaultyNetwork(server.address);
+    try {
+      proxy.hold(['SendMessage']);
+      const producer = execa(
+        'node',
+        [join(REPO, 'test', 'support', 'large-payload-producer.ts'), 'lpk', 'kill', 'lp.kill', String(2 * MiB)],
+        {
+          env: {
+            LARGE_PAYLOADS_MODULE: join(inject('allOnWorker'), 'src/integrations/large-payloads.ts'),
+            SQS_ENDPOINT: proxy.endpoint,
+            LARGE_PAYLOAD_S3_ENDPOINT: server.address,
+            LARGE_PAYLOAD_BUCKET: bucket,
+          },
+          reject: false,
+        },
+      );
+      await waitFor(
+        'the producer to reach SendMessage',
+        async () => (proxy.counts().held > 0 ? true : undefined),
+        60_000,
+      );
+      producer.kill('SIGKILL');
+      await producer;
+      const orphans = await keys(bucket);
+      expect(orphans).toHaveLength(1);
+      // A task sent after it runs; the killed one never does, and its object stays for the lifecycle rule.
+      await worker.producer.send(measure, ['after']);
+      await waitFor('the task sent after to run', async () => (ran.includes(5) ? true : undefined), 60_000);
+      expect(ran).toEqual([5]);
+      expect(await keys(bucket)).toEqual(orphans);
+    } finally {
+      await proxy.close();
       await worker.stop();
     }
   }, 180_000);
