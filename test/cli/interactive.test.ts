@@ -60,10 +60,10 @@ describe('create-be-worker in a terminal', () => {
     await cli.waitFor(PROMPTS.queues);
     // The default queue is there already, as text: the second is added to it.
     cli.write(`, images:resize:img-limit${ENTER}`);
-    // The multiselect lists fluent, ratelimit, sentry, with ratelimit ticked (a queue names one):
-    // pick the third as well.
+    // The multiselect lists fluent, large-payloads, ratelimit, sentry, with ratelimit ticked (a
+    // queue names one): pick the fourth as well.
     await cli.waitFor(PROMPTS.integrations);
-    cli.write(`${DOWN}${DOWN}${SPACE}${ENTER}`);
+    cli.write(`${DOWN}${DOWN}${DOWN}${SPACE}${ENTER}`);
 
     expect(await cli.exited, cli.screen()).toBe(0);
     const worker = join(cwd, 'pty-worker');
@@ -220,11 +220,11 @@ describe('create-be-worker in a terminal', () => {
     await cli.waitFor(PROMPTS.queues);
     cli.write(`:adds${ENTER}`);
     await cli.waitFor(PROMPTS.integrations);
-    // ratelimit (second) is ticked for the queue's name: untick it.
-    cli.write(`${DOWN}${SPACE}${ENTER}`);
+    // ratelimit (third) is ticked for the queue's name: untick it.
+    cli.write(`${DOWN}${DOWN}${SPACE}${ENTER}`);
     await cli.waitFor('queue "limited-add" names ratelimit "adds", which needs the ratelimit integration');
     await cli.waitFor(/Integrations[\s\S]*Integrations/);
-    cli.write(`${DOWN}${SPACE}${ENTER}`);
+    cli.write(`${DOWN}${DOWN}${SPACE}${ENTER}`);
 
     expect(await cli.exited, cli.screen()).toBe(0);
     expect((await readManifest(join(cwd, 'limited'))).answers.integrations).toEqual(['ratelimit']);
