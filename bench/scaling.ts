@@ -28,6 +28,8 @@ export interface Scaling {
 export const CONCURRENCY = { noop: [1, 10, 100, 1000], sleep: [1, 10, 20, 100, 200, 1000] } as const;
 export const QUEUES = [1, 10, 50] as const;
 export const BODY_BYTES = [1024, 100 * 1024, 900 * 1024] as const;
+/** Past SQS's limit: through S3 with the large-payloads integration (be-worker only). */
+export const LARGE_BODY_BYTES = 5 * 1024 * 1024;
 
 const meanSeconds = (each: Scenario) => each.sleeps.reduce((sum, ms) => sum + ms, 0) / each.sleeps.length / 1000;
 
@@ -77,6 +79,11 @@ export async function benchScaling(quick: boolean): Promise<Scaling> {
       const messages = Math.round((quick ? 0.1 : 1) * (bodyBytes > 500_000 ? 200 : bodyBytes > 50_000 ? 1000 : 3000));
       await measure(points.bodySize, ['be-worker', 'sdk-loop'], scenario('noop', messages, 20, { bodyBytes }));
     }
+    await measure(
+      points.bodySize,
+      ['be-worker'],
+      scenario('noop', quick ? 4 : 40, 20, { bodyBytes: LARGE_BODY_BYTES, largePayloads: true }),
+    );
     return points;
   } finally {
     await sqs.stop();

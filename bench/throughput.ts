@@ -6,12 +6,19 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { encodeMessage } from '../templates/worker/src/runtime/codec.ts';
+import { pointerMessage } from '../templates/worker/src/runtime/payload-pointer.ts';
 import { provisionQueues } from '../templates/worker/src/runtime/provision.ts';
 import { resolveQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
 import { type SqsProcess, startSqsProcess } from '../test/support/sqs.ts';
 import type { ConsumerSettings } from './consumers/harness.ts';
+import { benchPayloadStore } from './large-payloads.ts';
 import { percentile, round, rssMb } from './stats.ts';
 
 export const CONSUMERS = ['be-worker', 'sqs-consumer', 'sdk-loop'] as const;
@@ -27,6 +34,8 @@ export interface Scenario {
   queues?: number;
   /** Each SQS body padded to about this many bytes (a third, string argument); unpadded by default. */
   bodyBytes?: number;
+  /** Bodies go to S3 and the messages carry pointers (integration large-payloads; be-worker only). */
+  largePayloads?: boolean;
 }
 
 export interface RunResult {
@@ -43,7 +52,7 @@ export function scenario(
   name: Scenario['name'],
   messages: number,
   concurrency: number,
-  extra: Pick<Scenario, 'queues' | 'bodyBytes'> = {},
+  extra: Pick<Scenario, 'queues' | 'bodyBytes' | 'largePayloads'> = {},
 ): Scenario {
   let seed = 42;
   const random = () => {
@@ -63,11 +72,14 @@ export function benchBody(scenario: Scenario, index: number, queue: string): str
   const bare = encodeMessage({ task: 'bench', args: [...args, ''], queue, id: '0'.repeat(36) }).length;
   // argsrepr carries the padding once more, and the body carries it base64'd (4 ÷ 3).
   const padding = Math.max(0, Math.floor((scenario.bodyBytes - bare) / (1 + 4 / 3)));
-  return encodeMessage({ task: 'bench', args: [...args, 'x'.repeat(padding)], queue });
+  // Past SQS's limit only with large payloads (they go to S3).
+  const maxBytes = scenario.largePayloads ? 2 * scenario.bodyBytes : undefined;
+  return encodeMessage({ task: 'bench', args: [...args, 'x'.repeat(padding)], queue, maxBytes });
 }
 
 /** Fresh queues for one run, the scenario's messages spread over them in turn. */
-export async function fillQueues(sqs: SQSClient, prefix: string, scenario: Scenario) {
+export async function fillQueues(sqs: SQSClient, prefix: string, scenario: Scenario, endpoint = '') {
+  if (scenario.largePayloads) return fillWithPointers(sqs, prefix, scenario, endpoint);
   const queueNames = Array.from({ length: scenario.queues ?? 1 }, (_, index) =>
     scenario.queues && scenario.queues > 1 ? `${prefix}-q${index}` : prefix,
   );
@@ -89,9 +101,30 @@ export async function fillQueues(sqs: SQSClient, prefix: string, scenario: Scena
   return { queueNames, queueUrls };
 }
 
+/** One queue of pointer messages, each body put to S3 first, as the producer does with large payloads. */
+async function fillWithPointers(sqs: SQSClient, queueName: string, scenario: Scenario, endpoint: string) {
+  await provisionQueues(sqs, [queueName], { visibilityTimeoutSeconds: 600 });
+  const queueUrl = await resolveQueueUrl(sqs, queueName);
+  const store = await benchPayloadStore(endpoint);
+  try {
+    for (let index = 0; index < scenario.messages; index++) {
+      const { body, attributes } = pointerMessage(await store.put(benchBody(scenario, index, queueName)));
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes }));
+    }
+  } finally {
+    store.close();
+  }
+  return { queueNames: [queueName], queueUrls: [queueUrl] };
+}
+
 /** One consumer through one scenario, on fresh queues. */
 export async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario: Scenario): Promise<RunResult> {
-  const { queueNames, queueUrls } = await fillQueues(sqs.client, `bench-local-run-${++queueNumber}`, scenario);
+  const { queueNames, queueUrls } = await fillQueues(
+    sqs.client,
+    `bench-local-run-${++queueNumber}`,
+    scenario,
+    sqs.endpoint,
+  );
   const settings: ConsumerSettings = {
     endpoint: sqs.endpoint,
     region: 'us-east-1',
@@ -99,6 +132,7 @@ export async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario:
     queueUrl: queueUrls[0] ?? '',
     queueNames,
     concurrency: scenario.concurrency,
+    ...(scenario.largePayloads ? { largePayloads: true } : {}),
   };
   const child = fork(fileURLToPath(new URL(`consumers/${consumer}.ts`, import.meta.url)), {
     env: { ...process.env, BENCH_SETTINGS: JSON.stringify(settings) },

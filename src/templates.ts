@@ -21,19 +21,17 @@ export const PRECOMPILED_FILE = 'templates.precompiled.js';
 function withHelpers(engine: Engine): Engine {
   engine.registerHelper('json', (value: unknown) => JSON.stringify(value));
   engine.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  engine.registerHelper('or', (a: unknown, b: unknown) => a || b);
+  // The last argument is Handlebars' options object.
+  engine.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
   engine.registerHelper('pluck', (items: Record<string, unknown>[], key: string) => items.map((item) => item[key]));
-  /**
-   * An array literal laid out as Biome lays it out: on one line if it fits in 120 columns, else one
-   * item a line, indented one level past `indent` (the indent of the line it is on).
-   */
+  /** An array literal laid out as Biome lays it out: on one line if it fits in 120 columns. */
   engine.registerHelper('inlineList', (prefix: string, items: string[], suffix: string, indent: unknown) => {
     const inline = `[${items.join(', ')}]`;
-    // Handlebars passes its options object last: `indent` is a string only when the template gives one.
-    const outer = typeof indent === 'string' ? indent : '';
+    // `indent`: the statement's own indentation (the last argument is Handlebars' options when none is given).
+    const margin = typeof indent === 'string' ? indent : '';
     return prefix.length + inline.length + suffix.length <= 120
       ? inline
-      : `[\n${items.map((item) => `${outer}  ${item},\n`).join('')}${outer}]`;
+      : `[\n${items.map((item) => `${margin}  ${item},\n`).join('')}${margin}]`;
   });
   /** A shell block whose `#` comments line up, however long the values rendered before them. */
   engine.registerHelper('alignComments', function (this: unknown, options: Handlebars.HelperOptions) {

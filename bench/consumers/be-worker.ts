@@ -2,6 +2,7 @@
 // it, with one task: one long-polling consumer, `concurrency` slots, batched deletes.
 import { z } from 'zod';
 import { createLogger, createMetrics, defineTask, startWorker } from '../../templates/worker/src/runtime/index.ts';
+import { benchPayloadStore } from '../large-payloads.ts';
 import { benchTask, runConsumer } from './harness.ts';
 
 runConsumer(async (settings, done) => {
@@ -10,6 +11,7 @@ runConsumer(async (settings, done) => {
     args: z.tuple([z.number(), z.number()]).rest(z.string()),
     run: (args) => benchTask(args, done),
   });
+  const payloads = settings.largePayloads ? await benchPayloadStore(settings.endpoint) : undefined;
   const worker = await startWorker({
     sqs: { region: settings.region, endpoint: settings.endpoint },
     queues: settings.queueNames.map((name) => ({ queue: name.replace(/^bench-local-/, ''), task: 'bench' })),
@@ -18,6 +20,10 @@ runConsumer(async (settings, done) => {
     concurrency: settings.concurrency,
     metrics: createMetrics('bench'),
     log: createLogger('bench', 'silent'),
+    ...(payloads ? { hooks: { payloads } } : {}),
   });
-  return () => worker.stop(5);
+  return async () => {
+    await worker.stop(5);
+    payloads?.close();
+  };
 });

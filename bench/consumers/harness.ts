@@ -14,6 +14,8 @@ export interface ConsumerSettings {
   /** Every queue of the run (be-worker consumes them all; the others the first only). */
   queueNames: string[];
   concurrency: number;
+  /** The messages are pointers to bodies in S3 (be-worker only, with the large-payloads integration). */
+  largePayloads?: boolean;
 }
 
 /** The bench task's work: args are [sent at (ms since epoch), sleep (ms)] and maybe a padding. */

@@ -3,6 +3,7 @@
 // README and .env.example; src/integrations/index.ts of the worker wires the chosen ones in.
 import { fluent } from './fluent.ts';
 import { idempotency } from './idempotency.ts';
+import { largePayloads } from './large-payloads.ts';
 import { ratelimit } from './ratelimit.ts';
 import { results } from './results.ts';
 import { sentry } from './sentry.ts';
@@ -22,6 +23,7 @@ export interface IntegrationDefinition {
 export const INTEGRATIONS = [
   fluent,
   idempotency,
+  largePayloads,
   ratelimit,
   results,
   sentry,

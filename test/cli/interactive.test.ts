@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { INTEGRATION_NAMES, type IntegrationName } from '../../src/integrations/index.ts';
 import { KEYS, killTerminals, spawnInTerminal } from '../support/terminal.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,6 +21,8 @@ const PROMPTS = {
 /** The rule in `workerNameSchema` (templates/worker/src/runtime/naming.ts). */
 const NAME_RULE = 'lower-case letters, digits and single hyphens';
 const { ENTER, CTRL_C, BACKSPACE, DOWN, SPACE } = KEYS;
+/** The keys that move the integrations multiselect's cursor from the first to `name`. */
+const to = (name: IntegrationName) => DOWN.repeat(INTEGRATION_NAMES.indexOf(name));
 
 const temporary: string[] = [];
 const spawnCli = (args: string[], cwd: string) => spawnInTerminal(CLI, args, cwd);
@@ -60,10 +63,10 @@ describe('create-be-worker in a terminal', () => {
     await cli.waitFor(PROMPTS.queues);
     // The default queue is there already, as text: the second is added to it.
     cli.write(`, images:resize:img-limit${ENTER}`);
-    // The multiselect lists fluent, idempotency, ratelimit, sentry, with ratelimit ticked (a queue
-    // names one): pick the fourth as well.
+    // The multiselect lists the integrations in INTEGRATION_NAMES' order, with ratelimit ticked (a
+    // queue names one): tick sentry as well.
     await cli.waitFor(PROMPTS.integrations);
-    cli.write(`${DOWN}${DOWN}${DOWN}${SPACE}${ENTER}`);
+    cli.write(`${to('sentry')}${SPACE}${ENTER}`);
 
     expect(await cli.exited, cli.screen()).toBe(0);
     const worker = join(cwd, 'pty-worker');
@@ -220,11 +223,11 @@ describe('create-be-worker in a terminal', () => {
     await cli.waitFor(PROMPTS.queues);
     cli.write(`:adds${ENTER}`);
     await cli.waitFor(PROMPTS.integrations);
-    // ratelimit (third) is ticked for the queue's name: untick it.
-    cli.write(`${DOWN}${DOWN}${SPACE}${ENTER}`);
+    // ratelimit is ticked for the queue's name: untick it.
+    cli.write(`${to('ratelimit')}${SPACE}${ENTER}`);
     await cli.waitFor('queue "limited-add" names ratelimit "adds", which needs the ratelimit integration');
     await cli.waitFor(/Integrations[\s\S]*Integrations/);
-    cli.write(`${DOWN}${DOWN}${SPACE}${ENTER}`);
+    cli.write(`${to('ratelimit')}${SPACE}${ENTER}`);
 
     expect(await cli.exited, cli.screen()).toBe(0);
     expect((await readManifest(join(cwd, 'limited'))).answers.integrations).toEqual(['ratelimit']);

@@ -3,6 +3,7 @@
 import type { IdempotencyStore } from './idempotency.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics, WorkerTaskState } from './metrics.ts';
+import type { PayloadStore } from './payload-store.ts';
 import type { ResultBackend } from './result-backend.ts';
 
 /** What an integration gets besides the configuration. */
@@ -51,6 +52,8 @@ export interface WorkerHooks {
   idempotency?: IdempotencyStore;
   /** Celery's result backend (integration `results`): where task outcomes are stored. */
   results?: ResultBackend;
+  /** Where bodies past the threshold go (integration `large-payloads`). */
+  payloads?: PayloadStore;
   /** Flushes and closes on shutdown. */
   close?(): Promise<void>;
 }
@@ -58,11 +61,13 @@ export interface WorkerHooks {
 /** Many integrations' hooks as one. */
 export function combineHooks(
   list: readonly WorkerHooks[],
-): Required<Omit<WorkerHooks, 'limiterFor' | 'idempotency' | 'results'>> &
-  Pick<WorkerHooks, 'limiterFor' | 'idempotency' | 'results'> {
+): Required<Omit<WorkerHooks, 'limiterFor' | 'idempotency' | 'results' | 'payloads'>> &
+  Pick<WorkerHooks, 'limiterFor' | 'idempotency' | 'results' | 'payloads'> {
   const idempotency = list.find((hooks) => hooks.idempotency)?.idempotency;
+  const payloads = list.find((hooks) => hooks.payloads)?.payloads;
   return {
     ...(idempotency ? { idempotency } : {}),
+    ...(payloads ? { payloads } : {}),
     results: list.find((hooks) => hooks.results)?.results,
     onTaskEvent(event) {
       for (const hooks of list) hooks.onTaskEvent?.(event);

@@ -19,6 +19,16 @@ export {
 export { addLogSink, createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';
+export * from './payload-pointer.ts';
+export {
+  checkKeyPrefix,
+  exceeds,
+  type PayloadStore,
+  type PayloadThreshold,
+  PayloadUnavailableError,
+  payloadKey,
+  thresholdFor,
+} from './payload-store.ts';
 export {
   type ApplyOptions,
   type CallOptions,
@@ -78,7 +88,7 @@ export {
 } from './schedule-expression.ts';
 export { fireInput, scheduleInput } from './schedule-message.ts';
 export { type ResolvedSchedule, resolveSchedules, type ScheduleEntry, schedule } from './schedules.ts';
-export { createSqsClient } from './sqs.ts';
+export { awsClientConfig, createSqsClient } from './sqs.ts';
 export {
   describeSqsTarget,
   explainSqsError,

@@ -51,6 +51,8 @@ export const DEAD_LETTER_REASONS: Readonly<Record<string, string>> = {
   TimeLimitExceededError: 'time_limit',
   EtaTooFarError: 'eta_too_far',
   ResultNotKeptError: 'result_not_kept',
+  PayloadUnavailableError: 'payload_unavailable',
+  PayloadPointerError: 'undecodable',
 };
 /** The reason of any other error: the task's own failure, its retries used up. */
 export const TASK_FAILED_REASON = 'task_failed';

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { asList, buildRoutes, messageOf, type Routes, routeOf, type Signature, type TaskRoutes } from './canvas.ts';
 import { isoTime } from './codec.ts';
 import { fullQueueName, type NamingContext } from './naming.ts';
+import type { PayloadStore } from './payload-store.ts';
 import type { QueueBinding } from './queues.ts';
 import { NoResultBackendError, type ResultBackend, resultValue } from './result-backend.ts';
 import { TaskSender } from './sender.ts';
@@ -98,6 +99,8 @@ export interface ProducerOptions {
   routes?: TaskRoutes;
   /** The result backend that `get()` reads (the `results` integration); without one, `get()` throws. */
   results?: ResultBackend;
+  /** Where bodies past the threshold go (integration large-payloads). */
+  payloads?: PayloadStore;
 }
 
 /** A signature of a task (a name, or a task of this worker), as Celery's `task.s(…)` makes it. */
@@ -152,7 +155,7 @@ export class Producer {
   private readonly options: ProducerOptions;
 
   constructor(sqs: SQSClient, queues: readonly QueueBinding[], naming: NamingContext, options: ProducerOptions = {}) {
-    this.#sender = new TaskSender(sqs);
+    this.#sender = new TaskSender(sqs, options.payloads);
     this.#routes = buildRoutes(queues, options.routes ?? {}, naming);
     this.queues = queues;
     this.naming = naming;
