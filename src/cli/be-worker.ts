@@ -13,6 +13,7 @@ import { applyChanges, diffOf } from '../changes.ts';
 import { listDeadLetters, peekDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../dlq/index.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { callerAccount, checkedEnv, iamPolicies } from '../iam-policy.ts';
+import { INTEGRATION_NAMES } from '../integrations/index.ts';
 import { onboardingMessage } from '../onboarding.ts';
 import { beWorkerCommand } from '../package-manager.ts';
 import { provision, writes } from '../provision.ts';
@@ -193,6 +194,22 @@ awsOptions(
     );
   },
 );
+
+program
+  .command('add-integration')
+  .description(
+    'add integrations to this worker, three-way as upgrade does (your edits are kept): its files, package.json, be-worker.json, then npm install',
+  )
+  .argument('<names...>', `the integrations: ${INTEGRATION_NAMES.join(', ')}`)
+  .option('--dry-run', 'print the diff and the conflicts; change nothing')
+  .option('--allow-dirty', 'go on with changes not committed')
+  .option('--no-install', 'skip the dependency install')
+  .option('--base <tarball|dir>', 'the package of the version the worker was made with, when offline')
+  .action(async (names: string[], flags: import('./add-integration.ts').AddIntegrationFlags) => {
+    // Loaded when used, as upgrade: the merge and the package loading.
+    const { runAddIntegration } = await import('./add-integration.ts');
+    process.exitCode = await runAddIntegration(names, flags, cancelOnCtrlC());
+  });
 
 program
   .command('info')
@@ -546,6 +563,10 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
   'add-queue': [
     ['add-queue images-resize --task resize', "the queue, its task and the task's test"],
     ['add-queue', 'in a terminal: asks for the queue and its task'],
+  ],
+  'add-integration': [
+    ['add-integration sentry --dry-run', 'the diff and any conflicts; changes nothing'],
+    ['add-integration ratelimit sentry', 'both, merged into your files, then npm install'],
   ],
   info: [['info --env prod', "the queues' SQS names in env prod"]],
   'iam-policy': [
