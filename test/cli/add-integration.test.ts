@@ -82,7 +82,7 @@ describe('be-worker add-integration', () => {
     expect(result.stdout).toMatch(/Conflicts in 1 file\(s\):\n {2}\.env\.example \(1 conflict marked\)/);
     const merged = await readFile(join(shop, '.env.example'), 'utf8');
     expect(merged).toMatch(
-      /<<<<<<< yours\nOUR_OWN=1\n=======\n[^]*RATELIMIT_BACKEND=local[^]*>>>>>>> with ratelimit\n/,
+      /<<<<<<< yours\nOUR_OWN=1\n=======\n[\s\S]*RATELIMIT_BACKEND=local[\s\S]*>>>>>>> with ratelimit\n/,
     );
     expect(JSON.parse(await readFile(join(shop, 'be-worker.json'), 'utf8')).answers.integrations).toEqual([
       'ratelimit',
