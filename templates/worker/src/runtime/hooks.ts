@@ -2,6 +2,7 @@
 // and the runtime works the same with none of them.
 import type { Logger } from './logger.ts';
 import type { Metrics, WorkerTaskState } from './metrics.ts';
+import type { PayloadStore } from './payload-store.ts';
 
 /** What an integration gets besides the configuration. */
 export interface IntegrationContext {
@@ -45,6 +46,8 @@ export interface WorkerHooks {
   aroundTask?<T>(event: TaskEvent, run: () => Promise<T>): Promise<T>;
   /** A limiter for a queue (by short name and ratelimit name), or none. */
   limiterFor?(queue: { queue: string; ratelimit?: string }): ReceiveLimiter | undefined;
+  /** D: where bodies past the threshold go (integration `large-payloads`). */
+  payloads?: PayloadStore;
   /** Flushes and closes on shutdown. */
   close?(): Promise<void>;
 }
@@ -52,8 +55,10 @@ export interface WorkerHooks {
 /** Many integrations' hooks as one. */
 export function combineHooks(
   list: readonly WorkerHooks[],
-): Required<Omit<WorkerHooks, 'limiterFor'>> & Pick<WorkerHooks, 'limiterFor'> {
+): Required<Omit<WorkerHooks, 'limiterFor' | 'payloads'>> & Pick<WorkerHooks, 'limiterFor' | 'payloads'> {
+  const payloads = list.find((hooks) => hooks.payloads)?.payloads;
   return {
+    ...(payloads ? { payloads } : {}),
     onTaskEvent(event) {
       for (const hooks of list) hooks.onTaskEvent?.(event);
     },

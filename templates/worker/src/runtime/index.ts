@@ -13,6 +13,16 @@ export {
 export { addLogSink, createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { deadLetterQueueName, fullQueueName, metricPrefix, type NamingContext } from './naming.ts';
+export * from './payload-pointer.ts';
+export {
+  checkKeyPrefix,
+  exceeds,
+  type PayloadStore,
+  type PayloadThreshold,
+  PayloadUnavailableError,
+  payloadKey,
+  thresholdFor,
+} from './payload-store.ts';
 export {
   type ApplyOptions,
   type CallOptions,

@@ -38,6 +38,8 @@ export const DEAD_LETTER_REASONS: Readonly<Record<string, string>> = {
   NonRetryableError: 'not_retryable',
   TimeLimitExceededError: 'time_limit',
   EtaTooFarError: 'eta_too_far',
+  PayloadUnavailableError: 'payload_unavailable',
+  PayloadPointerError: 'undecodable',
 };
 /** The reason of any other error: the task's own failure, its retries used up. */
 export const TASK_FAILED_REASON = 'task_failed';
