@@ -16,6 +16,7 @@ import { callerAccount, checkedEnv, iamPolicies } from '../iam-policy.ts';
 import { INTEGRATION_NAMES } from '../integrations/index.ts';
 import { onboardingMessage } from '../onboarding.ts';
 import { beWorkerCommand } from '../package-manager.ts';
+import { checkBucketName, defaultPayloadBucket } from '../payload-bucket.ts';
 import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { planAddSchedule, planRemoveSchedule } from '../schedules/edit.ts';
@@ -94,11 +95,33 @@ function provisionOptions(
   };
 }
 
+/** Whether the worker has the large-payloads integration, whose bucket provision and iam-policy take care of. */
+function hasLargePayloads(repo: WorkerRepo): boolean {
+  return (repo.answers.answers.integrations as readonly string[]).includes('large-payloads');
+}
+
+interface PayloadFlags {
+  bucket?: string;
+  payloadPrefix?: string;
+}
+
+/** The flags that say where the large-payloads integration's objects are. */
+function payloadOptions(command: Command): Command {
+  return command
+    .option(
+      '--bucket <name>',
+      "with large-payloads: the bucket, as the worker's LARGE_PAYLOAD_BUCKET says (default: <env>-<worker>-large-payloads-<account>; env local: <worker>-large-payloads)",
+    )
+    .option(
+      '--payload-prefix <prefix>',
+      "with large-payloads: the objects' key prefix, as LARGE_PAYLOAD_PREFIX says (default: none)",
+    );
+}
+
 awsOptions(
-  program
-    .command('provision')
+  payloadOptions(program.command('provision'))
     .description(
-      "create this worker's SQS queues and their err- dead-letter queues, and its schedules in EventBridge Scheduler, or check them",
+      "create this worker's SQS queues and their err- dead-letter queues, its schedules in EventBridge Scheduler and (large-payloads) its S3 bucket, or check them",
     )
     .option('--dry-run', 'print the plan (create / exists / drift per queue and schedule); change nothing')
     .option('--fix', 'apply the planned attributes to queues and schedules that drifted')
@@ -110,7 +133,8 @@ awsOptions(
     .option('--json', 'print the result as JSON'),
 ).action(
   async (
-    flags: AwsFlags & { dryRun?: boolean; fix?: boolean; prune?: boolean; schedulerRoleArn?: string; json?: boolean },
+    flags: AwsFlags &
+      PayloadFlags & { dryRun?: boolean; fix?: boolean; prune?: boolean; schedulerRoleArn?: string; json?: boolean },
   ) => {
     const signal = cancelOnCtrlC();
     const repo = await findWorkerRepo(process.cwd());
@@ -123,6 +147,7 @@ awsOptions(
         schedules,
         prune: flags.prune,
         schedulerRoleArn: flags.schedulerRoleArn,
+        ...(hasLargePayloads(repo) ? { payloads: { bucket: flags.bucket, prefix: flags.payloadPrefix ?? '' } } : {}),
         signal,
       },
       flags,
@@ -231,8 +256,7 @@ program
     }
   });
 
-program
-  .command('iam-policy')
+payloadOptions(program.command('iam-policy'))
   .description(
     "the least-privilege IAM policies of the worker's role and KEDA's, for its queues in an AWS env (and, with schedules, what provisioning them needs)",
   )
@@ -249,14 +273,16 @@ program
     'print only the policy documents, as JSON: { "worker": {…}, "keda": {…} }, and "schedules" when it has schedules',
   )
   .action(
-    async (flags: {
-      env?: string;
-      region?: string;
-      account?: string;
-      profile?: string;
-      schedulerRoleArn?: string;
-      json?: boolean;
-    }) => {
+    async (
+      flags: {
+        env?: string;
+        region?: string;
+        account?: string;
+        profile?: string;
+        schedulerRoleArn?: string;
+        json?: boolean;
+      } & PayloadFlags,
+    ) => {
       const repo = await findWorkerRepo(process.cwd());
       const spec = repo.answers.answers;
       // Env first: a wrong one is said before credentials are looked for.
@@ -268,7 +294,13 @@ program
       const schedules = await loadSchedules(repo.root, { signal });
       const account = flags.account ?? (await callerAccount({ region, profile: flags.profile, signal }));
       const scheduling = schedules.length ? { worker: spec.name, roleArn: flags.schedulerRoleArn } : undefined;
-      const policies = iamPolicies({ env, region, account, queues, routes, scheduling });
+      const payloads = hasLargePayloads(repo)
+        ? {
+            bucket: checkBucketName(flags.bucket ?? defaultPayloadBucket({ worker: spec.name, env, account })),
+            prefix: flags.payloadPrefix ?? '',
+          }
+        : undefined;
+      const policies = iamPolicies({ env, region, account, queues, routes, scheduling, payloads });
       console.log(
         flags.json
           ? JSON.stringify(policies, null, 2)
