@@ -116,8 +116,10 @@ function viewOf(spec: Spec) {
     first,
     integrations: Object.fromEntries(INTEGRATION_NAMES.map((name) => [name, spec.integrations.includes(name)])),
     integrationList: spec.integrations,
-    hookedIntegrations: hooked,
-    integrationCalls: hooked.map((name) => `${name}(config, context)`),
+    // A name with a hyphen (large-payloads) is no identifier: its module exports largePayloads.
+    integrationModules: spec.integrations.map(integrationModule),
+    hookedIntegrations: hooked.map(integrationModule),
+    integrationCalls: hooked.map((name) => `${integrationModule(name).id}(config, context)`),
     local: spec.env === 'local',
     prefix: metricPrefix(spec.name),
     pm: commandsFor(spec.packageManager),
@@ -129,6 +131,11 @@ function viewOf(spec: Spec) {
     deployEnvs:
       spec.deploy === 'k8s' ? deployEnvs(spec).map((env) => ({ env, kubeconfig: kubeconfigVariable(env) })) : [],
   };
+}
+
+/** An integration's file name and the identifier its module exports (`large-payloads` → `largePayloads`). */
+function integrationModule(name: string): { file: string; id: string } {
+  return { file: name, id: name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()) };
 }
 
 function taskView(name: string) {

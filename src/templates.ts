@@ -21,13 +21,17 @@ export const PRECOMPILED_FILE = 'templates.precompiled.js';
 function withHelpers(engine: Engine): Engine {
   engine.registerHelper('json', (value: unknown) => JSON.stringify(value));
   engine.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  // The last argument is Handlebars' options object.
+  engine.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
   engine.registerHelper('pluck', (items: Record<string, unknown>[], key: string) => items.map((item) => item[key]));
   /** An array literal laid out as Biome lays it out: on one line if it fits in 120 columns. */
-  engine.registerHelper('inlineList', (prefix: string, items: string[], suffix: string) => {
+  engine.registerHelper('inlineList', (prefix: string, items: string[], suffix: string, indent: unknown) => {
     const inline = `[${items.join(', ')}]`;
+    // `indent`: the statement's own indentation (the last argument is Handlebars' options when none is given).
+    const margin = typeof indent === 'string' ? indent : '';
     return prefix.length + inline.length + suffix.length <= 120
       ? inline
-      : `[\n${items.map((item) => `  ${item},\n`).join('')}]`;
+      : `[\n${items.map((item) => `${margin}  ${item},\n`).join('')}${margin}]`;
   });
   /** A shell block whose `#` comments line up, however long the values rendered before them. */
   engine.registerHelper('alignComments', function (this: unknown, options: Handlebars.HelperOptions) {

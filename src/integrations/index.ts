@@ -2,6 +2,7 @@
 // whole files (templates/integrations/<name>/files/), its dependencies, and its sections of the
 // README and .env.example; src/integrations/index.ts of the worker wires the chosen ones in.
 import { fluent } from './fluent.ts';
+import { largePayloads } from './large-payloads.ts';
 import { ratelimit } from './ratelimit.ts';
 import { sentry } from './sentry.ts';
 import { tracing } from './tracing.ts';
@@ -19,6 +20,7 @@ export interface IntegrationDefinition {
 
 export const INTEGRATIONS = [
   fluent,
+  largePayloads,
   ratelimit,
   sentry,
   tracing,

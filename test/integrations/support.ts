@@ -69,11 +69,16 @@ export async function startTestWorker(options: TestWorkerOptions) {
     hooks,
     waitTimeSeconds: 1,
   });
-  const producer = new rt.Producer(sqs, queues, naming, options.producer);
+  // With the integration's payload store, as src/producer.ts makes it when large-payloads is on.
+  const producer = new rt.Producer(sqs, queues, naming, {
+    ...options.producer,
+    ...(hooks.payloads ? { payloads: hooks.payloads } : {}),
+  });
   return {
     metrics,
     producer,
     hooks,
+    sqs,
     async stop() {
       await worker.stop(5);
       await hooks.close?.();

@@ -60,7 +60,7 @@ export {
 } from './schedule-expression.ts';
 export { fireInput, scheduleInput } from './schedule-message.ts';
 export { type ResolvedSchedule, resolveSchedules, type ScheduleEntry, schedule } from './schedules.ts';
-export { createSqsClient } from './sqs.ts';
+export { awsClientConfig, createSqsClient } from './sqs.ts';
 export {
   describeSqsTarget,
   explainSqsError,

@@ -13,6 +13,8 @@ import { combineHooks, type TaskEvent, type WorkerHooks } from './hooks.ts';
 import { type Lease, LeaseLostError } from './lease.ts';
 import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
+import { readPointer } from './payload-pointer.ts';
+import { PayloadUnavailableError } from './payload-store.ts';
 import type { DeadLetterReason, QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
 import { scheduleOf } from './schedule-message.ts';
@@ -80,8 +82,10 @@ export class MessageProcessor {
       log.info('delivered again after its delete failed; it was handled already, so it is only deleted');
       return this.#delete(client, message, lease, log);
     }
+    const body = await this.#body(client, message, lease, log);
+    if (body === undefined) return;
     const { routes, etaHorizonDays } = this.#options;
-    const verdict = inspect(message.Body ?? '', this.#tasks, queue.maxMessageBytes, Date.now(), routes, etaHorizonDays);
+    const verdict = inspect(body, this.#tasks, client.maxBodyBytes, Date.now(), routes, etaHorizonDays);
     if (verdict.action === 'undecodable') {
       this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'decode_error' });
       log.error({ err: verdict.reason.error }, 'message is not a Celery task; dead-lettering it');
@@ -101,7 +105,7 @@ export class MessageProcessor {
       case 'expire':
         this.#record('expired', labels, message, celery);
         messageLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
-        return this.#delete(client, message, lease, messageLog);
+        return this.#delete(client, message, lease, messageLog, 'done');
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
       case 'run':
@@ -124,7 +128,8 @@ export class MessageProcessor {
     log: Logger,
   ): Promise<void> {
     const { celery, task } = verdict;
-    const { fifo, maxMessageBytes: maxBytes } = client.queue;
+    const { fifo } = client.queue;
+    const maxBytes = client.maxBodyBytes;
     // On a FIFO queue a retry stays here, in its place in its group, so that the group's later
     // messages wait for it: the runs so far count every delivery of the message and every retry.
     let retries = fifo ? celery.retries + Number(message.Attributes?.ApproximateReceiveCount ?? 1) - 1 : celery.retries;
@@ -252,7 +257,7 @@ export class MessageProcessor {
       return;
     }
     this.#record('retried', labels, message, celery, { error });
-    await this.#delete(client, message, lease, log);
+    await this.#delete(client, message, lease, log, 'replaced');
   }
 
   /**
@@ -281,7 +286,7 @@ export class MessageProcessor {
       log.error({ err: unsent.reason.error }, 'its canvas cannot go on; dead-lettering it');
       return this.#deadLetter(client, message, lease, unsent.reason, labels, log, celery);
     }
-    void this.#delete(client, message, lease, log);
+    void this.#delete(client, message, lease, log, 'done');
   }
 
   /**
@@ -369,10 +374,44 @@ export class MessageProcessor {
     this.#record('dead_lettered', labels, message, celery, { error: reason.error });
     const why = DEAD_LETTER_REASONS[reason.error.name] ?? TASK_FAILED_REASON;
     this.#metrics.deadLetters.inc({ ...labels, reason: why });
-    await this.#delete(client, message, lease, log);
+    await this.#delete(client, message, lease, log, 'replaced');
   }
 
-  async #delete(client: QueueClient, message: Message, lease: Lease, log: Logger): Promise<void> {
+  /**
+   * The message's Celery body: its own, or when it is a pointer (large-payloads), the one stored in
+   * S3, read within the store's bounds. A stored body that cannot be had is dead-lettered with the
+   * reason (the pointer and its object kept); one S3 did not give in time is left to come again.
+   */
+  async #body(client: QueueClient, message: Message, lease: Lease, log: Logger): Promise<string | undefined> {
+    const labels = { name: client.queue.task, queue: client.queue.queue };
+    try {
+      const pointer = readPointer(message);
+      if (!pointer) return message.Body ?? '';
+      const store = client.payloads;
+      if (!store) {
+        throw new PayloadUnavailableError(
+          `the message points at its body in S3 (s3://${pointer.bucket}/${pointer.key}), and this worker has no large-payloads integration to read it`,
+        );
+      }
+      return await store.get(pointer, { maxBytes: store.maxReadBytes, signal: lease.signal });
+    } catch (error) {
+      if (!(error instanceof PayloadUnavailableError || (error as Error).name === 'PayloadPointerError')) {
+        log.warn({ err: error }, 'could not read the body stored in S3; the message will be delivered again');
+        return undefined;
+      }
+      log.error({ err: error }, 'the body stored in S3 cannot be had; dead-lettering the message');
+      await this.#deadLetter(client, message, lease, { error: error as Error }, labels, log);
+      return undefined;
+    }
+  }
+
+  async #delete(
+    client: QueueClient,
+    message: Message,
+    lease: Lease,
+    log: Logger,
+    stored: 'done' | 'replaced' | 'kept' = 'kept',
+  ): Promise<void> {
     // SQS accepts a delete by a receipt handle whose timeout passed, and may delete nothing: a
     // message another receiver has now must not be counted deleted here.
     if (!lease.check()) return this.#gone(client, lease, log);
@@ -382,6 +421,14 @@ export class MessageProcessor {
       await client.delete(message);
       if (id) this.#undeleted.delete(id);
       this.#metrics.consumerTasks.inc({ name: client.queue.task, queue: client.queue.queue, state: 'deleted' });
+      // Only once the message is gone: until then, a delivery again still finds its body.
+      if (stored !== 'kept') {
+        client
+          .dropStoredBodies(message, stored)
+          .catch((error: unknown) =>
+            log.warn({ err: error }, 'could not delete its body from S3; the bucket lifecycle rule removes it'),
+          );
+      }
     } catch (error) {
       // Counted: another process that receives it runs it again, so each is a possible duplicate.
       this.#metrics.consumerTasks.inc({ name: client.queue.task, queue: client.queue.queue, state: 'delete_failed' });

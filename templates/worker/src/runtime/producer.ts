@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { asList, buildRoutes, messageOf, type Routes, routeOf, type Signature, type TaskRoutes } from './canvas.ts';
 import { isoTime } from './codec.ts';
 import { fullQueueName, type NamingContext } from './naming.ts';
+import type { PayloadStore } from './payload-store.ts';
 import type { QueueBinding } from './queues.ts';
 import { TaskSender } from './sender.ts';
 import { type ArgsSchema, parseArguments, type TaskDefinition } from './task.ts';
@@ -73,6 +74,8 @@ export interface ProducerOptions {
   headers?(message: { task: string; queue: string; id: string }): Record<string, unknown>;
   /** Where the fleet's other tasks run (src/config/routes.ts): task → short queue name. */
   routes?: TaskRoutes;
+  /** Where bodies past the threshold go (integration large-payloads). */
+  payloads?: PayloadStore;
 }
 
 /** A signature of a task (a name, or a task of this worker), as Celery's `task.s(…)` makes it. */
@@ -127,7 +130,7 @@ export class Producer {
   private readonly options: ProducerOptions;
 
   constructor(sqs: SQSClient, queues: readonly QueueBinding[], naming: NamingContext, options: ProducerOptions = {}) {
-    this.#sender = new TaskSender(sqs);
+    this.#sender = new TaskSender(sqs, options.payloads);
     this.#routes = buildRoutes(queues, options.routes ?? {}, naming);
     this.queues = queues;
     this.naming = naming;

@@ -1,9 +1,19 @@
 // Everything the worker does to one queue's messages besides receiving and leasing them: delete
-// (batched), send a delayed copy, and dead-letter with the reason.
+// (batched), send a delayed copy, and dead-letter with the reason. With large payloads, a message
+// may be a pointer to its body in S3 (payload-pointer.ts): a copy or a dead letter of it carries the
+// pointer on, never the body again, and an object is deleted once no message points at it.
 import { type Message, type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { withoutOuterBase64 } from './codec.ts';
 import { BatchDeleter } from './deleter.ts';
 import { PayloadTooLargeError } from './errors.ts';
+import {
+  isPointerMessage,
+  type PayloadPointer,
+  pointerMessage,
+  readPointer,
+  SIZE_ATTRIBUTE,
+} from './payload-pointer.ts';
+import { exceeds, type PayloadStore } from './payload-store.ts';
 import type { ResolvedQueue } from './queues.ts';
 import { wholeSeconds } from './timing.ts';
 
@@ -12,6 +22,8 @@ import { wholeSeconds } from './timing.ts';
  * and a redrive from there starts the task afresh, with its retries at their first value.
  */
 export const ORIGINAL_BODY_ATTRIBUTE = 'original_body';
+/** When the body as first sent was a pointer: its stored body's size (the dead letter's size attribute). */
+export const ORIGINAL_PAYLOAD_SIZE_ATTRIBUTE = 'original_payload_size';
 
 /** SQS's longest per-message delay, and its longest visibility timeout. */
 export const MAX_DELAY_SECONDS = 900;
@@ -31,11 +43,19 @@ export class QueueClient {
   readonly queue: ResolvedQueue;
   readonly #sqs: SQSClient;
   readonly #deleter: BatchDeleter;
+  /** Where bodies past the threshold go (integration large-payloads), if anywhere. */
+  readonly payloads: PayloadStore | undefined;
 
-  constructor(sqs: SQSClient, queue: ResolvedQueue) {
+  constructor(sqs: SQSClient, queue: ResolvedQueue, payloads?: PayloadStore) {
     this.#sqs = sqs;
     this.queue = queue;
     this.#deleter = new BatchDeleter(sqs, queue.url);
+    this.payloads = payloads;
+  }
+
+  /** The longest Celery body this queue's tasks may have: with large payloads, what the store reads back. */
+  get maxBodyBytes(): number {
+    return this.payloads?.maxReadBytes ?? this.queue.maxMessageBytes;
   }
 
   delete(message: Message): Promise<void> {
@@ -52,15 +72,22 @@ export class QueueClient {
    * never get a copy: it would go to the end of its group (retries there stay in place).
    */
   async sendDelayed(message: Message, body: string, delaySeconds: number): Promise<void> {
-    const original = originalBody(message);
-    const withOriginal = { [ORIGINAL_BODY_ATTRIBUTE]: text(original) };
+    const original = originalOf(message);
+    const sending = await this.#outgoing(message, body);
+    const withOriginal: Attributes = {
+      [ORIGINAL_BODY_ATTRIBUTE]: text(original.body),
+      ...(original.size !== undefined ? { [ORIGINAL_PAYLOAD_SIZE_ATTRIBUTE]: number(original.size) } : {}),
+    };
     // Keep the original only while body and original fit in one SQS message together.
-    const keep = original !== body && messageBytes(body, withOriginal) <= this.queue.maxMessageBytes;
+    const keep =
+      original.body !== sending.body &&
+      messageBytes(sending.body, { ...sending.attributes, ...withOriginal }) <= this.queue.maxMessageBytes;
+    const attributes = { ...sending.attributes, ...(keep ? withOriginal : {}) };
     await this.#sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queue.url,
-        MessageBody: body,
-        ...(keep ? { MessageAttributes: withOriginal } : {}),
+        MessageBody: sending.body,
+        ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
         // A fair queue's tenant stays the message's tenant.
         ...(message.Attributes?.MessageGroupId ? { MessageGroupId: message.Attributes.MessageGroupId } : {}),
         DelaySeconds: wholeSeconds(delaySeconds, MAX_DELAY_SECONDS),
@@ -76,7 +103,8 @@ export class QueueClient {
    */
   async deadLetter(message: Message, reason: DeadLetterReason): Promise<void> {
     const limit = this.queue.deadLetterMaxMessageBytes;
-    let body = originalBody(message);
+    const original = originalOf(message);
+    let body = original.body;
     let room = limit - messageBytes(body, this.#reasonAttributes(message, reason, ''));
     if (room < MIN_ERROR_MESSAGE_BYTES) {
       body = withoutOuterBase64(body);
@@ -103,8 +131,45 @@ export class QueueClient {
     );
   }
 
+  /**
+   * After the message is deleted: deletes the stored bodies no message points at any more — when it
+   * is `done`, its own and its original; when a copy or a dead letter `replaced` it (carrying the
+   * original on), its own unless that is the original. Unless LARGE_PAYLOAD_KEEP.
+   */
+  async dropStoredBodies(message: Message, outcome: 'done' | 'replaced'): Promise<PayloadPointer[]> {
+    if (!this.payloads || this.payloads.keep) return [];
+    const own = safely(() => readPointer(message));
+    const size = message.MessageAttributes?.[ORIGINAL_PAYLOAD_SIZE_ATTRIBUTE]?.StringValue;
+    const first = message.MessageAttributes?.[ORIGINAL_BODY_ATTRIBUTE]?.StringValue;
+    const original =
+      size !== undefined && first !== undefined
+        ? safely(() => readPointer({ Body: first, MessageAttributes: { [SIZE_ATTRIBUTE]: number(Number(size)) } }))
+        : undefined;
+    const same = own && original && own.bucket === original.bucket && own.key === original.key;
+    const drop = outcome === 'done' ? [own, same ? undefined : original] : original && !same ? [own] : [];
+    const dropped = drop.filter((pointer): pointer is PayloadPointer => pointer !== undefined);
+    const store = this.payloads;
+    await Promise.all(dropped.map((pointer) => store.delete(pointer)));
+    return dropped;
+  }
+
+  /** The body to send for `body`: the message's own pointer when it is sent again unchanged, a new pointer when it is past the threshold. */
+  async #outgoing(message: Message, body: string): Promise<{ body: string; attributes: Attributes }> {
+    if (body === message.Body && isPointerMessage(message)) {
+      const pointer = readPointer(message);
+      if (pointer) return pointerMessage(pointer);
+    }
+    if (!this.payloads || !exceeds(body, this.payloads.thresholdBytes(this.queue.maxMessageBytes))) {
+      return { body, attributes: {} };
+    }
+    return pointerMessage(await this.payloads.put(body));
+  }
+
   #reasonAttributes(message: Message, reason: DeadLetterReason, errorMessage: string): Attributes {
+    const { size } = originalOf(message);
     return {
+      // A pointer stays a pointer: the extended clients and `dlq` read it by this attribute.
+      ...(size !== undefined ? { [SIZE_ATTRIBUTE]: number(size) } : {}),
       error_type: text(reason.error.name),
       error_message: text(errorMessage),
       task: text(reason.task ?? this.queue.task),
@@ -120,8 +185,24 @@ export class QueueClient {
 const MAX_ERROR_MESSAGE_BYTES = 1024;
 const MIN_ERROR_MESSAGE_BYTES = 128;
 
-function originalBody(message: Message): string {
-  return message.MessageAttributes?.[ORIGINAL_BODY_ATTRIBUTE]?.StringValue ?? message.Body ?? '';
+/** The body as first sent, and when it is a pointer, its stored body's size. */
+function originalOf(message: Message): { body: string; size?: number } {
+  const attributes = message.MessageAttributes;
+  const kept = attributes?.[ORIGINAL_BODY_ATTRIBUTE]?.StringValue;
+  if (kept !== undefined) {
+    const size = attributes?.[ORIGINAL_PAYLOAD_SIZE_ATTRIBUTE]?.StringValue;
+    return { body: kept, ...(size !== undefined ? { size: Number(size) } : {}) };
+  }
+  const pointer = safely(() => readPointer(message));
+  return { body: message.Body ?? '', ...(pointer ? { size: pointer.size } : {}) };
+}
+
+function safely<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A message's size as SQS counts it against MaximumMessageSize: the body, and each attribute's name, type and value. */

@@ -82,7 +82,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     log,
     hooks: options.hooks,
     routes: buildRoutes(options.queues, options.routes ?? {}, options.naming),
-    sender: new TaskSender(sqs),
+    sender: new TaskSender(sqs, options.hooks?.payloads),
     stuckRetryDelaySeconds: stopDeadlineSeconds(options.shutdownGraceSeconds ?? DEFAULT_SHUTDOWN_GRACE_SECONDS) + 5,
     etaHorizonDays: options.etaHorizonDays,
     onStuck(reason) {
@@ -94,7 +94,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const leases = watchLeases(new LeaseKeeper(options.sqs), log);
 
   const running = queues.map((queue) => {
-    const client = new QueueClient(sqs, queue);
+    const client = new QueueClient(sqs, queue, options.hooks?.payloads);
     const consumer = new QueueConsumer({
       sqs,
       queue,
