@@ -30,8 +30,8 @@ import { EnvironmentError, UserError } from './errors.ts';
 export const ORPHAN_EXPIRATION_DAYS = 30;
 /** The rule's ID: how provision finds its own rule among the bucket's. */
 export const LIFECYCLE_RULE_ID = 'be-worker-large-payloads-orphans';
-/** S3's limits on a bucket's name. */
-const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/** S3's rules for a bucket's name (as the worker's LARGE_PAYLOAD_BUCKET checks it). */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export interface PayloadBucket {
   bucket: string;
@@ -45,14 +45,23 @@ export interface PayloadBucket {
  * of AWS, so the account makes the name the team's: `<env>-<worker>-large-payloads-<account>`.
  */
 export function defaultPayloadBucket({ worker, env, account }: { worker: string; env: string; account: string }) {
-  return env === 'local' ? `${worker}-large-payloads` : `${env}-${worker}-large-payloads-${account}`;
+  // Locally exactly as the worker's large-payloads.ts names it (a long worker name is cut from the left).
+  return env === 'local' ? `${worker}-large-payloads`.slice(-63) : `${env}-${worker}-large-payloads-${account}`;
+}
+
+/** The bucket a command acts on: the one given (--bucket), else the default; checked. */
+export function payloadBucketOf(
+  given: { bucket?: string | undefined; prefix: string },
+  target: { worker: string; env: string; account: string },
+): PayloadBucket {
+  return { bucket: checkBucketName(given.bucket ?? defaultPayloadBucket(target)), prefix: given.prefix };
 }
 
 /** Refuses a name S3 would refuse, saying which flag sets another. */
 export function checkBucketName(bucket: string): string {
-  if (!BUCKET_NAME.test(bucket) || bucket.includes('--')) {
+  if (!BUCKET_NAME.test(bucket) || /\.\.|\.-|-\.|--/.test(bucket)) {
     throw new UserError(
-      `"${bucket}" is not a bucket name S3 takes (3-63 lowercase letters, digits and single hyphens): pass one with --bucket, and set LARGE_PAYLOAD_BUCKET to it`,
+      `"${bucket}" is not a bucket name S3 takes (3-63 lowercase letters, digits, single hyphens and dots): pass one with --bucket, and set LARGE_PAYLOAD_BUCKET to it`,
     );
   }
   return bucket;

@@ -16,14 +16,7 @@ import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
 import { type AwsClients, awsCall, type Identity, whoAmI, withAws } from './aws.ts';
 import { CancelledError } from './errors.ts';
 import { partitionOf } from './iam-policy.ts';
-import {
-  applyBucketPlan,
-  type BucketPlan,
-  bucketWrites,
-  checkBucketName,
-  defaultPayloadBucket,
-  planBucket,
-} from './payload-bucket.ts';
+import { applyBucketPlan, type BucketPlan, bucketWrites, payloadBucketOf, planBucket } from './payload-bucket.ts';
 import type { LoadedSchedule } from './schedules/load.ts';
 import {
   applySchedulePlan,
@@ -100,11 +93,7 @@ async function provisionWith(clients: AwsClients, options: ProvisionOptions): Pr
     ? await awsCall(() => planSchedules(clients, scheduling), 'reading the schedules and their role')
     : undefined;
   const payloads = options.payloads && {
-    bucket: checkBucketName(
-      options.payloads.bucket ??
-        defaultPayloadBucket({ worker: options.worker, env: options.env, account: identity.account }),
-    ),
-    prefix: options.payloads.prefix,
+    ...payloadBucketOf(options.payloads, { worker: options.worker, env: options.env, account: identity.account }),
     local: options.env === 'local',
   };
   const bucket = payloads && (await awsCall(() => planBucket(clients.s3, payloads), 'reading the payload bucket'));

@@ -106,7 +106,7 @@ const expectedRule = (prefix: string) =>
 describe('the large-payloads bucket in be-worker provision (moto)', () => {
   it.each([
     { env: 'dev', region: 'eu-central-1', prefix: 'payloads/', bucket: undefined },
-    { env: 'prod', region: 'us-east-1', prefix: '', bucket: 'team-chosen-name-1' },
+    { env: 'prod', region: 'us-east-1', prefix: '', bucket: 'team.chosen-name-1' },
     { env: 'qa1', region: 'ap-southeast-2', prefix: 'a/b.c_d-/', bucket: 'x0y' },
   ])(
     'env $env, $region, prefix "$prefix": created encrypted, closed, with the orphan rule; a rerun sends no write',
@@ -259,7 +259,7 @@ describe('the large-payloads bucket in be-worker provision (moto)', () => {
     );
   });
 
-  it.each([['Bad_Name'], ['ab'], ['a'.repeat(64)], ['double--hyphen']])(
+  it.each([['Bad_Name'], ['ab'], ['a'.repeat(64)], ['double--hyphen'], ['dot.-hyphen'], ['two..dots']])(
     'refuses the bucket name %s before any call',
     async (bucket) => {
       proxy.take();

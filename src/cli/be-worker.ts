@@ -16,18 +16,26 @@ import { callerAccount, checkedEnv, iamPolicies } from '../iam-policy.ts';
 import { INTEGRATION_NAMES } from '../integrations/index.ts';
 import { onboardingMessage } from '../onboarding.ts';
 import { beWorkerCommand } from '../package-manager.ts';
-import { checkBucketName, defaultPayloadBucket } from '../payload-bucket.ts';
+import { payloadBucketOf } from '../payload-bucket.ts';
 import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { planAddSchedule, planRemoveSchedule } from '../schedules/edit.ts';
 import { loadSchedules } from '../schedules/load.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { readRoutesFile } from '../source/routes-file.ts';
-import { status } from '../status.ts';
+import { type StatusOptions, status } from '../status.ts';
 import { CLI_VERSION } from '../version.ts';
 import { workerQueues } from '../worker-queues.ts';
 import { completeAddQueue, QUEUE_DESCRIPTION } from './add-queue-prompts.ts';
-import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
+import {
+  formatList,
+  formatPeek,
+  formatPurgedObjects,
+  formatRedrive,
+  formatStatus,
+  heading,
+  progressBar,
+} from './dlq-output.ts';
 import { formatPolicies } from './iam-policy-output.ts';
 import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
 import { formatSchedules, formatStrays, listSchedules, scheduleStatuses } from './schedule-output.ts';
@@ -295,10 +303,10 @@ payloadOptions(program.command('iam-policy'))
       const account = flags.account ?? (await callerAccount({ region, profile: flags.profile, signal }));
       const scheduling = schedules.length ? { worker: spec.name, roleArn: flags.schedulerRoleArn } : undefined;
       const payloads = hasLargePayloads(repo)
-        ? {
-            bucket: checkBucketName(flags.bucket ?? defaultPayloadBucket({ worker: spec.name, env, account })),
-            prefix: flags.payloadPrefix ?? '',
-          }
+        ? payloadBucketOf(
+            { bucket: flags.bucket, prefix: flags.payloadPrefix ?? '' },
+            { worker: spec.name, env, account },
+          )
         : undefined;
       const policies = iamPolicies({ env, region, account, queues, routes, scheduling, payloads });
       console.log(
@@ -346,6 +354,7 @@ async function queuesTarget(flags: AwsFlags, signal?: AbortSignal) {
   const env = flags.env ?? spec.env;
   const bindings = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
   return {
+    largePayloads: hasLargePayloads(repo),
     env,
     region: flags.region ?? spec.region,
     profile: flags.profile,
@@ -356,13 +365,12 @@ async function queuesTarget(flags: AwsFlags, signal?: AbortSignal) {
 }
 
 targetOptions(
-  program
-    .command('status')
+  payloadOptions(program.command('status'))
     .description('messages visible, in flight and delayed in each queue of the worker and its DLQ')
     .option('--json', 'print the counts as JSON')
     .option('--watch', 'redraw the counts in place every --interval seconds (in a terminal), until Ctrl-C')
     .option('--interval <seconds>', 'seconds between two reads with --watch', positiveInteger, 5),
-).action(async (flags: AwsFlags & { json?: boolean; watch?: boolean; interval: number }) => {
+).action(async (flags: AwsFlags & PayloadFlags & { json?: boolean; watch?: boolean; interval: number }) => {
   if (flags.watch && (flags.json || !interactive)) {
     throw new UserError(
       flags.json
@@ -371,7 +379,11 @@ targetOptions(
     );
   }
   const signal = cancelOnCtrlC();
-  const target = await queuesTarget(flags, signal);
+  const { largePayloads, ...queues } = await queuesTarget(flags, signal);
+  const worker = (await findWorkerRepo(process.cwd())).answers.answers.name;
+  const target: StatusOptions = largePayloads
+    ? { ...queues, payloads: { worker, bucket: flags.bucket, prefix: flags.payloadPrefix ?? '' } }
+    : queues;
   if (!flags.watch) {
     const report = await status(target);
     console.log(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
@@ -465,9 +477,11 @@ targetOptions(
     .argument('<queue>', QUEUE_ARGUMENT)
     .option('-y, --yes', 'purge without asking (needed without a terminal)'),
 ).action(async (queue: string, flags: AwsFlags) => {
+  const { largePayloads, ...target } = await queuesTarget(flags, cancelOnCtrlC());
   const plan = await purgeDeadLetters({
-    ...(await queuesTarget(flags, cancelOnCtrlC())),
+    ...target,
     queue,
+    payloads: largePayloads,
     async confirm(plan) {
       console.log(heading(plan));
       const what = `the ${plan.messages} message(s) of ${plan.deadLetterQueue} in env "${plan.env}"`;
@@ -475,6 +489,7 @@ targetOptions(
     },
   });
   console.log(`Purged ${plan.deadLetterQueue}: ${plan.messages} message(s) deleted (SQS may take up to a minute).`);
+  if (plan.objects) console.log(formatPurgedObjects(plan.objects));
 });
 
 const schedules = program
