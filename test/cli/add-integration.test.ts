@@ -39,6 +39,7 @@ describe('be-worker add-integration', () => {
     { made: [], add: ['ratelimit'], expected: 'ratelimit' },
     { made: ['--with', 'sentry'], add: ['ratelimit'], expected: 'ratelimit,sentry' },
     { made: ['--with', 'vault'], add: ['tracing', 'sentry'], expected: 'sentry,tracing,vault' },
+    { made: ['--with', 'ratelimit'], add: ['large-payloads'], expected: 'large-payloads,ratelimit' },
   ])(
     '$made + $add: what create-be-worker --with $expected makes, with the team’s edits kept',
     async ({ made, add, expected }) => {
@@ -48,6 +49,10 @@ describe('be-worker add-integration', () => {
       const result = await addIntegration(shop, ...add, '--no-install');
       expect(result.exitCode, result.all).toBe(0);
       expect(result.stdout).toContain(`Added ${add.slice().sort().join(', ')}.`);
+      // Its bucket is provision's and iam-policy's: said when it is added.
+      expect(/^Its bucket: .+ provision creates it, .+ iam-policy grants it\.$/m.test(result.stdout)).toBe(
+        add.includes('large-payloads'),
+      );
 
       const fresh = await worker('--with', expected);
       await editAsTeam(fresh);

@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeekReport } from '../../src/dlq/index.ts';
+import type { IamPolicies } from '../../src/iam-policy.ts';
 import type { StatusReport } from '../../src/status.ts';
 import { encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
 import { fullQueueName } from '../../templates/worker/src/runtime/naming.ts';
@@ -189,6 +190,31 @@ describe('be-worker with large-payloads, on the local emulator', () => {
     expect(moved?.MessageAttributes?.[SIZE_ATTRIBUTE]).toEqual({ DataType: 'Number', StringValue: String(kept.size) });
     expect(moved?.Body).toBe(pointerMessage(kept).body);
     expect(await exists(kept.key)).toBe(true);
+  }, 60_000);
+
+  it('iam-policy grants the object actions on the bucket provision names, under the prefix only', async () => {
+    const args = ['iam-policy', '--env', 'prod', '--account', '210987654321', '--json'];
+    const result = await execa('node', [BE_WORKER, ...args], { cwd: worker, reject: false, all: true });
+    expect(result.exitCode, result.all).toBe(0);
+    const { worker: policy } = JSON.parse(result.stdout) as IamPolicies;
+    expect(policy.Statement.find(({ Sid }) => Sid === 'LargePayloadObjects')).toEqual({
+      Sid: 'LargePayloadObjects',
+      Effect: 'Allow',
+      Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      Resource: ['arn:aws:s3:::prod-shop-large-payloads-210987654321/*'],
+    });
+    const chosen = await execa(
+      'node',
+      [BE_WORKER, ...args, '--bucket', 'our.payloads', '--payload-prefix', 'shop/big/'],
+      { cwd: worker, reject: false, all: true },
+    );
+    expect(JSON.parse(chosen.stdout).worker.Statement.at(-1).Resource).toEqual([
+      'arn:aws:s3:::our.payloads/shop/big/*',
+    ]);
+    const text = await execa('node', [BE_WORKER, ...args.slice(0, -1)], { cwd: worker, reject: false, all: true });
+    expect(text.stdout).toContain(
+      "And the large-payloads integration's S3 calls, on arn:aws:s3:::prod-shop-large-payloads-210987654321/* only",
+    );
   }, 60_000);
 
   it('purge deletes the objects of the messages it purges, and no other', async () => {
