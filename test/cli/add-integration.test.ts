@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { INTEGRATION_NAMES } from '../../src/integrations/index.ts';
-import { CLI, REPO, tempDir } from '../support/process.ts';
+import { CLI, REPO, startStub, tempDir } from '../support/process.ts';
 import { commit, snapshot, uncommitted } from '../support/worker-tree.ts';
 
 const BE_WORKER = join(REPO, 'bin', 'be-worker.js');
@@ -75,6 +75,29 @@ describe('be-worker add-integration', () => {
     expect(result.stdout).toMatch(/^Dry run: nothing was changed\.$/m);
     expect(await snapshot(shop)).toEqual(before);
   }, 60_000);
+
+  it('installs the dependencies after, unless --no-install: an install that fails says the files are in place', async () => {
+    const shop = await worker();
+    // A registry that has nothing: npm's first fetch is a 404.
+    const { url, server } = await startStub(() => ({ status: 404, json: { error: 'Not found' } }));
+    try {
+      const result = await execa('node', [BE_WORKER, 'add-integration', 'sentry'], {
+        cwd: shop,
+        reject: false,
+        all: true,
+        stdin: 'ignore',
+        env: { npm_config_registry: `${url}/`, CI: 'true' },
+      });
+      expect(result.exitCode, result.all).toBe(2);
+      expect(result.stderr).toContain('✖ npm install --no-fund --no-audit failed with exit code 1.');
+      expect(result.stderr).toContain(
+        `The project is in place. Fix the cause, then run:\n  cd ${shop} && npm install --no-fund --no-audit`,
+      );
+      expect(JSON.parse(await readFile(join(shop, 'be-worker.json'), 'utf8')).answers.integrations).toEqual(['sentry']);
+    } finally {
+      server.close();
+    }
+  }, 120_000);
 
   it('an edit where the integration writes too is marked as a conflict; exit 1', async () => {
     const shop = await worker();
