@@ -1,6 +1,7 @@
 // Talking to AWS (or a local SQS) for the commands that act on a worker's queues: clients with
 // deadlines, who we act as (STS) before anything else, and AWS failures as one sentence.
 import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -29,6 +30,8 @@ export interface AwsClients {
   /** EventBridge Scheduler and IAM: `provision` makes the worker's schedules and their role. */
   scheduler: SchedulerClient;
   iam: IAMClient;
+  /** The large-payloads integration's bucket. */
+  s3: S3Client;
 }
 
 /**
@@ -47,6 +50,8 @@ export async function withAws<T>(
     sqs: new SQSClient(config),
     scheduler: new SchedulerClient(config),
     iam: new IAMClient(config),
+    // An emulator (fauxqs, moto) on one host:port has no bucket subdomains.
+    s3: new S3Client({ ...config, forcePathStyle: Boolean(target.endpoint) }),
   };
   const { signal } = target;
   let reject: (error: Error) => void = () => {};

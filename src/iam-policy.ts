@@ -7,6 +7,7 @@ import { deadLetterQueueName, envNameSchema, fullQueueName } from '../templates/
 import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
 import { awsError, whoAmI, withAws } from './aws.ts';
 import { EnvironmentError, UserError } from './errors.ts';
+import type { PayloadBucket } from './payload-bucket.ts';
 import { scheduleGroupName, schedulerRoleName } from './schedules/provision.ts';
 
 /**
@@ -88,9 +89,26 @@ export interface PolicyTarget {
   routes?: Readonly<Record<string, string>>;
   /** When the worker has schedules: its name (its schedule group's) and --scheduler-role-arn if given. */
   scheduling?: { worker: string; roleArn?: string | undefined };
+  /** With the large-payloads integration: its bucket and key prefix. */
+  payloads?: PayloadBucket;
 }
 
-export function iamPolicies({ env, region, account, queues, routes = {}, scheduling }: PolicyTarget): IamPolicies {
+/**
+ * The S3 calls of the large-payloads integration: the body written before its message is sent, read
+ * back (GetObject also allows HeadObject), deleted once its message is. On the prefix's objects
+ * only: not the bucket itself, nor its other keys.
+ */
+export const PAYLOAD_ACTIONS = ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] as const;
+
+export function iamPolicies({
+  env,
+  region,
+  account,
+  queues,
+  routes = {},
+  scheduling,
+  payloads,
+}: PolicyTarget): IamPolicies {
   checkedEnv(env);
   if (!/^\d{12}$/.test(account)) {
     throw new UserError(`"${account}" is not an AWS account id: pass the 12 digits, e.g. --account 123456789012`);
@@ -114,6 +132,16 @@ export function iamPolicies({ env, region, account, queues, routes = {}, schedul
           Action: [...SENDER_ACTIONS],
           Resource: sentTo.map(arn),
         },
+        ...(payloads
+          ? [
+              {
+                Sid: 'LargePayloadObjects',
+                Effect: 'Allow' as const,
+                Action: [...PAYLOAD_ACTIONS],
+                Resource: [`arn:${partitionOf(region)}:s3:::${payloads.bucket}/${payloads.prefix}*`],
+              },
+            ]
+          : []),
       ],
     },
     keda: {

@@ -16,6 +16,7 @@ import type { QueueBinding } from '../templates/worker/src/runtime/queues.ts';
 import { type AwsClients, awsCall, type Identity, whoAmI, withAws } from './aws.ts';
 import { CancelledError } from './errors.ts';
 import { partitionOf } from './iam-policy.ts';
+import { applyBucketPlan, type BucketPlan, bucketWrites, payloadBucketOf, planBucket } from './payload-bucket.ts';
 import type { LoadedSchedule } from './schedules/load.ts';
 import {
   applySchedulePlan,
@@ -43,6 +44,11 @@ export interface ProvisionOptions {
   prune?: boolean;
   /** The role EventBridge sends as, owned by someone else: none is created. */
   schedulerRoleArn?: string;
+  /**
+   * With the large-payloads integration: its bucket (default: defaultPayloadBucket) and key prefix,
+   * made to exist with the queues.
+   */
+  payloads?: { bucket?: string | undefined; prefix: string };
   /** Asked with the plan (who, where, what) before changing anything; resolving false cancels. */
   confirm?(plan: ProvisionReport): Promise<boolean>;
   /** Ctrl-C: stops at once with a CancelledError; what was created stays, and a rerun finishes. */
@@ -58,6 +64,8 @@ export interface ProvisionReport {
   schedules?: SchedulePlan;
   /** Why the schedules were left alone (env local: npm run dev fires them). */
   schedulesSkipped?: string;
+  /** The large-payloads bucket, setting by setting; absent without the integration. */
+  bucket?: BucketPlan;
 }
 
 export async function provision(options: ProvisionOptions): Promise<ProvisionReport> {
@@ -84,6 +92,11 @@ async function provisionWith(clients: AwsClients, options: ProvisionOptions): Pr
   const schedules = scheduling
     ? await awsCall(() => planSchedules(clients, scheduling), 'reading the schedules and their role')
     : undefined;
+  const payloads = options.payloads && {
+    ...payloadBucketOf(options.payloads, { worker: options.worker, env: options.env, account: identity.account }),
+    local: options.env === 'local',
+  };
+  const bucket = payloads && (await awsCall(() => planBucket(clients.s3, payloads), 'reading the payload bucket'));
   const report: ProvisionReport = {
     identity,
     region: options.region,
@@ -91,6 +104,7 @@ async function provisionWith(clients: AwsClients, options: ProvisionOptions): Pr
     entries: plan,
     ...(schedules ? { schedules } : {}),
     ...(skipped ? { schedulesSkipped: skipped } : {}),
+    ...(bucket ? { bucket } : {}),
   };
   if (options.dryRun) return report;
   if (writes(report, options.fix) && options.confirm && !(await options.confirm(report))) {
@@ -105,14 +119,25 @@ async function provisionWith(clients: AwsClients, options: ProvisionOptions): Pr
       () => applySchedulePlan(clients, scheduling, schedules, { fix: options.fix, tags: settings.tags }),
       'creating the schedule group and the role',
     ));
-  return { ...report, entries, ...(applied ? { schedules: applied } : {}) };
+  // The bucket before the worker could send a pointer to it: alongside its queues.
+  const made =
+    bucket &&
+    (await awsCall(
+      () => applyBucketPlan(clients.s3, bucket, { fix: options.fix, region: options.region }),
+      'creating the payload bucket',
+    ));
+  return { ...report, entries, ...(applied ? { schedules: applied } : {}), ...(made ? { bucket: made } : {}) };
 }
 
-/** How many queues, schedules, and the group and role, applying the plan would change. */
-export function writes({ entries, schedules }: Pick<ProvisionReport, 'entries' | 'schedules'>, fix?: boolean): number {
+/** How many queues, schedules, the group and role, and bucket settings applying the plan would change. */
+export function writes(
+  { entries, schedules, bucket }: Pick<ProvisionReport, 'entries' | 'schedules' | 'bucket'>,
+  fix?: boolean,
+): number {
   return (
     entries.filter(({ action }) => action === 'create' || (action === 'drift' && fix)).length +
-    scheduleWrites(schedules, fix)
+    scheduleWrites(schedules, fix) +
+    bucketWrites(bucket, fix)
   );
 }
 

@@ -1,9 +1,12 @@
 // `be-worker status`: how many messages each queue of a worker and its dead-letter queue hold, as
-// SQS counts them (the same attributes the worker's queue-depth metrics read).
+// SQS counts them (the same attributes the worker's queue-depth metrics read); with large-payloads,
+// what its bucket holds.
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { readQueueDepth } from '../templates/worker/src/runtime/depth.ts';
 import { findQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
-import { type AwsTarget, awsError, type Identity, whoAmI, withAws } from './aws.ts';
+import { type AwsTarget, awsCall, awsError, type Identity, whoAmI, withAws } from './aws.ts';
+import { type PayloadBucket, payloadBucketOf } from './payload-bucket.ts';
 import type { WorkerQueue } from './worker-queues.ts';
 
 export interface Depth {
@@ -26,25 +29,65 @@ export interface StatusReport {
   region: string;
   env: string;
   queues: QueueStatus[];
+  /** With large-payloads: what its bucket holds under the prefix. */
+  payloads?: PayloadUsage;
+}
+
+/**
+ * The objects under the prefix, from one listing (up to 1000; `more` when there are more): bodies of
+ * messages queued, in flight or dead-lettered, kept ones, and orphans the lifecycle rule will remove.
+ */
+export interface PayloadUsage extends PayloadBucket {
+  objects: number;
+  bytes: number;
+  more: boolean;
+  /** The bucket is not there (not provisioned in this env). */
+  missing?: boolean;
 }
 
 export interface StatusOptions extends AwsTarget {
   env: string;
   queues: readonly WorkerQueue[];
+  /** With large-payloads: the worker's name and the bucket flags (provision's default bucket when none). */
+  payloads?: { worker: string; bucket?: string | undefined; prefix: string };
   signal?: AbortSignal;
 }
 
 export async function status(options: StatusOptions): Promise<StatusReport> {
   return withAws(
     options,
-    async ({ sts, sqs }) => ({
-      identity: await whoAmI(sts, options),
-      region: options.region,
-      env: options.env,
-      queues: await queueStatuses(sqs, options.queues),
-    }),
+    async ({ sts, sqs, s3 }) => {
+      const identity = await whoAmI(sts, options);
+      const { payloads } = options;
+      const bucket =
+        payloads && payloadBucketOf(payloads, { ...payloads, env: options.env, account: identity.account });
+      const [queues, usage] = await Promise.all([
+        queueStatuses(sqs, options.queues),
+        bucket && awsCall(() => payloadUsage(s3, bucket), `listing s3://${bucket.bucket}/${bucket.prefix}`, options),
+      ]);
+      return { identity, region: options.region, env: options.env, queues, ...(usage ? { payloads: usage } : {}) };
+    },
     'Cancelled.',
   );
+}
+
+/** One ListObjectsV2 call: cheap, and exact up to 1000 objects. */
+async function payloadUsage(s3: S3Client, { bucket, prefix }: PayloadBucket): Promise<PayloadUsage> {
+  try {
+    const { Contents = [], IsTruncated } = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, ...(prefix ? { Prefix: prefix } : {}) }),
+    );
+    return {
+      bucket,
+      prefix,
+      objects: Contents.length,
+      bytes: Contents.reduce((sum, { Size = 0 }) => sum + Size, 0),
+      more: Boolean(IsTruncated),
+    };
+  } catch (error) {
+    if ((error as Error).name !== 'NoSuchBucket') throw error;
+    return { bucket, prefix, objects: 0, bytes: 0, more: false, missing: true };
+  }
 }
 
 /** Each queue, then its dead-letter queue, in the order of src/config/queues.ts. */

@@ -84,6 +84,27 @@ describe('the worker role’s policy', () => {
     expect(dev).toEqual(expect.arrayContaining(['CreateQueueCommand', 'SetQueueAttributesCommand']));
   });
 
+  it('with large-payloads, also exactly the S3 object calls its code makes, on the prefix only', async () => {
+    const tree = await renderWorker(spec({ integrations: ['large-payloads'] }));
+    const called = sdkCommands(tree, 'src/main.ts');
+    expect([...called.keys()].sort()).toEqual(['@aws-sdk/client-s3', '@aws-sdk/client-sqs']);
+    const s3 = [...(called.get('@aws-sdk/client-s3') ?? [])].map((command) => `s3:${command.replace(/Command$/, '')}`);
+    // CreateBucket is the local emulator's only (it starts empty): on AWS, be-worker provision makes the bucket.
+    expect(tree.get('src/integrations/large-payloads.ts')).toContain('createBucket: endpoint !== undefined && local');
+    const policies = iamPolicies({
+      env: 'prod',
+      region: 'eu-west-1',
+      account: '123456789012',
+      queues: [{ queue: 'resize', task: 'resize' }],
+      payloads: { bucket: 'prod-image-resizer-large-payloads-123456789012', prefix: 'big/' },
+    });
+    const statement = policies.worker.Statement.find(({ Sid }) => Sid === 'LargePayloadObjects');
+    expect(statement?.Action).toEqual(s3.filter((action) => action !== 's3:CreateBucket').sort());
+    expect(statement?.Resource).toEqual(['arn:aws:s3:::prod-image-resizer-large-payloads-123456789012/big/*']);
+    const sqs = new Set([...(called.get('@aws-sdk/client-sqs') ?? [])].map(actionOf));
+    expect([...actions(policies.worker)].filter((action) => action.startsWith('sqs:')).sort()).toEqual([...sqs].sort());
+  });
+
   it.each([
     ['dev', 'eu-west-1', 'aws'],
     ['prod', 'us-east-2', 'aws'],

@@ -14,21 +14,31 @@ import { applyChanges, diffOf } from '../changes.ts';
 import { listDeadLetters, peekDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../dlq/index.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { callerAccount, checkedEnv, iamPolicies } from '../iam-policy.ts';
+import { INTEGRATION_NAMES } from '../integrations/index.ts';
 import { onboardingMessage } from '../onboarding.ts';
 import { beWorkerCommand } from '../package-manager.ts';
+import { payloadBucketOf } from '../payload-bucket.ts';
 import { provision, writes } from '../provision.ts';
 import { findWorkerRepo, type WorkerRepo } from '../repo.ts';
 import { planAddSchedule, planRemoveSchedule } from '../schedules/edit.ts';
 import { loadSchedules } from '../schedules/load.ts';
 import { QUEUES_FILE, readQueues } from '../source/queues-file.ts';
 import { readRoutesFile } from '../source/routes-file.ts';
-import { status } from '../status.ts';
+import { type StatusOptions, status } from '../status.ts';
 import { isLoopback } from '../ui/guard.ts';
 import { startUiServer } from '../ui/server.ts';
 import { CLI_VERSION } from '../version.ts';
 import { workerQueues } from '../worker-queues.ts';
 import { completeAddQueue, QUEUE_DESCRIPTION } from './add-queue-prompts.ts';
-import { formatList, formatPeek, formatRedrive, formatStatus, heading, progressBar } from './dlq-output.ts';
+import {
+  formatList,
+  formatPeek,
+  formatPurgedObjects,
+  formatRedrive,
+  formatStatus,
+  heading,
+  progressBar,
+} from './dlq-output.ts';
 import { formatPolicies } from './iam-policy-output.ts';
 import { openInBrowser } from './open-browser.ts';
 import { accountOf, confirmFor, isShared, provisionAndReport } from './provision-output.ts';
@@ -97,11 +107,33 @@ function provisionOptions(
   };
 }
 
+/** Whether the worker has the large-payloads integration, whose bucket provision and iam-policy take care of. */
+function hasLargePayloads(repo: WorkerRepo): boolean {
+  return (repo.answers.answers.integrations as readonly string[]).includes('large-payloads');
+}
+
+interface PayloadFlags {
+  bucket?: string;
+  payloadPrefix?: string;
+}
+
+/** The flags that say where the large-payloads integration's objects are. */
+function payloadOptions(command: Command): Command {
+  return command
+    .option(
+      '--bucket <name>',
+      "with large-payloads: the bucket, as the worker's LARGE_PAYLOAD_BUCKET says (default: <env>-<worker>-large-payloads-<account>; env local: <worker>-large-payloads)",
+    )
+    .option(
+      '--payload-prefix <prefix>',
+      "with large-payloads: the objects' key prefix, as LARGE_PAYLOAD_PREFIX says (default: none)",
+    );
+}
+
 awsOptions(
-  program
-    .command('provision')
+  payloadOptions(program.command('provision'))
     .description(
-      "create this worker's SQS queues and their err- dead-letter queues, and its schedules in EventBridge Scheduler, or check them",
+      "create this worker's SQS queues and their err- dead-letter queues, its schedules in EventBridge Scheduler and (large-payloads) its S3 bucket, or check them",
     )
     .option('--dry-run', 'print the plan (create / exists / drift per queue and schedule); change nothing')
     .option('--fix', 'apply the planned attributes to queues and schedules that drifted')
@@ -113,7 +145,8 @@ awsOptions(
     .option('--json', 'print the result as JSON'),
 ).action(
   async (
-    flags: AwsFlags & { dryRun?: boolean; fix?: boolean; prune?: boolean; schedulerRoleArn?: string; json?: boolean },
+    flags: AwsFlags &
+      PayloadFlags & { dryRun?: boolean; fix?: boolean; prune?: boolean; schedulerRoleArn?: string; json?: boolean },
   ) => {
     const signal = cancelOnCtrlC();
     const repo = await findWorkerRepo(process.cwd());
@@ -126,6 +159,7 @@ awsOptions(
         schedules,
         prune: flags.prune,
         schedulerRoleArn: flags.schedulerRoleArn,
+        ...(hasLargePayloads(repo) ? { payloads: { bucket: flags.bucket, prefix: flags.payloadPrefix ?? '' } } : {}),
         signal,
       },
       flags,
@@ -199,6 +233,22 @@ awsOptions(
 );
 
 program
+  .command('add-integration')
+  .description(
+    'add integrations to this worker, three-way as upgrade does (your edits are kept): its files, package.json, be-worker.json, then npm install',
+  )
+  .argument('<names...>', `the integrations: ${INTEGRATION_NAMES.join(', ')}`)
+  .option('--dry-run', 'print the diff and the conflicts; change nothing')
+  .option('--allow-dirty', 'go on with changes not committed')
+  .option('--no-install', 'skip the dependency install')
+  .option('--base <tarball|dir>', 'the package of the version the worker was made with, when offline')
+  .action(async (names: string[], flags: import('./add-integration.ts').AddIntegrationFlags) => {
+    // Loaded when used, as upgrade: the merge and the package loading.
+    const { runAddIntegration } = await import('./add-integration.ts');
+    process.exitCode = await runAddIntegration(names, flags, cancelOnCtrlC());
+  });
+
+program
   .command('info')
   .description("show this worker's queues and their SQS names in an environment")
   .option('--env <env>', 'environment for the SQS names (default: the one it was created with)')
@@ -218,8 +268,7 @@ program
     }
   });
 
-program
-  .command('iam-policy')
+payloadOptions(program.command('iam-policy'))
   .description(
     "the least-privilege IAM policies of the worker's role and KEDA's, for its queues in an AWS env (and, with schedules, what provisioning them needs)",
   )
@@ -236,14 +285,16 @@ program
     'print only the policy documents, as JSON: { "worker": {…}, "keda": {…} }, and "schedules" when it has schedules',
   )
   .action(
-    async (flags: {
-      env?: string;
-      region?: string;
-      account?: string;
-      profile?: string;
-      schedulerRoleArn?: string;
-      json?: boolean;
-    }) => {
+    async (
+      flags: {
+        env?: string;
+        region?: string;
+        account?: string;
+        profile?: string;
+        schedulerRoleArn?: string;
+        json?: boolean;
+      } & PayloadFlags,
+    ) => {
       const repo = await findWorkerRepo(process.cwd());
       const spec = repo.answers.answers;
       // Env first: a wrong one is said before credentials are looked for.
@@ -255,7 +306,13 @@ program
       const schedules = await loadSchedules(repo.root, { signal });
       const account = flags.account ?? (await callerAccount({ region, profile: flags.profile, signal }));
       const scheduling = schedules.length ? { worker: spec.name, roleArn: flags.schedulerRoleArn } : undefined;
-      const policies = iamPolicies({ env, region, account, queues, routes, scheduling });
+      const payloads = hasLargePayloads(repo)
+        ? payloadBucketOf(
+            { bucket: flags.bucket, prefix: flags.payloadPrefix ?? '' },
+            { worker: spec.name, env, account },
+          )
+        : undefined;
+      const policies = iamPolicies({ env, region, account, queues, routes, scheduling, payloads });
       console.log(
         flags.json
           ? JSON.stringify(policies, null, 2)
@@ -301,6 +358,7 @@ async function queuesTarget(flags: AwsFlags, signal?: AbortSignal) {
   const env = flags.env ?? spec.env;
   const bindings = readQueues(await readFile(join(repo.root, QUEUES_FILE), 'utf8'));
   return {
+    largePayloads: hasLargePayloads(repo),
     env,
     region: flags.region ?? spec.region,
     profile: flags.profile,
@@ -311,13 +369,12 @@ async function queuesTarget(flags: AwsFlags, signal?: AbortSignal) {
 }
 
 targetOptions(
-  program
-    .command('status')
+  payloadOptions(program.command('status'))
     .description('messages visible, in flight and delayed in each queue of the worker and its DLQ')
     .option('--json', 'print the counts as JSON')
     .option('--watch', 'redraw the counts in place every --interval seconds (in a terminal), until Ctrl-C')
     .option('--interval <seconds>', 'seconds between two reads with --watch', positiveInteger, 5),
-).action(async (flags: AwsFlags & { json?: boolean; watch?: boolean; interval: number }) => {
+).action(async (flags: AwsFlags & PayloadFlags & { json?: boolean; watch?: boolean; interval: number }) => {
   if (flags.watch && (flags.json || !interactive)) {
     throw new UserError(
       flags.json
@@ -326,7 +383,11 @@ targetOptions(
     );
   }
   const signal = cancelOnCtrlC();
-  const target = await queuesTarget(flags, signal);
+  const { largePayloads, ...queues } = await queuesTarget(flags, signal);
+  const worker = (await findWorkerRepo(process.cwd())).answers.answers.name;
+  const target: StatusOptions = largePayloads
+    ? { ...queues, payloads: { worker, bucket: flags.bucket, prefix: flags.payloadPrefix ?? '' } }
+    : queues;
   if (!flags.watch) {
     const report = await status(target);
     console.log(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
@@ -420,9 +481,11 @@ targetOptions(
     .argument('<queue>', QUEUE_ARGUMENT)
     .option('-y, --yes', 'purge without asking (needed without a terminal)'),
 ).action(async (queue: string, flags: AwsFlags) => {
+  const { largePayloads, ...target } = await queuesTarget(flags, cancelOnCtrlC());
   const plan = await purgeDeadLetters({
-    ...(await queuesTarget(flags, cancelOnCtrlC())),
+    ...target,
     queue,
+    payloads: largePayloads,
     async confirm(plan) {
       console.log(heading(plan));
       const what = `the ${plan.messages} message(s) of ${plan.deadLetterQueue} in env "${plan.env}"`;
@@ -430,6 +493,7 @@ targetOptions(
     },
   });
   console.log(`Purged ${plan.deadLetterQueue}: ${plan.messages} message(s) deleted (SQS may take up to a minute).`);
+  if (plan.objects) console.log(formatPurgedObjects(plan.objects));
 });
 
 targetOptions(
@@ -622,6 +686,10 @@ const EXAMPLES: Record<string, [args: string, why: string][]> = {
   'add-queue': [
     ['add-queue images-resize --task resize', "the queue, its task and the task's test"],
     ['add-queue', 'in a terminal: asks for the queue and its task'],
+  ],
+  'add-integration': [
+    ['add-integration sentry --dry-run', 'the diff and any conflicts; changes nothing'],
+    ['add-integration ratelimit sentry', 'both, merged into your files, then npm install'],
   ],
   info: [['info --env prod', "the queues' SQS names in env prod"]],
   'iam-policy': [

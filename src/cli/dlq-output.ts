@@ -5,7 +5,7 @@ import { whoAndWhere } from '../aws.ts';
 import type { DeadLetterSummary, PeekReport, RedriveProgress, RedriveReport, Where } from '../dlq/index.ts';
 import type { DeadLetter } from '../dlq/read.ts';
 import { beWorkerCommand } from '../package-manager.ts';
-import type { StatusReport } from '../status.ts';
+import type { PayloadUsage, StatusReport } from '../status.ts';
 import { interactive, table } from './ui.ts';
 
 export function heading({ identity, region, env }: Where): string {
@@ -23,7 +23,19 @@ export function formatStatus(report: StatusReport): string {
       row.missing ? kleur.yellow(`missing: ${beWorkerCommand(`provision --env ${report.env}`)}`) : '',
     ];
   });
-  return [heading(report), ...table(['QUEUE', 'VISIBLE', 'IN FLIGHT', 'DELAYED', ''], rows)].join('\n');
+  return [
+    heading(report),
+    ...table(['QUEUE', 'VISIBLE', 'IN FLIGHT', 'DELAYED', ''], rows),
+    ...(report.payloads ? [formatPayloadUsage(report.payloads, report.env)] : []),
+  ].join('\n');
+}
+
+function formatPayloadUsage(usage: PayloadUsage, env: string): string {
+  const where = `s3://${usage.bucket}/${usage.prefix}`;
+  if (usage.missing)
+    return `Large payloads: ${where} ${kleur.yellow(`missing: ${beWorkerCommand(`provision --env ${env}`)}`)}`;
+  const more = usage.more ? ' (the first 1000 listed; there are more)' : '';
+  return `Large payloads: ${usage.objects} object(s), ${usage.bytes} bytes in ${where}${more}: bodies of messages queued, in flight or dead-lettered, and any kept or orphaned`;
 }
 
 export function formatList(report: Where & { queues: DeadLetterSummary[] }): string {
@@ -69,11 +81,31 @@ function formatLetter(letter: DeadLetter): string[] {
   return [
     '',
     `${kleur.bold(letter.task ?? '(unknown task)')}  ${facts.join('  ')}`,
-    letter.decodeError
-      ? `  body not readable: ${letter.decodeError}`
-      : `  args ${truncate(JSON.stringify(letter.args))}  kwargs ${truncate(JSON.stringify(letter.kwargs))}`,
+    ...(letter.payload
+      ? [
+          `  body in s3://${letter.payload.bucket}/${letter.payload.key} (${letter.payload.size} bytes; left there)${letter.payload.unread ? `: ${kleur.yellow(letter.payload.unread)}` : ''}`,
+        ]
+      : []),
+    letter.payload?.unread
+      ? `  args not shown: the body was not read`
+      : letter.decodeError
+        ? `  body not readable: ${letter.decodeError}`
+        : `  args ${truncate(JSON.stringify(letter.args))}  kwargs ${truncate(JSON.stringify(letter.kwargs))}`,
     `  ${kleur.red(letter.errorType ?? '(no reason)')}${letter.errorMessage ? `: ${truncate(letter.errorMessage, 200)}` : ''}${letter.sourceQueue ? `  (from ${letter.sourceQueue})` : ''}`,
   ];
+}
+
+/** What a purge did to the stored bodies of the messages it purged. */
+export function formatPurgedObjects({ deleted, errors }: { deleted: number; errors: string[] }): string {
+  const lines = [`Deleted ${deleted} stored bod${deleted === 1 ? 'y' : 'ies'} of those messages from S3.`];
+  if (errors.length > 0) {
+    lines.push(
+      kleur.yellow(
+        `${errors.length} could not be deleted; the bucket's lifecycle rule removes them later:\n${errors.map((error) => `  ${error}`).join('\n')}`,
+      ),
+    );
+  }
+  return lines.join('\n');
 }
 
 /** One line, at most `max` characters. */

@@ -11,11 +11,17 @@ export interface PolicyHeading {
 
 export function formatPolicies(policies: IamPolicies, { worker, env, account, region }: PolicyHeading): string {
   const json = (document: unknown) => JSON.stringify(document, null, 2);
+  const payloads = policies.worker.Statement.find(({ Sid }) => Sid === 'LargePayloadObjects')?.Resource[0];
   return [
-    `IAM policies of ${worker} in env "${env}" of AWS account ${account}, region ${region}. No * ${policies.schedules ? "in the worker's and KEDA's" : 'anywhere'}: each queue by its ARN.`,
+    `IAM policies of ${worker} in env "${env}" of AWS account ${account}, region ${region}. No * ${policies.schedules ? "in the worker's and KEDA's" : 'anywhere'}: each queue by its ARN${payloads ? ', and the large payloads by their key prefix (the one * there)' : ''}.`,
     '',
     "1. The worker's role: attach to the IAM role its pods run as (its Kubernetes ServiceAccount's role, by IRSA or an EKS Pod Identity association; on ECS, the task role).",
     '   Exactly the SQS calls the worker makes: on its queues, receive, delete, keep the lease and send retries; to their err- queues and the queues src/config/routes.ts names, send; on each, read the URL and attributes.',
+    ...(payloads
+      ? [
+          `   And the large-payloads integration's S3 calls, on ${payloads} only: write a body before its message is sent, read it back, delete it once its message is.`,
+        ]
+      : []),
     json(policies.worker),
     '',
     "2. KEDA's role: attach to the role KEDA reads queue depth as (the keda-operator ServiceAccount's role, or the roleArn of the TriggerAuthentication; with identityOwner: workload KEDA uses the worker's role, which allows this already).",

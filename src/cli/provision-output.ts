@@ -2,6 +2,7 @@
 import { type Identity, whoAndWhere } from '../aws.ts';
 import { EnvironmentError } from '../errors.ts';
 import { beWorkerCommand } from '../package-manager.ts';
+import { type BucketPlan, bucketWrites } from '../payload-bucket.ts';
 import { type ProvisionOptions, type ProvisionReport, provision, scheduleWrites, writes } from '../provision.ts';
 import type { ScheduleDrift, SchedulePlan } from '../schedules/provision.ts';
 import { confirmOrRefuse, table } from './ui.ts';
@@ -20,16 +21,19 @@ export function formatReport(report: ProvisionReport, { planned = false } = {}):
   const drift =
     entries.some((entry) => ('outcome' in entry ? entry.outcome === 'drift' : entry.action === 'drift')) ||
     Boolean(report.schedules?.entries.some((entry) => 'outcome' in entry && entry.outcome === 'drift')) ||
-    report.schedules?.role.outcome === 'drift';
+    report.schedules?.role.outcome === 'drift' ||
+    Boolean(report.bucket?.entries.some((entry) => entry.outcome === 'drift'));
   const note = dryRun ? ' — dry run, nothing changed' : planned ? ' — the plan, nothing changed yet' : '';
   const inPlace =
     entries.every((entry) => entry.action === 'exists') &&
-    (!report.schedules || scheduleWrites(report.schedules, true) === 0);
+    (!report.schedules || scheduleWrites(report.schedules, true) === 0) &&
+    bucketWrites(report.bucket, true) === 0;
   return [
     `${whoAndWhere(identity, region)}${note}`,
     ...table(['QUEUE', 'ROLE', 'RESULT', 'DETAILS'], rows),
     ...(report.schedules ? ['', ...formatSchedules(report.schedules)] : []),
     ...(report.schedulesSkipped ? [report.schedulesSkipped] : []),
+    ...(report.bucket ? ['', ...formatBucket(report.bucket)] : []),
     ...(drift && !dryRun && !planned
       ? ['Drift is reported, not changed: run again with --fix to apply the planned attributes.']
       : []),
@@ -59,6 +63,20 @@ function formatSchedules({ group, groupAction, groupOutcome, role, entries }: Sc
         ]
       : []),
     ...table(['SCHEDULE', 'RESULT', 'DETAILS'], rows),
+  ];
+}
+
+/** The large-payloads bucket: a row per setting, then what the worker must be told. */
+function formatBucket({ bucket, prefix, expirationDays, entries }: BucketPlan): string[] {
+  const rows = entries.map((entry) => [
+    entry.setting,
+    entry.outcome ?? entry.action,
+    [entry.details, entry.error].filter(Boolean).join('; '),
+  ]);
+  return [
+    `Payload bucket ${bucket}, prefix ${prefix ? `"${prefix}"` : '(none: the whole bucket)'}: objects left there are removed after ${expirationDays} days (longer than a message and its dead letter live)`,
+    ...table(['SETTING', 'RESULT', 'DETAILS'], rows),
+    `The worker finds it by LARGE_PAYLOAD_BUCKET=${bucket}${prefix ? ` and LARGE_PAYLOAD_PREFIX=${prefix}` : ''}.`,
   ];
 }
 
@@ -94,10 +112,11 @@ export async function provisionAndReport(
   const failed = [
     ...report.entries.filter((entry) => 'outcome' in entry && entry.outcome === 'failed'),
     ...(report.schedules?.entries.filter((entry) => 'outcome' in entry && entry.outcome === 'failed') ?? []),
+    ...(report.bucket?.entries.filter((entry) => entry.outcome === 'failed') ?? []),
   ];
   if (failed.length > 0) {
     throw new EnvironmentError(
-      `${failed.length} queue(s) or schedule(s) failed (see above); fix the cause and run ${again}.`,
+      `${failed.length} queue(s), schedule(s) or bucket setting(s) failed (see above); fix the cause and run ${again}.`,
     );
   }
   // AWS envs only: env local is the SQS of npm run dev, which has no IAM.
@@ -135,9 +154,11 @@ export function confirmFor({
   if (!isShared(env)) return undefined;
   return async (plan) => {
     const schedules = scheduleWrites(plan.schedules, fix);
+    const settings = bucketWrites(plan.bucket, fix);
     const what = [
-      `${writes(plan, fix) - schedules} queue(s)`,
+      `${writes(plan, fix) - schedules - settings} queue(s)`,
       ...(schedules ? [`${schedules} schedule(s), schedule group or role`] : []),
+      ...(settings ? [`${settings} setting(s) of bucket ${plan.bucket?.bucket}`] : []),
     ].join(' and ');
     const where = `env "${env}" of ${accountOf(plan.identity)} (${plan.region})`;
     return confirmOrRefuse(`Change ${what} in ${where}?`, `provisioning would change ${what} in ${where}`, () =>

@@ -104,7 +104,7 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
   return 0;
 }
 
-function conflictList(conflicts: Conflict[]): string {
+export function conflictList(conflicts: Conflict[]): string {
   const lines = conflicts.flatMap(({ path, hunks, keys }) =>
     keys ? keys.map((key) => `  ${path}: ${key}`) : [`  ${path} (${hunks} conflict${hunks === 1 ? '' : 's'} marked)`],
   );

@@ -1,5 +1,6 @@
 // `be-worker dlq`: a worker's dead letters read, summed up, moved back to their queue, or purged.
 // Each command first asks who it acts as (STS), then finds the queue by any of its names.
+import type { S3Client } from '@aws-sdk/client-s3';
 import { PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { findQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { MAX_BATCH } from '../../templates/worker/src/runtime/timing.ts';
@@ -9,7 +10,8 @@ import { readDepth } from '../status.ts';
 import { queueUrl, type WorkerQueue, workerQueueNamed } from '../worker-queues.ts';
 import { type DeadLetterGroup, groupDeadLetters } from './group.ts';
 import { MoveTasksUnsupportedError, moveTask } from './move-task.ts';
-import { type DeadLetter, READ_HIDE_SECONDS, readDeadLetters } from './read.ts';
+import { deletePayloads, s3PayloadReader } from './payloads.ts';
+import { type DeadLetter, READ_HIDE_SECONDS, readDeadLetters, withPayloads } from './read.ts';
 import { type LoopResult, redriveLoop } from './redrive-loop.ts';
 
 export interface DlqOptions extends AwsTarget {
@@ -29,6 +31,7 @@ export interface Where {
 interface Opened {
   where: Where;
   sqs: SQSClient;
+  s3: S3Client;
   /** The queue named on the command line, with the URLs of it and its DLQ. */
   open(name: string): Promise<{ queue: WorkerQueue; url: string; deadLetterUrl: string }>;
 }
@@ -37,7 +40,7 @@ interface Opened {
 function session<T>(options: DlqOptions, work: (opened: Opened) => Promise<T>, cancelled?: string): Promise<T> {
   return withAws(
     options,
-    async ({ sts, sqs }) => {
+    async ({ sts, sqs, s3 }) => {
       const identity = await whoAmI(sts, options);
       const open = async (name: string) => {
         const queue = workerQueueNamed(options.queues, name, options.env);
@@ -48,7 +51,7 @@ function session<T>(options: DlqOptions, work: (opened: Opened) => Promise<T>, c
         return { queue, url, deadLetterUrl };
       };
       try {
-        return await work({ where: { identity, region: options.region, env: options.env }, sqs, open });
+        return await work({ where: { identity, region: options.region, env: options.env }, sqs, s3, open });
       } catch (error) {
         throw awsError(error, 'working on the dead-letter queue', options);
       }
@@ -110,18 +113,22 @@ export interface PeekReport extends Where {
   letters: DeadLetter[];
 }
 
-/** The first `count` dead letters decoded; they stay where they were, visible again at once. */
+/**
+ * The first `count` dead letters decoded; they stay where they were, visible again at once. A body
+ * in S3 is read (up to PEEK_MAX_BYTES) and decoded, and left there.
+ */
 export async function peekDeadLetters(options: DlqOptions & { queue: string; count: number }): Promise<PeekReport> {
   return session(
     options,
-    async ({ where, sqs, open }) => {
+    async ({ where, sqs, s3, open }) => {
       const { queue, deadLetterUrl } = await open(options.queue);
+      const letters = await readDeadLetters(sqs, deadLetterUrl, options.count);
       return {
         ...where,
         queue: queue.queue,
         deadLetterQueue: queue.deadLetterName,
         messages: await messagesIn(sqs, deadLetterUrl),
-        letters: await readDeadLetters(sqs, deadLetterUrl, options.count),
+        letters: await withPayloads(letters, s3PayloadReader(s3)),
       };
     },
     `Cancelled; the messages read are visible again within ${READ_HIDE_SECONDS} s.`,
@@ -133,19 +140,35 @@ export interface PurgePlan extends Where {
   messages: number;
 }
 
-/** Empties the queue's DLQ, once `confirm` (shown the count and the env) resolves. */
+export interface PurgeReport extends PurgePlan {
+  /** With payloads: the objects of the purged messages read beforehand, deleted after the purge. */
+  objects?: { deleted: number; errors: string[] };
+}
+
+/**
+ * Empties the queue's DLQ, once `confirm` (shown the count and the env) resolves. With `payloads`
+ * (the worker stores large bodies in S3), the messages are read first for their pointers, and once
+ * SQS has taken the purge their objects are deleted; one that arrives after the read keeps its
+ * object until the bucket's lifecycle rule removes it.
+ */
 export async function purgeDeadLetters(
-  options: DlqOptions & { queue: string; confirm?(plan: PurgePlan): Promise<unknown> },
-): Promise<PurgePlan> {
+  options: DlqOptions & { queue: string; payloads?: boolean; confirm?(plan: PurgePlan): Promise<unknown> },
+): Promise<PurgeReport> {
   return session(
     options,
-    async ({ where, sqs, open }) => {
+    async ({ where, sqs, s3, open }) => {
       const { queue, deadLetterUrl } = await open(options.queue);
       const plan = { ...where, deadLetterQueue: queue.deadLetterName, messages: await messagesIn(sqs, deadLetterUrl) };
       await options.confirm?.(plan);
+      const pointers = options.payloads
+        ? (await readDeadLetters(sqs, deadLetterUrl, plan.messages)).flatMap(({ payload }) =>
+            payload ? [payload] : [],
+          )
+        : [];
       // SQS takes up to a minute to finish, and allows one purge a minute.
       await sqs.send(new PurgeQueueCommand({ QueueUrl: deadLetterUrl }));
-      return plan;
+      if (!options.payloads) return plan;
+      return { ...plan, objects: await deletePayloads(s3, pointers) };
     },
     'Cancelled; nothing was purged.',
   );

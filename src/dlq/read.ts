@@ -3,10 +3,16 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   type Message,
+  type MessageAttributeValue,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { decodeMessage } from '../../templates/worker/src/runtime/codec.ts';
+import {
+  type PayloadPointer,
+  POINTER_ATTRIBUTES,
+  readPointer,
+} from '../../templates/worker/src/runtime/payload-pointer.ts';
 import { MAX_BATCH } from '../../templates/worker/src/runtime/timing.ts';
 
 /**
@@ -33,6 +39,11 @@ export interface DeadLetter {
   receiveCount?: number;
   /** Why the body is not a Celery message, when it is not. */
   decodeError?: string;
+  /**
+   * The body is in S3 (large-payloads, or an SQS extended client): where, its size, and why it was
+   * not read when it was not.
+   */
+  payload?: PayloadPointer & { unread?: string };
 }
 
 /** A received dead letter: what it says, and what is needed to move it. */
@@ -41,6 +52,8 @@ export interface ReceivedDeadLetter extends DeadLetter {
   /** The body as the dead-letter queue holds it: the message as first sent. */
   body: string;
   groupId?: string;
+  /** The attributes that make the body a pointer: a redrive sends them with it. */
+  pointerAttributes?: Record<string, MessageAttributeValue>;
 }
 
 export function readDeadLetter(message: Message): ReceivedDeadLetter {
@@ -62,23 +75,64 @@ export function readDeadLetter(message: Message): ReceivedDeadLetter {
       groupId: message.Attributes?.MessageGroupId,
     }),
   };
+  const fromAttributes = () =>
+    defined({ task: attribute('task'), taskId: attribute('task_id'), retries: numeric('retries') });
+  let pointer: PayloadPointer | undefined;
   try {
-    const celery = decodeMessage(letter.body);
+    pointer = readPointer(message);
+  } catch (error) {
+    return { ...letter, ...fromAttributes(), decodeError: (error as Error).message };
+  }
+  if (pointer) {
+    // The task's body is in S3: what is known without reading it is in the attributes.
+    const kept = POINTER_ATTRIBUTES.flatMap((name) => {
+      const value = message.MessageAttributes?.[name];
+      return value ? [[name, value] as const] : [];
+    });
+    return { ...letter, ...fromAttributes(), payload: pointer, pointerAttributes: Object.fromEntries(kept) };
+  }
+  return decodedLetter(letter, letter.body, numeric('retries'), fromAttributes);
+}
+
+/** The letter with what its Celery body says; what its attributes say when the body is not one. */
+function decodedLetter<T extends DeadLetter>(
+  letter: T,
+  body: string,
+  retries: number | undefined,
+  fromAttributes: () => Partial<DeadLetter>,
+): T {
+  try {
+    const celery = decodeMessage(body);
     return {
       ...letter,
       task: celery.task,
       taskId: celery.id,
       args: celery.args,
       kwargs: celery.kwargs,
-      retries: numeric('retries') ?? celery.retries,
+      retries: retries ?? celery.retries,
     };
   } catch (error) {
-    return {
-      ...letter,
-      ...defined({ task: attribute('task'), taskId: attribute('task_id'), retries: numeric('retries') }),
-      decodeError: (error as Error).message,
-    };
+    return { ...letter, ...fromAttributes(), decodeError: (error as Error).message };
   }
+}
+
+/**
+ * Reads a stored body (GetObject; never deleted): its contents, or why not (missing, too large to
+ * show, unreadable) as a sentence.
+ */
+export type PayloadReader = (pointer: PayloadPointer) => Promise<{ body: string } | { unread: string }>;
+
+/** The letters whose body is in S3, with it read and decoded; the others as they are. */
+export async function withPayloads(letters: DeadLetter[], read: PayloadReader): Promise<DeadLetter[]> {
+  return Promise.all(
+    letters.map(async (letter) => {
+      if (!letter.payload) return letter;
+      const result = await read(letter.payload);
+      if ('unread' in result) return { ...letter, payload: { ...letter.payload, unread: result.unread } };
+      // Unreadable as Celery: the task and id the attributes gave stay.
+      return decodedLetter(letter, result.body, letter.retries, () => ({}));
+    }),
+  );
 }
 
 function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
@@ -136,5 +190,5 @@ export async function readDeadLetters(sqs: SQSClient, url: string, max: number):
   } finally {
     await release(sqs, url, read);
   }
-  return read.map(({ receiptHandle: _, body: __, groupId: ___, ...letter }) => letter);
+  return read.map(({ receiptHandle: _, body: __, groupId: ___, pointerAttributes: ____, ...letter }) => letter);
 }

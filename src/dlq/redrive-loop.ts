@@ -1,6 +1,7 @@
 // Redrive one batch at a time, where SQS has no message moves (a local emulator) or only some
 // messages go (a task filter): receive from the dead-letter queue, send the body as it is there
-// (the message as first sent, so its retries start afresh; the dead-letter attributes stay behind)
+// (the message as first sent, so its retries start afresh; the dead-letter attributes stay behind,
+// a pointer's size attribute goes with it)
 // to the queue, and delete from the dead-letter queue only what was sent. At-least-once: a crash
 // between the send and the delete leaves a copy in both, never in neither.
 import { DeleteMessageBatchCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -99,6 +100,9 @@ async function send(sqs: SQSClient, to: QueueRef, letters: readonly ReceivedDead
         Entries: batch.map((letter, index) => ({
           Id: String(index),
           MessageBody: letter.body,
+          // A pointer stays a pointer (its object stays too): without its size attribute the
+          // worker would read the pointer's JSON as the task.
+          ...(letter.pointerAttributes ? { MessageAttributes: letter.pointerAttributes } : {}),
           // A FIFO queue needs a group, and a deduplication id: the dead letter's, so a redrive run
           // twice within SQS's five minutes sends the message once.
           ...(isFifo(to.name)

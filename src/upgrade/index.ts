@@ -53,19 +53,22 @@ export type UpgradePlan =
       changelog: string;
     });
 
-/** Refuses a worker that is not in git, or has changes not committed, naming them. */
-export async function checkCleanTree(root: string): Promise<void> {
+/**
+ * Refuses a worker that is not in git, or has changes not committed, naming them: what `command`
+ * (the upgrade, add-integration) changes must stand apart, to be reviewed and undone.
+ */
+export async function checkCleanTree(root: string, command = 'upgrade'): Promise<void> {
   const status = await execa('git', ['status', '--porcelain', '--untracked-files=all', '--', '.'], {
     cwd: root,
     reject: false,
     stdin: 'ignore',
   });
   if (status.exitCode === undefined && status.code === 'ENOENT') {
-    throw new EnvironmentError('git is not installed; the upgrade merges files with git merge-file');
+    throw new EnvironmentError(`git is not installed; the ${command} merges files with git merge-file`);
   }
   if (status.exitCode !== 0) {
     throw new UserError(
-      `${root} is not in a git repository: commit the worker first (git init && git add -A && git commit), so the upgrade's changes can be reviewed and undone, or pass --allow-dirty`,
+      `${root} is not in a git repository: commit the worker first (git init && git add -A && git commit), so the ${command}'s changes can be reviewed and undone, or pass --allow-dirty`,
     );
   }
   const files = status.stdout.split('\n').filter(Boolean);
@@ -73,7 +76,7 @@ export async function checkCleanTree(root: string): Promise<void> {
     const shown = files.slice(0, 20).map((line) => `  ${line}`);
     if (files.length > 20) shown.push(`  … and ${files.length - 20} more`);
     throw new UserError(
-      `the worker has changes not committed; commit or stash them first, so the upgrade's changes stand apart (or pass --allow-dirty):\n${shown.join('\n')}`,
+      `the worker has changes not committed; commit or stash them first, so the ${command}'s changes stand apart (or pass --allow-dirty):\n${shown.join('\n')}`,
     );
   }
 }
@@ -106,19 +109,7 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
         `${answers.answers.name} was made by ${PACKAGE} ${from} from other templates than this be-worker's (${described(recorded)}; this one: ${described(theirs.templates)}), which its version does not find: ${askForBase(recorded)}`,
       );
     }
-    const base = await recordedVersion(root, from, {
-      base: options.base,
-      prefix: join(prefix, 'base'),
-      root,
-      signal,
-      onStep,
-    });
-    // A base with other templates than the recorded ones would merge against the wrong files.
-    if (recorded !== undefined && base.templates.sha256 !== recorded.sha256) {
-      throw new UserError(
-        `${base.source} (${PACKAGE} ${from}, ${described(base.templates)}) is not what this worker was made from (${described(recorded)}): ${askForBase(recorded)}`,
-      );
-    }
+    const base = await recordedGenerator(repo, { base: options.base, prefix: join(prefix, 'base'), signal, onStep });
     const sources = { base: sourceOf(base), theirs: sourceOf(theirs) };
     const [baseTree, theirsTree, changelog] = await Promise.all([
       base.render(answers.answers),
@@ -142,6 +133,26 @@ export async function planUpgrade(repo: WorkerRepo, options: UpgradeOptions = {}
   } finally {
     await rm(prefix, { recursive: true, force: true });
   }
+}
+
+/**
+ * The generator that made the worker: its recorded version (this CLI, node_modules, `base`, or the
+ * registry), checked against its recorded templates: other templates would merge against the wrong
+ * files.
+ */
+export async function recordedGenerator(
+  { root, answers }: WorkerRepo,
+  { base, prefix, signal, onStep }: Pick<UpgradeOptions, 'base' | 'signal' | 'onStep'> & { prefix: string },
+): Promise<Generator> {
+  const from = answers.cliVersion;
+  const recorded = answers.templates;
+  const generator = await recordedVersion(root, from, { base, prefix, root, signal, onStep });
+  if (recorded !== undefined && generator.templates.sha256 !== recorded.sha256) {
+    throw new UserError(
+      `${generator.source} (${PACKAGE} ${from}, ${described(generator.templates)}) is not what this worker was made from (${described(recorded)}): ${askForBase(recorded)}`,
+    );
+  }
+  return generator;
 }
 
 /**

@@ -2,16 +2,17 @@
 // service receives it: moto validates few fields, so the tests assert on the requests themselves.
 // It can also answer chosen calls with an error before the emulator sees them.
 import { createServer, request as httpRequest, type Server } from 'node:http';
+import { parseXML } from '@aws-sdk/xml-builder';
 
 export interface RecordedCall {
-  /** The signing name of the service: scheduler, iam, sts, sqs. */
+  /** The signing name of the service: scheduler, iam, sts, sqs, s3. */
   service: string;
   /** scheduler (REST): "POST /schedules/name"; iam, sts (Query): the Action; sqs (JSON): the operation. */
   operation: string;
   method: string;
   path: string;
   query: URLSearchParams;
-  /** The body: parsed JSON (REST and JSON protocols), or the form fields (Query protocol). */
+  /** The body: parsed JSON (REST and JSON protocols), the form fields (Query protocol), or parsed XML (S3). */
   body: Record<string, unknown>;
 }
 
@@ -104,6 +105,8 @@ function recorded(
   const contentType = String(headers['content-type'] ?? '');
   let body: Record<string, unknown> = {};
   if (contentType.includes('x-www-form-urlencoded')) body = Object.fromEntries(new URLSearchParams(text));
+  // S3 (REST-XML): the document as the SDK's own parser reads it, a list of one as the element itself.
+  else if (text.trimStart().startsWith('<')) body = parseXML(text) as Record<string, unknown>;
   else if (text) body = JSON.parse(text) as Record<string, unknown>;
   const target = headers['x-amz-target'];
   const operation =
