@@ -10,6 +10,9 @@ export interface Confirmation {
   messages: number;
 }
 
+/** Where the queues are, and whether dead letters may point at bodies in S3 (the purge deletes those). */
+export type UiTarget = DlqOptions & { largePayloads?: boolean };
+
 export interface OperationRequest {
   action: 'redrive' | 'purge';
   queue: string;
@@ -52,9 +55,9 @@ export class Operations {
   /** Reads of dead letters under way: each hides the messages it reads for a moment, which a redrive would miss. */
   readonly #reads = new Set<Promise<unknown>>();
 
-  readonly #target: DlqOptions;
+  readonly #target: UiTarget;
 
-  constructor(target: DlqOptions) {
+  constructor(target: UiTarget) {
     this.#target = target;
   }
 
@@ -109,7 +112,7 @@ export class Operations {
     const options = { ...this.#target, signal: this.#stop.signal, queue: request.queue, confirm };
     const run =
       request.action === 'purge'
-        ? purgeDeadLetters(options).then(
+        ? purgeDeadLetters({ ...options, payloads: this.#target.largePayloads ?? false }).then(
             ({ messages, deadLetterQueue }) =>
               `Purged ${deadLetterQueue}: ${messages} message(s) deleted (SQS may take up to a minute).`,
           )

@@ -7,16 +7,16 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isShared } from '../cli/provision-output.ts';
 import type { ListedSchedule } from '../cli/schedule-output.ts';
-import { type DlqOptions, listDeadLetters, peekDeadLetters } from '../dlq/index.ts';
+import { listDeadLetters, peekDeadLetters } from '../dlq/index.ts';
 import { CancelledError, EnvironmentError, UserError } from '../errors.ts';
 import { status } from '../status.ts';
 import { hostsOf, judge, newToken } from './guard.ts';
 import { type MetricsSummary, type Read, readMetrics, summarize } from './metrics.ts';
-import { type OperationRequest, Operations } from './operations.ts';
+import { type OperationRequest, Operations, type UiTarget } from './operations.ts';
 
 export interface UiOptions {
   /** The worker's queues and where SQS is, as the dlq and status commands take them. */
-  target: DlqOptions;
+  target: UiTarget;
   worker: string;
   host: string;
   /** 0: any free port. */
