@@ -26,7 +26,7 @@ export async function planAddQueue(
   const { root, answers } = repo;
   if (queue.ratelimit && !answers.answers.integrations.includes('ratelimit')) {
     throw new UserError(
-      `--ratelimit ${queue.ratelimit}: this worker has no ratelimit integration, so nothing would enforce it; leave out --ratelimit (the integration is chosen when a worker is created: create-be-worker --with ratelimit)`,
+      `--ratelimit ${queue.ratelimit}: this worker has no ratelimit integration, so nothing would enforce it; add the integration first (be-worker add-integration ratelimit), or leave out --ratelimit`,
     );
   }
   const [queuesSource, tasksSource] = await Promise.all([read(root, QUEUES_FILE), read(root, TASKS_FILE)]);

@@ -68,7 +68,7 @@ describe('be-worker add-queue', () => {
     const result = await addQueue('images-resize', '--ratelimit', 'img');
     expect(result.exitCode).toBe(1);
     expect(result.stderr.trim()).toBe(
-      '✖ --ratelimit img: this worker has no ratelimit integration, so nothing would enforce it; leave out --ratelimit (the integration is chosen when a worker is created: create-be-worker --with ratelimit)',
+      '✖ --ratelimit img: this worker has no ratelimit integration, so nothing would enforce it; add the integration first (be-worker add-integration ratelimit), or leave out --ratelimit',
     );
     expect(await snapshot()).toEqual(before);
   });
