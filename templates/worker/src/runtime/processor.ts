@@ -5,6 +5,7 @@
 // delete had failed, it is then deleted without running again.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Outgoing, Routes } from './canvas.ts';
+import { chordPartReturned, TaskRevokedError } from './chord.ts';
 import type { CeleryMessage } from './codec.ts';
 import type { Turn } from './consumer.ts';
 import { afterFailure, afterRun, etaHop, type Failure, inspect, type Verdict, whenUnsent } from './decide.ts';
@@ -15,6 +16,7 @@ import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
 import type { DeadLetterReason, QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
+import type { Outcome } from './result-backend.ts';
 import { scheduleOf } from './schedule-message.ts';
 import type { TaskSender } from './sender.ts';
 import { HandledMessages } from './sent-twice.ts';
@@ -81,7 +83,16 @@ export class MessageProcessor {
       return this.#delete(client, message, lease, log);
     }
     const { routes, etaHorizonDays } = this.#options;
-    const verdict = inspect(message.Body ?? '', this.#tasks, queue.maxMessageBytes, Date.now(), routes, etaHorizonDays);
+    const chords = { chords: Boolean(this.#hooks.results?.chordPartReturn) };
+    const verdict = inspect(
+      message.Body ?? '',
+      this.#tasks,
+      queue.maxMessageBytes,
+      Date.now(),
+      routes,
+      etaHorizonDays,
+      chords,
+    );
     if (verdict.action === 'undecodable') {
       this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'decode_error' });
       log.error({ err: verdict.reason.error }, 'message is not a Celery task; dead-lettering it');
@@ -101,6 +112,9 @@ export class MessageProcessor {
       case 'expire':
         this.#record('expired', labels, message, celery);
         messageLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
+        // Celery counts an expired part of a chord as revoked: its chord fails rather than waits forever.
+        if (!(await this.#chordPart(celery, { state: 'FAILURE', error: new TaskRevokedError('expired') }, messageLog)))
+          return;
         return this.#delete(client, message, lease, messageLog);
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
@@ -268,6 +282,7 @@ export class MessageProcessor {
     result: unknown,
     { labels, log, retries }: { labels: Labels; log: Logger; retries: number },
   ): Promise<void> {
+    if (!(await this.#chordPart(celery, { state: 'SUCCESS', value: result }, log))) return;
     try {
       const { send } = afterRun(celery, result, this.#options.routes);
       await this.#options.sender.sendAll(send);
@@ -298,6 +313,7 @@ export class MessageProcessor {
     celery: CeleryMessage,
     errbacks: readonly Outgoing[],
   ): Promise<void> {
+    if (!(await this.#chordPart(celery, { state: 'FAILURE', error: reason.error }, log))) return;
     let why = reason;
     try {
       await this.#options.sender.sendAll(errbacks);
@@ -308,6 +324,20 @@ export class MessageProcessor {
       why = { ...reason, error: Object.assign(new Error(note), { name: reason.error.name }) };
     }
     return this.#deadLetter(client, message, lease, why, labels, log, celery);
+  }
+
+  /** A chord's header task ended for good: false when its part could not be counted (it comes back). */
+  async #chordPart(celery: CeleryMessage, outcome: Outcome, log: Logger): Promise<boolean> {
+    const { results } = this.#hooks;
+    if (!results) return true;
+    const { routes, sender } = this.#options;
+    try {
+      await chordPartReturned(celery, outcome, { results, routes, sender, log });
+      return true;
+    } catch (error) {
+      log.error({ err: error }, 'could not count its part of its chord; the message will be delivered again');
+      return false;
+    }
   }
 
   /**

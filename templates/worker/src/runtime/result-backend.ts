@@ -30,6 +30,8 @@ export interface ResultBackend {
   waitFor(taskId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<TaskMeta>;
   /** C fills this in: adds this chord header task's outcome to its chord's counter; resolves with the body's argument (the header results, in order) when this was the last part, else undefined. */
   chordPartReturn?(request: CeleryMessage, outcome: Outcome): Promise<ChordReady | undefined>;
+  /** C: forgets the chord's counter once its body was sent (or failed): only then, so a crash before it completes the chord again. */
+  chordDone?(request: CeleryMessage): Promise<void>;
   close(): Promise<void>;
 }
 
