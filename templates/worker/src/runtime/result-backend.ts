@@ -44,7 +44,140 @@ export interface EncodedFailure {
   exc_module: string;
 }
 
+/** Where Celery's Redis backend keeps a task's meta; also the channel it PUBLISHes it on. */
+export const resultKey = (taskId: string) => `celery-task-meta-${taskId}`;
+
+/**
+ * The exc_module of a TypeScript error. No Python process has a module of this name, so Celery
+ * (5.2 and 5.6 alike, `exception_to_python`) makes an Exception subclass named after exc_type
+ * instead of looking it up: Python's `get()` raises e.g. `ValidationError('the message')`, whatever
+ * the name — never a builtin of the same name with other meaning (`ReferenceError`), never a
+ * SecurityError for a name that is a builtin but no exception (`print`).
+ */
+export const TYPESCRIPT_EXC_MODULE = 'typescript';
+
+/** The longest error message stored; a longer one is cut, so a failure always fits. */
+const MAX_MESSAGE_CHARS = 4096;
+
 /** Celery's encoding of an exception as a result: {exc_type, exc_message: [...], exc_module}. */
 export function encodeFailure(error: Error): EncodedFailure {
-  return { exc_type: error.name || 'Error', exc_message: [error.message], exc_module: 'builtins' };
+  const message =
+    error.message.length > MAX_MESSAGE_CHARS ? `${error.message.slice(0, MAX_MESSAGE_CHARS)}…` : error.message;
+  return { exc_type: error.name || 'Error', exc_message: [message], exc_module: TYPESCRIPT_EXC_MODULE };
+}
+
+/** A result that cannot be stored as it is (too large, or no JSON): stored as this failure instead. */
+export class ResultNotStorableError extends Error {
+  override name = 'ResultNotStorableError';
+}
+
+/** A task's result read from the backend was a failure (or it was revoked): Celery's exception, as data. */
+export class TaskFailedError extends Error {
+  override name = 'TaskFailedError';
+  readonly taskId: string;
+  readonly state: CeleryState;
+  /** Celery's exc_type (`ValueError`), exc_message (the exception's args) and exc_module (`builtins`). */
+  readonly excType: string;
+  readonly excMessage: unknown[];
+  readonly excModule: string | undefined;
+  /** The traceback the worker stored (Python's, or a TypeScript stack). */
+  readonly traceback: string | null;
+  constructor(meta: TaskMeta) {
+    const failure = asFailure(meta.result);
+    const text = failure.exc_message.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(', ');
+    super(`task ${meta.task_id} ${meta.status === 'REVOKED' ? 'was revoked' : 'failed'}: ${failure.exc_type}: ${text}`);
+    this.taskId = meta.task_id;
+    this.state = meta.status;
+    this.excType = failure.exc_type;
+    this.excMessage = failure.exc_message;
+    this.excModule = failure.exc_module;
+    this.traceback = meta.traceback;
+  }
+}
+
+/** Waiting for a result took longer than asked. */
+export class ResultTimeoutError extends Error {
+  override name = 'ResultTimeoutError';
+}
+
+/** Celery's exception dict, whatever a worker stored (another serializer's failure becomes its text). */
+function asFailure(result: unknown): { exc_type: string; exc_message: unknown[]; exc_module: string | undefined } {
+  if (result && typeof result === 'object' && 'exc_type' in result) {
+    const { exc_type, exc_message, exc_module } = result as Record<string, unknown>;
+    return {
+      exc_type: String(exc_type),
+      exc_message: Array.isArray(exc_message) ? exc_message : [exc_message ?? ''],
+      exc_module: typeof exc_module === 'string' ? exc_module : undefined,
+    };
+  }
+  return { exc_type: 'Exception', exc_message: [JSON.stringify(result)], exc_module: undefined };
+}
+
+/** A ready meta's value, or its failure thrown as a TaskFailedError. */
+export function resultValue(meta: TaskMeta): unknown {
+  if (meta.status === 'SUCCESS') return meta.result;
+  throw new TaskFailedError(meta);
+}
+
+export interface EncodeResultOptions {
+  /** The largest meta stored, in bytes of JSON: a larger result is stored as a failure saying so. */
+  maxBytes: number;
+  now?: Date;
+}
+
+/**
+ * The JSON Celery's Redis backend stores for this outcome (base.py `_get_result_meta`): status,
+ * result, traceback, children, date_done, task_id, and group_id/parent_id when the request has
+ * them. Never the task's arguments (Celery's result_extended is not written).
+ */
+export function encodeResult(request: CeleryMessage, outcome: Outcome, options: EncodeResultOptions): string {
+  const meta = metaOf(request, outcome, options.now ?? new Date());
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(meta);
+  } catch (error) {
+    return encodeResult(request, notStorable(`its result is not JSON (${(error as Error).message})`), options);
+  }
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= options.maxBytes) return json;
+  if (outcome.state === 'SUCCESS') {
+    return encodeResult(
+      request,
+      notStorable(`its result is ${bytes} bytes of JSON, over RESULT_MAX_BYTES (${options.maxBytes})`),
+      options,
+    );
+  }
+  // A failure past the limit (a long stack): stored without its traceback, its message cut.
+  return JSON.stringify({ ...meta, traceback: null });
+}
+
+const notStorable = (why: string): Outcome => ({
+  state: 'FAILURE',
+  error: new ResultNotStorableError(`the task succeeded, but ${why}: stored as a failure instead`),
+});
+
+function metaOf(request: CeleryMessage, outcome: Outcome, now: Date): TaskMeta {
+  const { group, parent_id: parentId } = request.headers;
+  return {
+    status: outcome.state,
+    // undefined (a task that returns nothing) is Python's None.
+    result: outcome.state === 'SUCCESS' ? (outcome.value ?? null) : encodeFailure(outcome.error),
+    traceback: outcome.state === 'FAILURE' ? (outcome.error.stack ?? null) : null,
+    children: [],
+    date_done: pythonIsoTime(now),
+    ...(group ? { group_id: group } : {}),
+    ...(parentId ? { parent_id: parentId } : {}),
+    task_id: request.id,
+  };
+}
+
+/** As Celery 5.6 writes date_done (`datetime.isoformat()`, microseconds, +00:00); 5.2 reads it too. */
+function pythonIsoTime(date: Date): string {
+  return `${date.toISOString().slice(0, -1)}000+00:00`;
+}
+
+/** A stored meta, parsed; undefined for nothing stored. */
+export function decodeResult(json: string | null | undefined): TaskMeta | undefined {
+  if (json === null || json === undefined) return undefined;
+  return JSON.parse(json) as TaskMeta;
 }
