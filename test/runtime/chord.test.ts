@@ -3,8 +3,9 @@
 // failed chord's body gets, as Celery writes it (`Dependency <id> raised <repr(exception)>`).
 import { describe, expect, it } from 'vitest';
 import { canvasProblem, type Routes } from '../../templates/worker/src/runtime/canvas.ts';
-import { CeleryTaskError, pythonRepr } from '../../templates/worker/src/runtime/chord.ts';
+import { pythonRepr } from '../../templates/worker/src/runtime/chord.ts';
 import { sig } from '../../templates/worker/src/runtime/producer.ts';
+import { TaskFailedError } from '../../templates/worker/src/runtime/result-backend.ts';
 
 const ROUTES: Routes = [
   ['ts.*', 'q-ts'],
@@ -37,16 +38,14 @@ describe('a message that is a part of a chord', () => {
 
 describe('the ChordError a failed member gives the body', () => {
   it('names the exception as Python’s repr() does', () => {
-    const python = new CeleryTaskError({
-      exc_type: 'ValueError',
-      exc_message: ['py.fail fails'],
-      exc_module: 'builtins',
-    });
+    const failed = (result: unknown) =>
+      new TaskFailedError({ status: 'FAILURE', result, traceback: null, children: [], date_done: null, task_id: 't' });
+    const python = failed({ exc_type: 'ValueError', exc_message: ['py.fail fails'], exc_module: 'builtins' });
     expect(pythonRepr(python)).toBe("ValueError('py.fail fails')");
-    expect(pythonRepr(new CeleryTaskError({ exc_type: 'KeyError', exc_message: ["it's", 3, null, true] }))).toBe(
+    expect(pythonRepr(failed({ exc_type: 'KeyError', exc_message: ["it's", 3, null, true] }))).toBe(
       `KeyError("it's", 3, None, True)`,
     );
-    expect(pythonRepr(new CeleryTaskError({ exc_type: 'Boom', exc_message: [] }))).toBe('Boom()');
+    expect(pythonRepr(failed({ exc_type: 'Boom', exc_message: [] }))).toBe('Boom()');
     const typescript = Object.assign(new Error('a \\ b\n"c" \'d\''), { name: 'NonRetryableError' });
     expect(pythonRepr(typescript)).toBe(`NonRetryableError('a \\\\ b\\n"c" \\'d\\'')`);
   });

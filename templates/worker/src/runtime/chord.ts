@@ -9,35 +9,21 @@ import { randomUUID } from 'node:crypto';
 import { asList, asSignature, messageOf, type Routes, rootOf, route, type Signature } from './canvas.ts';
 import { type CeleryMessage, decodeMessage, encodeMessage } from './codec.ts';
 import type { Logger } from './logger.ts';
-import type { ChordReady, Outcome, ResultBackend } from './result-backend.ts';
+import type { ChordReady, Outcome, ResultBackend, TaskFailedError } from './result-backend.ts';
 import type { TaskSender } from './sender.ts';
 import { isSqsFault } from './sqs.ts';
 
 /** Celery's `celery.exceptions.ChordError`: the result a failed chord's body is given. */
 export class ChordError extends Error {
   override name = 'ChordError';
-  /** The Python module Celery's result encoding names (`exc_module`), so Python raises its own ChordError. */
-  readonly module = 'celery.exceptions';
+  /** The `exc_module` its result names (encodeFailure), so that Python raises Celery's own ChordError. */
+  readonly celeryModule = 'celery.exceptions';
 }
 
 /** Celery's `celery.exceptions.TaskRevokedError`: a part that expired before it ran. */
 export class TaskRevokedError extends Error {
   override name = 'TaskRevokedError';
-  readonly module = 'celery.exceptions';
-}
-
-/** A task's failure as Celery's result backend encodes it, read back: `exc_type(*exc_message)`. */
-export class CeleryTaskError extends Error {
-  readonly module: string;
-  /** The exception's arguments (Celery's `exc_message`). */
-  readonly pythonArgs: unknown[];
-  constructor(encoded: { exc_type?: unknown; exc_message?: unknown; exc_module?: unknown }) {
-    const args = asList(encoded.exc_message);
-    super(args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(', '));
-    this.name = typeof encoded.exc_type === 'string' ? encoded.exc_type : 'Exception';
-    this.module = typeof encoded.exc_module === 'string' ? encoded.exc_module : 'builtins';
-    this.pythonArgs = args;
-  }
+  readonly celeryModule = 'celery.exceptions';
 }
 
 /** Whether the message is a header task of a chord: its embed names the body, its header the group. */
@@ -112,8 +98,13 @@ async function failBody(body: Signature, error: ChordError, { results, routes, s
 
 /** Python's `repr()` of the exception, as Celery writes it into a ChordError: `ValueError('boom')`. */
 export function pythonRepr(error: Error): string {
-  const args = error instanceof CeleryTaskError ? error.pythonArgs : [error.message];
-  return `${error.name || 'Exception'}(${args.map(pythonValueRepr).join(', ')})`;
+  // A failure read back from the backend has Celery's type and arguments (not instanceof: the
+  // integration that read it may have its own copy of result-backend.ts).
+  const { excType, excMessage } = error as Partial<TaskFailedError>;
+  if (typeof excType === 'string' && Array.isArray(excMessage)) {
+    return `${excType}(${excMessage.map(pythonValueRepr).join(', ')})`;
+  }
+  return `${error.name || 'Exception'}(${pythonValueRepr(error.message)})`;
 }
 
 function pythonValueRepr(value: unknown): string {

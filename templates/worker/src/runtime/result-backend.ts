@@ -63,7 +63,13 @@ const MAX_MESSAGE_CHARS = 4096;
 export function encodeFailure(error: Error): EncodedFailure {
   const message =
     error.message.length > MAX_MESSAGE_CHARS ? `${error.message.slice(0, MAX_MESSAGE_CHARS)}…` : error.message;
-  return { exc_type: error.name || 'Error', exc_message: [message], exc_module: TYPESCRIPT_EXC_MODULE };
+  return { exc_type: error.name || 'Error', exc_message: [message], exc_module: celeryModuleOf(error) };
+}
+
+/** One of Celery's own exceptions made here (chord.ts's ChordError) names its module: Python raises Celery's class. */
+function celeryModuleOf(error: Error): string {
+  const { celeryModule } = error as { celeryModule?: unknown };
+  return typeof celeryModule === 'string' ? celeryModule : TYPESCRIPT_EXC_MODULE;
 }
 
 /** A result that cannot be stored as it is (too large, or no JSON): stored as this failure instead. */

@@ -9,14 +9,19 @@
 // The part that brings .j's count to .s + .t completes the chord. One Lua script adds a part, counts
 // and reads the parts, so two last parts at once cannot both complete it, nor none.
 import type { Redis } from 'ioredis';
-import { CeleryTaskError } from '../runtime/chord.ts';
 import type { CeleryMessage } from '../runtime/codec.ts';
-import { type ChordReady, encodeFailure, type Outcome } from '../runtime/result-backend.ts';
+import {
+  type CeleryState,
+  type ChordReady,
+  encodeFailure,
+  type Outcome,
+  TaskFailedError,
+} from '../runtime/result-backend.ts';
 
 /** Celery's group_keyprefix (the chord's keys add .j, .t, .s to it). */
 const GROUP_PREFIX = 'celery-taskset-meta-';
 /** Celery's states whose result is an exception that fails the chord (PROPAGATE_STATES). */
-const PROPAGATE_STATES = new Set(['FAILURE', 'REVOKED']);
+const PROPAGATE_STATES: ReadonlySet<CeleryState> = new Set(['FAILURE', 'REVOKED']);
 
 // A part delivered again (its worker crashed after counting it, before its message was deleted)
 // replaces what it added before: Celery keys the sorted set by the encoded result alone, so a
@@ -105,12 +110,12 @@ export function redisChordCounter(redis: Redis, options: ChordCounterOptions): C
 function readyOf(parts: readonly string[]): ChordReady {
   const results: unknown[] = [];
   for (const part of parts) {
-    const [, taskId, state, value] = JSON.parse(part) as [unknown, string, string, unknown];
-    if (PROPAGATE_STATES.has(state)) return { failed: { taskId, error: new CeleryTaskError(asObject(value)) } };
-    results.push(value);
+    const [, taskId, state, result] = JSON.parse(part) as [unknown, string, CeleryState, unknown];
+    if (PROPAGATE_STATES.has(state)) {
+      const meta = { status: state, result, traceback: null, children: [], date_done: null, task_id: taskId };
+      return { failed: { taskId, error: new TaskFailedError(meta) } };
+    }
+    results.push(result);
   }
   return { results };
 }
-
-const asObject = (value: unknown): Record<string, unknown> =>
-  typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : { exc_message: [value] };
