@@ -21,13 +21,19 @@ export const PRECOMPILED_FILE = 'templates.precompiled.js';
 function withHelpers(engine: Engine): Engine {
   engine.registerHelper('json', (value: unknown) => JSON.stringify(value));
   engine.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  engine.registerHelper('or', (a: unknown, b: unknown) => a || b);
   engine.registerHelper('pluck', (items: Record<string, unknown>[], key: string) => items.map((item) => item[key]));
-  /** An array literal laid out as Biome lays it out: on one line if it fits in 120 columns. */
-  engine.registerHelper('inlineList', (prefix: string, items: string[], suffix: string) => {
+  /**
+   * An array literal laid out as Biome lays it out: on one line if it fits in 120 columns, else one
+   * item a line, indented one level past `indent` (the indent of the line it is on).
+   */
+  engine.registerHelper('inlineList', (prefix: string, items: string[], suffix: string, indent: unknown) => {
     const inline = `[${items.join(', ')}]`;
+    // Handlebars passes its options object last: `indent` is a string only when the template gives one.
+    const outer = typeof indent === 'string' ? indent : '';
     return prefix.length + inline.length + suffix.length <= 120
       ? inline
-      : `[\n${items.map((item) => `  ${item},\n`).join('')}]`;
+      : `[\n${items.map((item) => `${outer}  ${item},\n`).join('')}${outer}]`;
   });
   /** A shell block whose `#` comments line up, however long the values rendered before them. */
   engine.registerHelper('alignComments', function (this: unknown, options: Handlebars.HelperOptions) {

@@ -1,8 +1,10 @@
 // What a worker is made of, before anything touches the disk.
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { templatesOf } from '../src/identity.ts';
+import { INTEGRATION_NAMES } from '../src/integrations/index.ts';
 import { NEW_TASK_TAKES } from '../src/options.ts';
 import { renderWorker } from '../src/render.ts';
 import { type Spec, validateSpec } from '../src/spec.ts';
@@ -143,6 +145,23 @@ describe('renderWorker', () => {
       expect(tree.get('src/main.ts')).toMatch(/routes: \(await import\('\.\/config\/routes\.ts'\)\)\.taskRoutes,/);
       expect(tree.get('src/producer.ts')).toMatch(/routes: taskRoutes/);
     }
+  });
+
+  it('lays out what lists the integrations as Biome does, with every integration at once', async () => {
+    const tree = await renderWorker(spec({ integrations: [...INTEGRATION_NAMES] }));
+    const dir = await tempDir();
+    const files = ['src/integrations/index.ts', 'src/config/config.ts', 'src/producer.ts'];
+    for (const path of ['biome.json', '.gitignore', ...files]) {
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFile(join(dir, path), tree.get(path) ?? '');
+    }
+    // Five hooked integrations make the list in src/integrations/index.ts longer than a line.
+    expect(tree.get('src/integrations/index.ts')).toMatch(/ {2}return \[\n {4}fluent\(config, context\),\n/);
+    const biome = await execa(join(REPO, 'node_modules', '.bin', 'biome'), ['format', ...files], {
+      cwd: dir,
+      reject: false,
+    });
+    expect(biome.exitCode, biome.stdout + biome.stderr).toBe(0);
   });
 
   it('ships the runtime byte for byte', async () => {

@@ -3,6 +3,7 @@
 // README and .env.example; src/integrations/index.ts of the worker wires the chosen ones in.
 import { fluent } from './fluent.ts';
 import { ratelimit } from './ratelimit.ts';
+import { results } from './results.ts';
 import { sentry } from './sentry.ts';
 import { tracing } from './tracing.ts';
 import { vault } from './vault.ts';
@@ -20,6 +21,7 @@ export interface IntegrationDefinition {
 export const INTEGRATIONS = [
   fluent,
   ratelimit,
+  results,
   sentry,
   tracing,
   vault,

@@ -17,12 +17,15 @@ export {
   type ApplyOptions,
   type CallOptions,
   chain,
+  DEFAULT_GET_TIMEOUT_MS,
+  type GetOptions,
   Producer,
   type ProducerOptions,
   type SendOptions,
   type SentTask,
   type SignatureOptions,
   sig,
+  type TaskHandle,
 } from './producer.ts';
 export {
   type ApplyEntry,
@@ -39,11 +42,19 @@ export { redactUrls } from './redact.ts';
 export {
   type CeleryState,
   type ChordReady,
+  decodeResult,
   type EncodedFailure,
   encodeFailure,
+  encodeResult,
+  NoResultBackendError,
   type Outcome,
   READY_STATES,
   type ResultBackend,
+  ResultNotStorableError,
+  ResultTimeoutError,
+  resultKey,
+  resultValue,
+  TaskFailedError,
   type TaskMeta,
 } from './result-backend.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';

@@ -108,6 +108,7 @@ export class MessageProcessor {
     switch (verdict.action) {
       case 'dead-letter':
         messageLog.error({ err: verdict.reason.error }, 'task cannot run; dead-lettering it');
+        await this.#storeResult(celery, { state: 'FAILURE', error: verdict.reason.error }, messageLog);
         return this.#fail(client, message, lease, verdict.reason, labels, messageLog, celery, verdict.errbacks ?? []);
       case 'expire':
         this.#record('expired', labels, message, celery);
@@ -251,6 +252,7 @@ export class MessageProcessor {
   ): Promise<void> {
     if (outcome.action === 'dead-letter') {
       log.error({ err: error }, `task failed (${outcome.why}); dead-lettering it`);
+      await this.#storeResult(celery, { state: 'FAILURE', error }, log);
       return this.#fail(client, message, lease, outcome.reason, labels, log, celery, outcome.errbacks);
     }
     if (outcome.action === 'retry-here') {
@@ -282,6 +284,7 @@ export class MessageProcessor {
     result: unknown,
     { labels, log, retries }: { labels: Labels; log: Logger; retries: number },
   ): Promise<void> {
+    await this.#storeResult(celery, { state: 'SUCCESS', value: result }, log);
     if (!(await this.#chordPart(celery, { state: 'SUCCESS', value: result }, log))) return;
     try {
       const { send } = afterRun(celery, result, this.#options.routes);
@@ -400,6 +403,19 @@ export class MessageProcessor {
     const why = DEAD_LETTER_REASONS[reason.error.name] ?? TASK_FAILED_REASON;
     this.#metrics.deadLetters.inc({ ...labels, reason: why });
     await this.#delete(client, message, lease, log);
+  }
+
+  /**
+   * Stores a final outcome in the result backend (integration `results`), before the message is
+   * deleted. A store that fails is logged and the message goes on: the task is never run again
+   * only to store its result (the backend tries again and counts what it gives up).
+   */
+  async #storeResult(celery: CeleryMessage, outcome: Outcome, log: Logger): Promise<void> {
+    try {
+      await this.#hooks.results?.store(celery, outcome);
+    } catch (error) {
+      log.error({ err: error }, 'could not store the task result; it is lost');
+    }
   }
 
   async #delete(client: QueueClient, message: Message, lease: Lease, log: Logger): Promise<void> {

@@ -8,6 +8,7 @@ import { asList, buildRoutes, messageOf, type Routes, routeOf, type Signature, t
 import { isoTime } from './codec.ts';
 import { fullQueueName, type NamingContext } from './naming.ts';
 import type { QueueBinding } from './queues.ts';
+import { NoResultBackendError, type ResultBackend, resultValue } from './result-backend.ts';
 import { TaskSender } from './sender.ts';
 import { type ArgsSchema, parseArguments, type TaskDefinition } from './task.ts';
 
@@ -31,7 +32,10 @@ export interface CallOptions {
   softTimeLimit?: number;
   /** This run's hard time limit in seconds, instead of the task's (Celery's `time_limit`). */
   timeLimit?: number;
-  /** Store no result (Celery's `ignore_result`; this fleet has no result backend, so links still run). */
+  /**
+   * Store no result when it succeeds (Celery's `ignore_result`): its `get()` then never resolves;
+   * a failure is still stored, and links still run.
+   */
   ignoreResult?: boolean;
   /** The name logs show instead of the task's (Celery's `shadow`). */
   shadow?: string;
@@ -68,11 +72,32 @@ export interface SentTask {
   messageId: string;
 }
 
+export interface GetOptions {
+  /** How long to wait for the result; 60 s by default. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A task sent, whose result `get()` reads from the result backend (the `results` integration). */
+export interface TaskHandle extends SentTask {
+  /**
+   * Waits for the task's result, whichever worker runs it (Python's too, with the same
+   * `result_backend`): its value, or throws TaskFailedError (Celery's exc_type and exc_message), or
+   * ResultTimeoutError after `timeoutMs`.
+   */
+  get<T = unknown>(options?: GetOptions): Promise<T>;
+}
+
+/** How long `get()` waits when not told. */
+export const DEFAULT_GET_TIMEOUT_MS = 60_000;
+
 export interface ProducerOptions {
   /** Headers for each message (tracing's traceparent), from its task, SQS queue and id. */
   headers?(message: { task: string; queue: string; id: string }): Record<string, unknown>;
   /** Where the fleet's other tasks run (src/config/routes.ts): task → short queue name. */
   routes?: TaskRoutes;
+  /** The result backend that `get()` reads (the `results` integration); without one, `get()` throws. */
+  results?: ResultBackend;
 }
 
 /** A signature of a task (a name, or a task of this worker), as Celery's `task.s(…)` makes it. */
@@ -139,10 +164,10 @@ export class Producer {
     task: TaskDefinition<Args>,
     args: z.input<Args>,
     options?: SendOptions,
-  ): Promise<SentTask>;
+  ): Promise<TaskHandle>;
   /** Sends a task by its name: another worker's, routed by src/config/routes.ts. */
-  async send(task: string, args?: unknown[], options?: SendOptions): Promise<SentTask>;
-  async send(task: TaskDefinition | string, args: unknown[] = [], options: SendOptions = {}): Promise<SentTask> {
+  async send(task: string, args?: unknown[], options?: SendOptions): Promise<TaskHandle>;
+  async send(task: TaskDefinition | string, args: unknown[] = [], options: SendOptions = {}): Promise<TaskHandle> {
     if (typeof task !== 'string' && !options.unchecked) parseArguments(task, args, options.kwargs ?? {});
     const { queue, headers, group, unchecked: _unchecked, ...call } = options;
     return this.apply(sig(task, args, call), { queue, headers, group });
@@ -150,9 +175,10 @@ export class Producer {
 
   /**
    * Sends a signature as Celery's `apply_async` does; a chain's first step goes with the rest of the
-   * chain. `linkError` goes with every step of a chain, `link` with its last.
+   * chain. `linkError` goes with every step of a chain, `link` with its last. The handle's `id` is
+   * the first step's; its `get()` waits for the last step's result, the chain's.
    */
-  async apply(signature: Signature, options: ApplyOptions = {}): Promise<SentTask> {
+  async apply(signature: Signature, options: ApplyOptions = {}): Promise<TaskHandle> {
     const steps = this.#freeze(stepsOf(signature), options);
     const [first, ...rest] = steps;
     if (!first) throw new Error('an empty chain has nothing to send');
@@ -165,7 +191,18 @@ export class Producer {
       message: { ...message, id, headers, replyTo: message.replyTo ?? this.#replyTo },
       ...(options.group !== undefined ? { group: options.group } : {}),
     });
-    return { id, queue, messageId: await this.#sender.send(prepared) };
+    const messageId = await this.#sender.send(prepared);
+    // A chain's result is its last step's, as Celery's apply_async returns it.
+    const resultId = String(steps.at(-1)?.options.task_id ?? id);
+    return { id, queue, messageId, get: (getOptions) => this.#get(resultId, getOptions) };
+  }
+
+  async #get<T>(taskId: string, { timeoutMs = DEFAULT_GET_TIMEOUT_MS, signal }: GetOptions = {}): Promise<T> {
+    const { results } = this.options;
+    if (!results) {
+      throw new NoResultBackendError();
+    }
+    return resultValue(await results.waitFor(taskId, { timeoutMs, ...(signal ? { signal } : {}) })) as T;
   }
 
   /** As Celery's chain does before sending: every step gets its id, the link_errors and the link. */

@@ -101,6 +101,16 @@ export class TaskFailedError extends Error {
   }
 }
 
+/** `get()` of a producer made without a result backend. */
+export class NoResultBackendError extends Error {
+  override name = 'NoResultBackendError';
+  constructor() {
+    super(
+      'get() needs a result backend: generate the worker with the results integration (--with results) and set RESULT_BACKEND_URL',
+    );
+  }
+}
+
 /** Waiting for a result took longer than asked. */
 export class ResultTimeoutError extends Error {
   override name = 'ResultTimeoutError';
