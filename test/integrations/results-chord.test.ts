@@ -150,7 +150,7 @@ describe('the chord counter on Redis', () => {
   );
 });
 
-describe('a chord whose header tasks are delivered again after their delete was lost', () => {
+describe('chords on workers: header tasks delivered again after a lost delete, a header task expired', () => {
   const naming = { env: 'local', user: 'chord-again' };
   const full = (queue: string) => fullQueueName(queue, naming);
   /** Each run of ts.stamp returns something new, as a task that returns a time or an id does. */
@@ -217,11 +217,12 @@ describe('a chord whose header tasks are delivered again after their delete was 
   }
 
   /** A header task of a chord of `size`, as Python's chord sends it; the body is ts.collect. */
-  async function part(group: string, index: number, body: string) {
+  async function part(group: string, index: number, body: string, expires: Date | null = null) {
     const id = randomUUID();
     const chord = { ...sig('ts.collect'), options: { task_id: body } };
     const queue = full('stamps');
-    await send(sqs, queue, encodeMessage({ task: 'ts.stamp', id, queue, group, groupIndex: index, embed: { chord } }));
+    const message = { task: 'ts.stamp', id, queue, group, groupIndex: index, expires, embed: { chord } };
+    await send(sqs, queue, encodeMessage(message));
     return id;
   }
   const runsOf = (id: string) => stamps.filter((run) => run.id === id);
@@ -264,6 +265,29 @@ describe('a chord whose header tasks are delivered again after their delete was 
       expect(bodies.filter((run) => run.id === body)).toHaveLength(1);
     } finally {
       await second.stop();
+    }
+  }, 90_000);
+
+  it('fails the chord of a part that expired before it ran, as Celery does (TaskRevokedError)', async () => {
+    const [group, body] = [randomUUID(), randomUUID()];
+    await redis.cli('SET', `celery-taskset-meta-${group}.s`, '2');
+    const running = await worker(false);
+    try {
+      await part(group, 0, body);
+      const expired = await part(group, 1, body, new Date(Date.now() - 60_000));
+      const stored = await connect(3600).waitFor(body, { timeoutMs: 30_000 });
+      expect(stored).toMatchObject({
+        status: 'FAILURE',
+        result: {
+          exc_type: 'ChordError',
+          exc_module: 'celery.exceptions',
+          exc_message: [`Dependency ${expired} raised TaskRevokedError('expired')`],
+        },
+      });
+      expect(runsOf(expired)).toEqual([]);
+      expect(bodies.some((run) => run.id === body)).toBe(false);
+    } finally {
+      await running.stop();
     }
   }, 90_000);
 });
