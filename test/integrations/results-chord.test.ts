@@ -5,6 +5,7 @@
 // shown on the counter, and with workers whose deletes are lost (test/support/faulty-network.ts).
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { type CeleryMessage, decodeMessage, encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
@@ -16,27 +17,25 @@ import type { ResultBackend } from '../../templates/worker/src/runtime/result-ba
 import { defineTask } from '../../templates/worker/src/runtime/task.ts';
 import { startWorker } from '../../templates/worker/src/runtime/worker.ts';
 import { startFaultyNetwork } from '../support/faulty-network.ts';
-import { waitFor } from '../support/process.ts';
+import { freePort, waitFor } from '../support/process.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 import { createQueues, depth, send, startSqsProcess } from '../support/sqs.ts';
 
 type Backend = ResultBackend & Required<Pick<ResultBackend, 'chordPartReturn' | 'chordDone'>>;
 
 let redis: RedisServer;
-let connect: (expiresSeconds: number) => Backend;
+/** A result backend as the worker's integration makes it (a failed store is given up, not thrown). */
+let connect: (expiresSeconds: number, url?: string) => Backend;
 const opened: Backend[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
   const { RedisResultBackend } = (await import(join(inject('allOnWorker'), 'src', 'integrations', 'results.ts'))) as {
-    RedisResultBackend: new (config: Record<string, unknown>) => Backend;
+    RedisResultBackend: new (config: Record<string, unknown>, options: { onStoreFailed(): void }) => Backend;
   };
-  connect = (expiresSeconds) => {
-    const backend = new RedisResultBackend({
-      RESULT_BACKEND_URL: redis.url,
-      RESULT_EXPIRES_SECONDS: expiresSeconds,
-      RESULT_MAX_BYTES: 512 * 1024,
-    });
+  connect = (expiresSeconds, url = redis.url) => {
+    const config = { RESULT_BACKEND_URL: url, RESULT_EXPIRES_SECONDS: expiresSeconds, RESULT_MAX_BYTES: 512 * 1024 };
+    const backend = new RedisResultBackend(config, { onStoreFailed() {} });
     opened.push(backend);
     return backend;
   };
@@ -193,7 +192,7 @@ describe('chords on workers: header tasks delivered again after a lost delete, a
    * A worker (another replica each time). With `lost`, its SQS deletes fail, and it runs only the
    * header tasks: the body it sends waits for the next worker, whose deletes go through.
    */
-  async function worker(lost: boolean) {
+  async function worker(lost: boolean, results = connect(3600)) {
     const network = await startFaultyNetwork(sqs.endpoint);
     if (lost) network.fail(['DeleteMessage', 'DeleteMessageBatch']);
     const started = await startWorker({
@@ -206,7 +205,7 @@ describe('chords on workers: header tasks delivered again after a lost delete, a
       metrics: createMetrics('chord_again', { defaultMetrics: false }),
       log: createLogger('chord-again', 'silent'),
       waitTimeSeconds: 1,
-      hooks: { results: connect(3600) },
+      hooks: { results },
     });
     return {
       async stop() {
@@ -275,7 +274,10 @@ describe('chords on workers: header tasks delivered again after a lost delete, a
     try {
       await part(group, 0, body);
       const expired = await part(group, 1, body, new Date(Date.now() - 60_000));
-      const stored = await connect(3600).waitFor(body, { timeoutMs: 30_000 });
+      const stored = await waitFor('the body’s result', async () => {
+        const json = await redis.cli('GET', `celery-task-meta-${body}`);
+        return json ? JSON.parse(json) : undefined;
+      });
       expect(stored).toMatchObject({
         status: 'FAILURE',
         result: {
@@ -288,6 +290,29 @@ describe('chords on workers: header tasks delivered again after a lost delete, a
       expect(bodies.some((run) => run.id === body)).toBe(false);
     } finally {
       await running.stop();
+    }
+  }, 90_000);
+
+  it('leaves a header task whose part cannot be counted (Redis down) to come back, and counts it once Redis is up', async () => {
+    const port = await freePort();
+    const running = await worker(false, connect(3600, `redis://127.0.0.1:${port}`));
+    let later: ResultPromise | undefined;
+    try {
+      const [group, body] = [randomUUID(), randomUUID()];
+      const id = await part(group, 0, body);
+      // Not counted, so not deleted: it runs again once it is visible again, and then counts.
+      await waitFor('its second run', async () => (runsOf(id).length > 1 ? true : undefined), 60_000);
+      later = execa('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { reject: false });
+      const cli = (...args: string[]) => execa('redis-cli', ['-p', String(port), ...args], { reject: false });
+      await waitFor('redis', async () => ((await cli('PING')).stdout === 'PONG' ? true : undefined));
+      await cli('SET', `celery-taskset-meta-${group}.s`, '1');
+      await waitFor('the body', async () => (bodies.some((run) => run.id === body) ? true : undefined), 60_000);
+      await waitFor('its delete', async () => ((await depth(sqs, full('stamps'))) === 0 ? true : undefined));
+      expect(bodies.filter((run) => run.id === body)).toHaveLength(1);
+    } finally {
+      await running.stop();
+      later?.kill('SIGKILL');
+      await later;
     }
   }, 90_000);
 });

@@ -8,6 +8,7 @@
 //                                   result_chord_ordered=False, which this follows when it finds one)
 // The part that brings .j's count to .s + .t completes the chord. One Lua script adds a part, counts
 // and reads the parts, so two last parts at once cannot both complete it, nor none.
+import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { CeleryMessage } from '../runtime/codec.ts';
 import {
@@ -89,6 +90,7 @@ export function redisChordCounter(redis: Redis, options: ChordCounterOptions): C
       const result = outcome.state === 'SUCCESS' ? outcome.value : encodeFailure(outcome.error);
       const member = encode([1, request.id, outcome.state, result]);
       const expires = String(Math.max(0, Math.trunc(options.expiresSeconds)));
+      await connected(redis);
       const [, , parts] = (await redis.eval(
         PART_RETURN,
         3,
@@ -101,9 +103,23 @@ export function redisChordCounter(redis: Redis, options: ChordCounterOptions): C
       return parts ? readyOf(parts) : undefined;
     },
     async chordDone(request) {
+      await connected(redis);
       await redis.del(...keysOf(request));
     },
   };
+}
+
+/** How long a part waits for a connection that is being made. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * The backend's connection has no offline queue (a command fails at once while Redis is down): a
+ * part that ends while it is still being made waits for it, instead of failing and coming back.
+ */
+async function connected(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return;
+  // Rejects on the connection's first error: Redis down fails the part at once.
+  await once(redis, 'ready', { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
 }
 
 /** The body's argument (the results in order), or the first part that failed, as Celery reads them. */
