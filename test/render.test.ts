@@ -164,6 +164,16 @@ describe('renderWorker', () => {
     expect(biome.exitCode, biome.stdout + biome.stderr).toBe(0);
   });
 
+  it('gives sendTask a handle with get() only with the results integration: without it, get() is a type error', async () => {
+    const without = (await renderWorker(spec())).get('src/producer.ts') ?? '';
+    expect(without).toMatch(/options\?: SendOptions\): Promise<SentTask>;/);
+    expect(without).not.toMatch(/TaskHandle|results/);
+    const withResults =
+      (await renderWorker(spec({ integrations: ['ratelimit', 'results'] }))).get('src/producer.ts') ?? '';
+    expect(withResults).toMatch(/options\?: SendOptions\): Promise<TaskHandle>;/);
+    expect(withResults).toMatch(/results: resultBackend\(config\),/);
+  });
+
   it('ships the runtime byte for byte', async () => {
     const { readFile } = await import('node:fs/promises');
     const tree = await renderWorker(spec());

@@ -191,6 +191,15 @@ describe('the results integration', () => {
       const invalid = await worker.producer.send('ts.add', ['two', 3]);
       await expect(invalid.get({ timeoutMs: 30_000 })).rejects.toMatchObject({ excType: 'InvalidArgumentsError' });
 
+      // Expired before it ran: REVOKED, as Celery's worker stores it.
+      const expired = await worker.producer.send('ts.add', [5, 5], { expires: new Date(Date.now() - 5000) });
+      await expect(expired.get({ timeoutMs: 30_000 })).rejects.toMatchObject({
+        state: 'REVOKED',
+        excType: 'TaskRevokedError',
+        excModule: 'celery.exceptions',
+        excMessage: ['expired'],
+      });
+
       const quiet = await worker.producer.send('ts.add', [1, 1], { ignoreResult: true });
       await waitFor('the quiet run', async () =>
         (await count(worker.metrics, { name: 'ts.add', state: 'succeeded' })) === 2 ? true : undefined,

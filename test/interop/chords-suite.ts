@@ -3,7 +3,8 @@
 // integration, on one SQS and one real redis-server. A chord's header runs partly here and partly in
 // Python; which worker completes it is made certain by its last part (ts.last, py.last), which ends
 // only once every other part is counted. One suite, run once per wire protocol
-// (chords-query.test.ts: Celery 5.2; chords-json.test.ts: Celery 5.6).
+// (chords-query.test.ts: Celery 5.2; chords-json.test.ts: Celery 5.6). A group across languages,
+// collected by GroupResult.get(), is in results-suite.ts.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -54,7 +55,6 @@ interface TsRun {
   task: string;
   id: string;
   args: unknown[];
-  group?: unknown;
 }
 
 export function chordSuite(protocol: Protocol): void {
@@ -66,7 +66,7 @@ export function chordSuite(protocol: Protocol): void {
   let backend: ResultBackend & { close(): Promise<void> };
 
   const ran = <T>(id: string, task: string, args: unknown[], result: T): T => {
-    runs.push({ task, id, args, group: headers.get(id)?.group });
+    runs.push({ task, id, args });
     return result;
   };
   /** Ends once every other part of its chord is counted: the chord's last part. */
@@ -120,7 +120,7 @@ export function chordSuite(protocol: Protocol): void {
 
   let py: CeleryPython;
   let sqs: SqsProcess;
-  let env: CeleryEnv & { RESULT_BACKEND: string };
+  let env: CeleryEnv;
   let celery: CeleryWorker | undefined;
   let worker: Worker | undefined;
 
@@ -191,7 +191,7 @@ export function chordSuite(protocol: Protocol): void {
     await redis?.stop();
   });
 
-  describe(`chords and groups with real Celery ${protocol === 'query' ? '5.2' : '5.6'} on its Redis result backend`, () => {
+  describe(`chords with real Celery ${protocol === 'query' ? '5.2' : '5.6'} on its Redis result backend`, () => {
     it(
       'completes here a chord whose header ran in both languages: the Python body is sent once, with the results in order',
       async () => {
@@ -283,25 +283,6 @@ export function chordSuite(protocol: Protocol): void {
           new RegExp(`^Dependency ${failed} raised NonRetryableError\\('ts.fail: on purpose'\\)`),
         );
         expect(runs.some((run) => run.task === 'ts.collect' && run.id === ids.body)).toBe(false);
-      },
-      TEST_TIMEOUT,
-    );
-
-    it(
-      'gives Python’s GroupResult.get() the results of a group run in both languages, in order',
-      async () => {
-        const [group] = await python<{ results: unknown[] }>([
-          {
-            group: [
-              { task: 'py.add', args: [1, 2] },
-              { task: 'ts.add', args: [3, 4] },
-              { task: 'py.add', args: [5, 6] },
-              { task: 'ts.add', args: [7, 8] },
-            ],
-            timeout: 60,
-          },
-        ]);
-        expect(group?.results).toEqual([3, 7, 11, 15]);
       },
       TEST_TIMEOUT,
     );

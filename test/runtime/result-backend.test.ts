@@ -13,6 +13,7 @@ import {
   resultValue,
   TaskFailedError,
   type TaskMeta,
+  TaskRevokedError,
 } from '../../templates/worker/src/runtime/result-backend.ts';
 import { REPO } from '../support/process.ts';
 
@@ -140,6 +141,16 @@ describe('a TypeScript result', () => {
     const json = encodeResult(request('huge'), { state: 'FAILURE', error }, { maxBytes: 64 * 1024 });
     expect(Buffer.byteLength(json)).toBeLessThan(64 * 1024);
     expect(JSON.parse(json)).toMatchObject({ status: 'FAILURE', traceback: null, result: { exc_type: 'Error' } });
+  });
+
+  it('of a task that expired is REVOKED with Celery’s own TaskRevokedError, as Celery’s worker stores it', () => {
+    const meta = stored({ state: 'FAILURE', error: new TaskRevokedError('expired') });
+    expect(meta).toMatchObject({
+      status: 'REVOKED',
+      result: { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' },
+      traceback: null,
+    });
+    expect(() => resultValue(meta)).toThrow(/was revoked: TaskRevokedError: expired$/);
   });
 
   it('decodes nothing stored as undefined (PENDING)', () => {

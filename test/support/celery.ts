@@ -60,6 +60,8 @@ export interface CeleryEnv {
   PY_QUEUE: string;
   HANDOFF_QUEUE: string;
   RESULT_LOG: string;
+  /** Celery's result_backend (redis://…/db); unset, the app stores no results. */
+  RESULT_BACKEND?: string;
 }
 
 const asEnv = (env: CeleryEnv) => ({ ...env, ROUTES: JSON.stringify(env.ROUTES), PYTHONDONTWRITEBYTECODE: '1' });
@@ -170,4 +172,24 @@ export function pythonRun(log: string, id: string, timeoutMs = 30_000): Promise<
     async () => (await pythonRuns(log)).find((run) => run.id === id),
     timeoutMs,
   );
+}
+
+/** One outcome of test/support/celery/results.py. */
+export type PyResult =
+  | { value: unknown }
+  | { id: string }
+  | { state: string }
+  | { error: { type: string; module: string; args: unknown[]; str: string } };
+
+/** Reads results as a Python caller does (AsyncResult.get(), GroupResult.get()): see results.py. */
+export async function celeryResults(
+  { python }: CeleryPython,
+  env: CeleryEnv,
+  operations: Record<string, unknown>[],
+): Promise<PyResult[]> {
+  const { stdout } = await execa(python, ['results.py', JSON.stringify(operations)], {
+    cwd: APP_DIR,
+    env: asEnv(env),
+  });
+  return JSON.parse(String(stdout)) as PyResult[];
 }

@@ -1,27 +1,21 @@
-"""The Python side of test/interop/chords-suite.ts: a Celery app with Redis as its result backend, and
-a producer of chords and groups.
-
-Configured by the environment of interop.py (SQS_ENDPOINT, ROUTES, PY_QUEUE, RESULT_LOG) and
-  RESULT_BACKEND  redis://127.0.0.1:<port>/0
+"""The Python side of test/interop/chords-suite.ts: interop.py's app (with RESULT_BACKEND, Redis as its
+result backend), two tasks for chords, and a producer of chords.
 
   python chords.py '<JSON list of operations>' prints, as JSON, what each operation gives:
   {"chord": [signature, ...], "body": signature}  -> {"group": id, "header": [id, ...], "body": id}
-  {"group": [signature, ...], "timeout": s}       -> {"group": id, "results": GroupResult.get()}
   {"result": id, "timeout": s}                    -> {"state", "value"} or {"state", "exc_type", "exc_module", "message"}
 a signature being {"task", "args", "id", "link_error": signature}.
 """
 import json
-import os
 import sys
 import time
 
-from celery import chord, group
+from celery import chord
 
 import interop
 from interop import record
 
 app = interop.app
-app.conf.update(result_backend=os.environ['RESULT_BACKEND'])
 
 
 @app.task(bind=True, name='py.collect')
@@ -57,9 +51,6 @@ def run(operation):
         result = chord(header, body).apply_async()
         parent = result.parent
         return {'group': parent.id, 'header': [part.id for part in parent.results], 'body': result.id}
-    if 'group' in operation:
-        result = group(signature(spec) for spec in operation['group']).apply_async()
-        return {'group': result.id, 'results': result.get(timeout=operation['timeout'])}
     result = app.AsyncResult(operation['result'])
     value = result.get(timeout=operation['timeout'], propagate=False)
     if isinstance(value, BaseException):

@@ -6,6 +6,7 @@ Configured by the environment the tests set:
   PY_QUEUE       the queue of this app's tasks (its default queue)
   HANDOFF_QUEUE  where shared.handoff sends its retry: the TypeScript worker's queue
   RESULT_LOG     each run appends a JSON line here
+  RESULT_BACKEND Celery's result_backend (redis://…/db), optional: without it no results are stored
 """
 import json
 import os
@@ -26,6 +27,7 @@ app.conf.update(
     task_default_queue=os.environ.get('PY_QUEUE', 'celery'),
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
+    result_backend=os.environ.get('RESULT_BACKEND') or None,
 )
 
 

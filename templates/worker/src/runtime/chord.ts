@@ -20,12 +20,6 @@ export class ChordError extends Error {
   readonly celeryModule = 'celery.exceptions';
 }
 
-/** Celery's `celery.exceptions.TaskRevokedError`: a part that expired before it ran. */
-export class TaskRevokedError extends Error {
-  override name = 'TaskRevokedError';
-  readonly celeryModule = 'celery.exceptions';
-}
-
 /** Whether the message is a header task of a chord: its embed names the body, its header the group. */
 export function isChordPart(celery: CeleryMessage): boolean {
   return celery.embed.chord !== null && celery.embed.chord !== undefined && Boolean(celery.headers.group);

@@ -56,6 +56,7 @@ export {
   resultValue,
   TaskFailedError,
   type TaskMeta,
+  TaskRevokedError,
 } from './result-backend.ts';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export { type RunOptions, runWorker, type Work } from './run.ts';

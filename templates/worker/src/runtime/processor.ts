@@ -5,7 +5,7 @@
 // delete had failed, it is then deleted without running again.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Outgoing, Routes } from './canvas.ts';
-import { chordPartReturned, TaskRevokedError } from './chord.ts';
+import { chordPartReturned } from './chord.ts';
 import type { CeleryMessage } from './codec.ts';
 import type { Turn } from './consumer.ts';
 import { afterFailure, afterRun, etaHop, type Failure, inspect, type Verdict, whenUnsent } from './decide.ts';
@@ -16,7 +16,7 @@ import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
 import type { DeadLetterReason, QueueClient } from './queue-client.ts';
 import type { ResolvedQueue } from './queues.ts';
-import type { Outcome } from './result-backend.ts';
+import { type Outcome, TaskRevokedError } from './result-backend.ts';
 import { scheduleOf } from './schedule-message.ts';
 import type { TaskSender } from './sender.ts';
 import { HandledMessages } from './sent-twice.ts';
@@ -110,13 +110,15 @@ export class MessageProcessor {
         messageLog.error({ err: verdict.reason.error }, 'task cannot run; dead-lettering it');
         await this.#storeResult(celery, { state: 'FAILURE', error: verdict.reason.error }, messageLog);
         return this.#fail(client, message, lease, verdict.reason, labels, messageLog, celery, verdict.errbacks ?? []);
-      case 'expire':
+      case 'expire': {
         this.#record('expired', labels, message, celery);
         messageLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
+        const revoked: Outcome = { state: 'FAILURE', error: new TaskRevokedError('expired') };
+        await this.#storeResult(celery, revoked, messageLog);
         // Celery counts an expired part of a chord as revoked: its chord fails rather than waits forever.
-        if (!(await this.#chordPart(celery, { state: 'FAILURE', error: new TaskRevokedError('expired') }, messageLog)))
-          return;
+        if (!(await this.#chordPart(celery, revoked, messageLog))) return;
         return this.#delete(client, message, lease, messageLog);
+      }
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
       case 'run':

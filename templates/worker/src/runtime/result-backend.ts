@@ -59,8 +59,19 @@ export const TYPESCRIPT_EXC_MODULE = 'typescript';
 /** The longest error message stored; a longer one is cut, so a failure always fits. */
 const MAX_MESSAGE_CHARS = 4096;
 
+/**
+ * A task that will not run: it expired before it started. Stored as Celery's worker stores one, state
+ * REVOKED with Celery's own `celery.exceptions.TaskRevokedError`, which Python's `get()` raises.
+ */
+export class TaskRevokedError extends Error {
+  override name = 'TaskRevokedError';
+}
+
+const isRevoked = (error: Error) => error.name === 'TaskRevokedError';
+
 /** Celery's encoding of an exception as a result: {exc_type, exc_message: [...], exc_module}. */
 export function encodeFailure(error: Error): EncodedFailure {
+  if (isRevoked(error)) return { exc_type: error.name, exc_message: [error.message], exc_module: 'celery.exceptions' };
   const message =
     error.message.length > MAX_MESSAGE_CHARS ? `${error.message.slice(0, MAX_MESSAGE_CHARS)}…` : error.message;
   return { exc_type: error.name || 'Error', exc_message: [message], exc_module: celeryModuleOf(error) };
@@ -174,11 +185,12 @@ const notStorable = (why: string): Outcome => ({
 
 function metaOf(request: CeleryMessage, outcome: Outcome, now: Date): TaskMeta {
   const { group, parent_id: parentId } = request.headers;
+  const revoked = outcome.state === 'FAILURE' && isRevoked(outcome.error);
   return {
-    status: outcome.state,
+    status: revoked ? 'REVOKED' : outcome.state,
     // undefined (a task that returns nothing) is Python's None.
     result: outcome.state === 'SUCCESS' ? (outcome.value ?? null) : encodeFailure(outcome.error),
-    traceback: outcome.state === 'FAILURE' ? (outcome.error.stack ?? null) : null,
+    traceback: outcome.state === 'FAILURE' && !revoked ? (outcome.error.stack ?? null) : null,
     children: [],
     date_done: pythonIsoTime(now),
     ...(group ? { group_id: group } : {}),

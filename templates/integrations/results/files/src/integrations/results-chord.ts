@@ -88,7 +88,9 @@ export function redisChordCounter(redis: Redis, options: ChordCounterOptions): C
       const index = request.headers.group_index;
       const score = Number.isSafeInteger(index) ? String(index) : '+inf';
       const result = outcome.state === 'SUCCESS' ? outcome.value : encodeFailure(outcome.error);
-      const member = encode([1, request.id, outcome.state, result]);
+      // As Celery's worker counts an expired part: REVOKED.
+      const revoked = outcome.state === 'FAILURE' && outcome.error.name === 'TaskRevokedError';
+      const member = encode([1, request.id, revoked ? 'REVOKED' : outcome.state, result]);
       const expires = String(Math.max(0, Math.trunc(options.expiresSeconds)));
       await connected(redis);
       const [, , parts] = (await redis.eval(
