@@ -81,24 +81,45 @@ export function asList(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/** What this worker can carry out besides single tasks. */
+export interface CanvasSupport {
+  /** A result backend with a chord counter is on (the `results` integration). */
+  chords?: boolean;
+}
+
 /**
  * Why this worker cannot carry out the message's canvas, found before its task runs (nothing runs
  * whose result could not go on); undefined when it can. The chain's later steps are the business
  * of the workers that run the steps before them.
  */
-export function canvasProblem(embed: CeleryEmbed, routes: Routes): string | undefined {
-  if (embed.chord !== null && embed.chord !== undefined) {
+export function canvasProblem(
+  embed: CeleryEmbed,
+  routes: Routes,
+  { chords = false }: CanvasSupport = {},
+): string | undefined {
+  const inChord = embed.chord !== null && embed.chord !== undefined;
+  if (inChord && !chords) {
     return 'it is part of a chord: a chord needs a result backend, which this fleet does not use';
   }
   try {
     const chain = asList(embed.chain);
+    const body = inChord ? asSignature(embed.chord, "the chord's body") : undefined;
     const pending = [
+      // The worker that completes the chord sends its body, or its link_errors if a part failed.
+      ...(body
+        ? [
+            body,
+            ...asList(body.options.link_error).map((value, i) =>
+              asSignature(value, `the chord body's link_error ${i + 1}`),
+            ),
+          ]
+        : []),
       ...asList(embed.callbacks).map((value, i) => asSignature(value, `link ${i + 1}`)),
       ...asList(embed.errbacks).map((value, i) => asSignature(value, `link_error ${i + 1}`)),
       ...(chain.length > 0 ? [asSignature(chain.at(-1), "the chain's next step")] : []),
     ];
     for (const signature of pending) {
-      const problem = signatureProblem(signature, routes);
+      const problem = signatureProblem(signature, routes, chords);
       if (problem) return problem;
     }
   } catch (error) {
@@ -107,9 +128,10 @@ export function canvasProblem(embed: CeleryEmbed, routes: Routes): string | unde
   return undefined;
 }
 
-function signatureProblem(signature: Signature, routes: Routes): string | undefined {
+function signatureProblem(signature: Signature, routes: Routes, chords: boolean): string | undefined {
   if (signature.subtask_type !== null) {
-    return `it links a ${signature.subtask_type} (${signature.task}): this worker sends single tasks only; groups and chords need a result backend, which this fleet does not use`;
+    const why = chords ? '' : '; groups and chords need a result backend, which this fleet does not use';
+    return `it links a ${signature.subtask_type} (${signature.task}): this worker sends single tasks only${why}`;
   }
   if (routeOf(signature, routes) === undefined) {
     return `nothing routes task "${signature.task}", which it would send next: add it to src/config/routes.ts (the fleet's task_routes)`;
@@ -141,11 +163,12 @@ export function errbacksOf(celery: CeleryMessage, routes: Routes, now = Date.now
   return errbacks.map((signature) => route(signature, call, routes, now));
 }
 
-function rootOf(celery: CeleryMessage): string {
+export function rootOf(celery: CeleryMessage): string {
   return typeof celery.headers.root_id === 'string' && celery.headers.root_id ? celery.headers.root_id : celery.id;
 }
 
-function route(signature: Signature, call: Call, routes: Routes, now: number): Outgoing {
+/** The message `signature.apply_async` sends with `call`, and the queue it goes to. */
+export function route(signature: Signature, call: Call, routes: Routes, now = Date.now()): Outgoing {
   const queue = routeOf(signature, routes);
   if (queue === undefined) throw new CanvasError(`nothing routes task "${signature.task}"`);
   const group = text(signature.options.MessageGroupId);

@@ -1,6 +1,6 @@
 // What becomes of one message, decided apart from doing it (processor.ts carries it out): every
 // rule in one place, in the order Celery's worker applies them, each testable without SQS.
-import { afterSuccess, canvasProblem, errbacksOf, type Outgoing, type Routes } from './canvas.ts';
+import { afterSuccess, type CanvasSupport, canvasProblem, errbacksOf, type Outgoing, type Routes } from './canvas.ts';
 import { type CeleryMessage, decodeMessage, isoTime, withHeaders } from './codec.ts';
 import {
   CanvasError,
@@ -63,6 +63,7 @@ export function inspect(
   now = Date.now(),
   routes: Routes = [],
   etaHorizonDays = DEFAULT_ETA_HORIZON_DAYS,
+  support: CanvasSupport = {},
 ): Verdict {
   let celery: CeleryMessage;
   try {
@@ -94,7 +95,7 @@ export function inspect(
     return { action: 'dead-letter', celery, reason: { ...known, error } };
   }
   // Before it runs: nothing runs whose result could not go on.
-  const problem = canvasProblem(celery.embed, routes);
+  const problem = canvasProblem(celery.embed, routes, support);
   if (problem) {
     const error = new CanvasError(`not run: ${problem}`);
     return { action: 'dead-letter', celery, reason: { ...known, error } };

@@ -5,6 +5,7 @@
 // delete had failed, it is then deleted without running again.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Outgoing, Routes } from './canvas.ts';
+import { chordPartReturned } from './chord.ts';
 import type { CeleryMessage } from './codec.ts';
 import type { Turn } from './consumer.ts';
 import { afterFailure, afterRun, etaHop, type Failure, inspect, type Verdict, whenUnsent } from './decide.ts';
@@ -92,7 +93,8 @@ export class MessageProcessor {
     const body = await this.#body(client, message, lease, log);
     if (body === undefined) return;
     const { routes, etaHorizonDays } = this.#options;
-    const verdict = inspect(body, this.#tasks, client.maxBodyBytes, Date.now(), routes, etaHorizonDays);
+    const chords = { chords: Boolean(this.#hooks.results?.chordPartReturn) };
+    const verdict = inspect(body, this.#tasks, client.maxBodyBytes, Date.now(), routes, etaHorizonDays, chords);
     if (verdict.action === 'undecodable') {
       this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'decode_error' });
       log.error({ err: verdict.reason.error }, 'message is not a Celery task; dead-lettering it');
@@ -110,11 +112,15 @@ export class MessageProcessor {
         messageLog.error({ err: verdict.reason.error }, 'task cannot run; dead-lettering it');
         await this.#storeResult(celery, { state: 'FAILURE', error: verdict.reason.error }, messageLog);
         return this.#fail(client, message, lease, verdict.reason, labels, messageLog, celery, verdict.errbacks ?? []);
-      case 'expire':
+      case 'expire': {
         this.#record('expired', labels, message, celery);
         messageLog.info({ expires: celery.expires }, 'task expired before it ran; deleting it');
-        await this.#storeResult(celery, { state: 'FAILURE', error: new TaskRevokedError('expired') }, messageLog);
+        const revoked: Outcome = { state: 'FAILURE', error: new TaskRevokedError('expired') };
+        await this.#storeResult(celery, revoked, messageLog);
+        // Celery counts an expired part of a chord as revoked: its chord fails rather than waits forever.
+        if (!(await this.#chordPart(celery, revoked, messageLog))) return;
         return this.#delete(client, message, lease, messageLog, 'done');
+      }
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
       case 'run':
@@ -428,6 +434,7 @@ export class MessageProcessor {
     { labels, log, retries }: { labels: Labels; log: Logger; retries: number },
   ): Promise<void> {
     await this.#storeResult(celery, { state: 'SUCCESS', value: result }, log);
+    if (!(await this.#chordPart(celery, { state: 'SUCCESS', value: result }, log))) return;
     try {
       const { send } = afterRun(celery, result, this.#options.routes);
       await this.#options.sender.sendAll(send);
@@ -458,6 +465,7 @@ export class MessageProcessor {
     celery: CeleryMessage,
     errbacks: readonly Outgoing[],
   ): Promise<void> {
+    if (!(await this.#chordPart(celery, { state: 'FAILURE', error: reason.error }, log))) return;
     let why = reason;
     try {
       await this.#options.sender.sendAll(errbacks);
@@ -468,6 +476,20 @@ export class MessageProcessor {
       why = { ...reason, error: Object.assign(new Error(note), { name: reason.error.name }) };
     }
     return this.#deadLetter(client, message, lease, why, labels, log, celery);
+  }
+
+  /** A chord's header task ended for good: false when its part could not be counted (it comes back). */
+  async #chordPart(celery: CeleryMessage, outcome: Outcome, log: Logger): Promise<boolean> {
+    const { results } = this.#hooks;
+    if (!results) return true;
+    const { routes, sender } = this.#options;
+    try {
+      await chordPartReturned(celery, outcome, { results, routes, sender, log });
+      return true;
+    } catch (error) {
+      log.error({ err: error }, 'could not count its part of its chord; the message will be delivered again');
+      return false;
+    }
   }
 
   /**

@@ -30,6 +30,8 @@ export interface ResultBackend {
   waitFor(taskId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<TaskMeta>;
   /** C fills this in: adds this chord header task's outcome to its chord's counter; resolves with the body's argument (the header results, in order) when this was the last part, else undefined. */
   chordPartReturn?(request: CeleryMessage, outcome: Outcome): Promise<ChordReady | undefined>;
+  /** C: forgets the chord's counter once its body was sent (or failed): only then, so a crash before it completes the chord again. */
+  chordDone?(request: CeleryMessage): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,7 +74,13 @@ export function encodeFailure(error: Error): EncodedFailure {
   if (isRevoked(error)) return { exc_type: error.name, exc_message: [error.message], exc_module: 'celery.exceptions' };
   const message =
     error.message.length > MAX_MESSAGE_CHARS ? `${error.message.slice(0, MAX_MESSAGE_CHARS)}…` : error.message;
-  return { exc_type: error.name || 'Error', exc_message: [message], exc_module: TYPESCRIPT_EXC_MODULE };
+  return { exc_type: error.name || 'Error', exc_message: [message], exc_module: celeryModuleOf(error) };
+}
+
+/** One of Celery's own exceptions made here (chord.ts's ChordError) names its module: Python raises Celery's class. */
+function celeryModuleOf(error: Error): string {
+  const { celeryModule } = error as { celeryModule?: unknown };
+  return typeof celeryModule === 'string' ? celeryModule : TYPESCRIPT_EXC_MODULE;
 }
 
 /** A result that cannot be stored as it is (too large, or no JSON): stored as this failure instead. */

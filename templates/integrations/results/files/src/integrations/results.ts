@@ -17,8 +17,16 @@ import type {
   TaskMeta,
   WorkerHooks,
 } from '../runtime/index.ts';
-import { decodeResult, encodeResult, READY_STATES, ResultTimeoutError, resultKey } from '../runtime/result-backend.ts';
+import {
+  type ChordReady,
+  decodeResult,
+  encodeResult,
+  READY_STATES,
+  ResultTimeoutError,
+  resultKey,
+} from '../runtime/result-backend.ts';
 import { sleep, timerMs } from '../runtime/timing.ts';
+import { type ChordCounter, redisChordCounter } from './results-chord.ts';
 
 export const resultsEnv = {
   /** Celery's result_backend: redis://host:6379/0 or rediss://… (the db is the path). Unset: no results are stored. */
@@ -175,6 +183,15 @@ export class RedisResultBackend implements ResultBackend {
     }
   }
 
+  /** A chord header task's outcome, on the chord's counter (results-chord.ts). */
+  chordPartReturn(request: CeleryMessage, outcome: Outcome): Promise<ChordReady | undefined> {
+    return this.#chords().chordPartReturn(request, outcome);
+  }
+
+  chordDone(request: CeleryMessage): Promise<void> {
+    return this.#chords().chordDone(request);
+  }
+
   async close(): Promise<void> {
     const connections = [this.#client, this.#subscriber];
     this.#client = undefined;
@@ -186,6 +203,10 @@ export class RedisResultBackend implements ResultBackend {
   #redis(): Redis {
     this.#client ??= this.#connect({ enableOfflineQueue: !this.#options.onStoreFailed });
     return this.#client;
+  }
+
+  #chords(): ChordCounter {
+    return redisChordCounter(this.#redis(), { expiresSeconds: this.#config.RESULT_EXPIRES_SECONDS });
   }
 
   #subscribed(): Redis {
