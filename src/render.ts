@@ -29,12 +29,14 @@ export const ANSWERS_FILE = 'be-worker.json';
 export async function renderWorker(spec: Spec): Promise<VirtualTree> {
   const chosen = INTEGRATIONS.filter(({ name }) => spec.integrations.includes(name));
   // Each chosen integration brings its files, its README section and its .env.example lines.
-  const sections = { readme: '', env: '' };
+  const sections = { readme: [] as string[], env: '' };
   for (const { name } of chosen) {
-    sections.readme += readFileSync(join(TEMPLATES, 'integrations', name, 'README.md'), 'utf8');
+    sections.readme.push(readFileSync(join(TEMPLATES, 'integrations', name, 'README.md'), 'utf8').trimEnd());
     sections.env += readFileSync(join(TEMPLATES, 'integrations', name, 'env.example'), 'utf8');
   }
-  const view = { ...viewOf(spec), integrationDocs: sections.readme, integrationEnv: sections.env };
+  // README sections one blank line apart, however each file ends.
+  const integrationDocs = sections.readme.map((section) => `${section}\n`).join('\n');
+  const view = { ...viewOf(spec), integrationDocs, integrationEnv: sections.env };
   const tree: VirtualTree = new Map();
   const roots = [
     join(TEMPLATES, 'worker'),

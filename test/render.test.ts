@@ -147,6 +147,13 @@ describe('renderWorker', () => {
     }
   });
 
+  it("puts a blank line before each integration's README section, with every integration at once", async () => {
+    const tree = await renderWorker(spec({ integrations: [...INTEGRATION_NAMES] }));
+    const readme = String(tree.get('README.md'));
+    for (const name of INTEGRATION_NAMES) expect(readme).toContain(`\n\n### ${name}\n`);
+    expect(readme).not.toMatch(/\n\n\n/);
+  });
+
   it('lays out what lists the integrations as Biome does, with every integration at once', async () => {
     const tree = await renderWorker(spec({ integrations: [...INTEGRATION_NAMES] }));
     const dir = await tempDir();
