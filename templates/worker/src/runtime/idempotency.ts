@@ -121,3 +121,77 @@ export class HeldClaim {
     this.#stop();
   }
 }
+
+/** What the store says before a run. */
+export type Admission =
+  | { action: 'run'; claim: HeldClaim }
+  /** Its key function threw: the run counts as failed. */
+  | { action: 'fail'; error: Error }
+  /** The store cannot be reached: the task is not run unguarded. */
+  | { action: 'unavailable'; error: unknown }
+  /** A run elsewhere holds the key: come back in `seconds`, once its claim can have ended. */
+  | { action: 'busy'; key: string; seconds: number }
+  /** Completed already: not run again; its stored result, or why none was kept. */
+  | { action: 'duplicate'; key: string; result: unknown; notKept?: string };
+
+/**
+ * Claims the run's key for one lease (`leaseSeconds`, the queue's visibility timeout), extended
+ * while the run goes on; `onLost` is told when an extension finds the claim expired.
+ */
+export async function admit<Args>(
+  store: IdempotencyStore | undefined,
+  task: { name: string; idempotency?: IdempotencyOptions<Args> },
+  args: Args,
+  ctx: TaskContext,
+  leaseSeconds: number,
+  onLost: (key: string) => void,
+): Promise<Admission> {
+  // startWorker refuses a task with idempotency and no store: this is for a processor made without one.
+  if (!store || !task.idempotency)
+    return { action: 'fail', error: new Error(`task ${task.name} needs an idempotency store`) };
+  let key: string;
+  try {
+    key = idempotencyKey(task.name, task.idempotency, args, ctx);
+  } catch (error) {
+    return { action: 'fail', error: error instanceof Error ? error : new Error(String(error)) };
+  }
+  let claim: Claim;
+  try {
+    claim = await store.claim(key, leaseSeconds);
+  } catch (error) {
+    return { action: 'unavailable', error };
+  }
+  switch (claim.status) {
+    case 'claimed':
+      return { action: 'run', claim: new HeldClaim(store, key, claim.token, leaseSeconds, () => onLost(key)) };
+    case 'busy':
+      return { action: 'busy', key, seconds: Math.ceil(claim.retryAfterSeconds ?? leaseSeconds) + 1 };
+    case 'done':
+      return {
+        action: 'duplicate',
+        key,
+        result: claim.result,
+        ...(claim.notKept !== undefined ? { notKept: claim.notKept } : {}),
+      };
+  }
+}
+
+/**
+ * Ends a claim once its run ended: completed with its result for `ttlSeconds`, or released so the
+ * retry can run — unless the run was given up at its hard time limit and may still go on, when the
+ * claim is left to expire. Resolves false when the completion was refused (the claim had expired).
+ * Rejects when the store cannot be reached.
+ */
+export async function settleClaim(
+  claim: HeldClaim,
+  ran: { error?: Error; stuck?: boolean; value?: unknown },
+  ttlSeconds: number,
+): Promise<boolean> {
+  if (!ran.error) return claim.complete(ran.value, ttlSeconds);
+  if (ran.stuck) {
+    claim.abandon();
+    return true;
+  }
+  await claim.release();
+  return true;
+}

@@ -11,7 +11,7 @@ import type { Turn } from './consumer.ts';
 import { afterFailure, afterRun, etaHop, type Failure, inspect, type Verdict, whenUnsent } from './decide.ts';
 import { ResultNotKeptError, TimeLimitExceededError } from './errors.ts';
 import { combineHooks, type TaskEvent, type WorkerHooks } from './hooks.ts';
-import { type Claim, HeldClaim, idempotencyKey } from './idempotency.ts';
+import { type Admission, admit, type HeldClaim, settleClaim } from './idempotency.ts';
 import { type Lease, LeaseLostError } from './lease.ts';
 import type { Logger } from './logger.ts';
 import { DEAD_LETTER_REASONS, type Metrics, TASK_FAILED_REASON, type WorkerTaskState } from './metrics.ts';
@@ -49,8 +49,6 @@ type Labels = { name: string; queue: string };
 type Runnable = Extract<Verdict, { action: 'run' }>;
 type Waiting = Extract<Verdict, { action: 'wait' }>;
 type RunOutcome = { error?: Error; stuck?: boolean; value?: unknown };
-/** What idempotency decided before a run: run it (holding its claim), fail it (its key function threw), or handled without a run. */
-type Admission = { action: 'claimed'; claim: HeldClaim } | { action: 'fail'; error: Error } | { action: 'handled' };
 
 /** The `name` label of messages for tasks this worker does not have: labels stay bounded. */
 export const UNKNOWN_TASK_LABEL = '<unknown>';
@@ -154,10 +152,12 @@ export class MessageProcessor {
       if (!(await turn.take())) return;
       // Its lease may have been lost while it waited: then it is no longer this worker's to run.
       if (lease.signal.aborted) return this.#gone(client, lease, runLog);
-      const admission = task.idempotency
-        ? await this.#admit(client, message, lease, verdict, labels, runLog, retries)
-        : undefined;
-      if (admission?.action === 'handled') return;
+      // An idempotent task runs only once the store says so; otherwise #admit handled the message.
+      let admission: Extract<Admission, { action: 'run' | 'fail' }> | undefined;
+      if (task.idempotency) {
+        admission = await this.#admit(client, message, lease, verdict, labels, runLog, retries);
+        if (!admission) return;
+      }
       const sentAt = Number(message.Attributes?.SentTimestamp);
       if (sentAt > 0) this.#metrics.latency.observe(labels, Math.max(0, Date.now() - sentAt) / 1000);
       this.#record('started', labels, message, celery, { retries });
@@ -168,7 +168,7 @@ export class MessageProcessor {
       const { error, stuck, value } = ran;
       // Settled whatever became of the message: a run that returned after its lease was lost or its
       // message given back at shutdown did its work all the same.
-      if (admission?.action === 'claimed') await this.#settleClaim(admission.claim, ran, task, labels, runLog);
+      if (admission?.action === 'run') await this.#settleClaim(admission.claim, ran, task, labels, runLog);
       if (lease.signal.aborted && !stuck) return this.#gone(client, lease, runLog);
       if (!error) {
         this.#record('succeeded', labels, message, celery, { retries });
@@ -261,7 +261,7 @@ export class MessageProcessor {
   }
 
   /**
-   * Asks the idempotency store before a run. Claimed: it runs. Completed already: not run, counted
+   * Asks the idempotency store before a run (see admit). Completed already: not run, counted
    * `duplicate`, its stored result sent on as if it had just returned. Held by a run elsewhere, or the
    * store not reachable: not run, the message hidden until it may run (never run unguarded).
    */
@@ -273,90 +273,79 @@ export class MessageProcessor {
     labels: Labels,
     log: Logger,
     retries: number,
-  ): Promise<Admission> {
-    const store = this.#hooks.idempotency;
-    const options = task.idempotency;
-    // startWorker refuses a task with idempotency and no store: this is for a processor made without one.
-    if (!store || !options) return { action: 'fail', error: new Error(`task ${task.name} needs an idempotency store`) };
-    let key: string;
-    try {
-      key = idempotencyKey(task.name, options, args, this.#context(celery, labels, lease.signal, log, retries));
-    } catch (error) {
-      return { action: 'fail', error: asError(error) };
-    }
-    const leaseSeconds = client.queue.visibilityTimeoutSeconds;
-    let claim: Claim;
-    try {
-      claim = await store.claim(key, leaseSeconds);
-    } catch (error) {
-      this.#metrics.idempotencyUnavailable.inc({ ...labels, step: 'claim' });
-      const seconds = IDEMPOTENCY_UNAVAILABLE_RETRY_SECONDS;
-      log.error(
-        { err: error, key, seconds },
-        'the idempotency store cannot be reached: the task is not run without it, and comes back later',
+  ): Promise<Extract<Admission, { action: 'run' | 'fail' }> | undefined> {
+    const ctx = this.#context(celery, labels, lease.signal, log, retries);
+    const lost = (key: string) =>
+      log.warn(
+        { key },
+        'its idempotency claim expired while it ran (event loop blocked, process paused?): another run may hold the key, and its result will not be stored',
       );
-      await this.#comeBackLater(client, message, lease, seconds, log);
-      return { action: 'handled' };
-    }
-    const keyLog = log.child({ key });
-    if (claim.status === 'claimed') {
-      const lost = () =>
-        keyLog.warn(
-          'its idempotency claim expired while it ran (event loop blocked, process paused?): another run may hold the key, and its result will not be stored',
+    const admission = await admit(
+      this.#hooks.idempotency,
+      task,
+      args,
+      ctx,
+      client.queue.visibilityTimeoutSeconds,
+      lost,
+    );
+    switch (admission.action) {
+      case 'run':
+      case 'fail':
+        return admission;
+      case 'unavailable': {
+        this.#metrics.idempotencyUnavailable.inc({ ...labels, step: 'claim' });
+        const seconds = IDEMPOTENCY_UNAVAILABLE_RETRY_SECONDS;
+        log.error(
+          { err: admission.error, seconds },
+          'the idempotency store cannot be reached: the task is not run without it, and comes back later',
         );
-      return { action: 'claimed', claim: new HeldClaim(store, key, claim.token, leaseSeconds, lost) };
+        await this.#comeBackLater(client, message, lease, seconds, log);
+        return undefined;
+      }
+      case 'busy': {
+        const { key, seconds } = admission;
+        this.#metrics.idempotencyBusy.inc(labels);
+        log.info({ key, seconds }, 'a run elsewhere holds its idempotency key; it comes back once that claim ends');
+        await this.#comeBackLater(client, message, lease, seconds, log);
+        return undefined;
+      }
+      case 'duplicate': {
+        const { key, result, notKept } = admission;
+        const keyLog = log.child({ key });
+        this.#record('duplicate', labels, message, celery, { retries });
+        const needsResult = afterRun(celery, undefined, this.#options.routes).send.length > 0;
+        if (notKept !== undefined && needsResult) {
+          const error = new ResultNotKeptError(
+            `task ${task.name} completed already under idempotency key ${key}, but its result was not kept (${notKept}), so its links and chain cannot be sent; it is not run again`,
+          );
+          keyLog.error({ err: error }, 'a duplicate whose links need a result not kept; dead-lettering it');
+          const reason = { error, task: celery.task, taskId: celery.id, retries };
+          await this.#deadLetter(client, message, lease, reason, labels, keyLog, celery);
+          return undefined;
+        }
+        keyLog.info(
+          'its idempotency key completed already: not run again; its stored result goes to its links and chain',
+        );
+        await this.#succeed(client, message, lease, celery, result, { labels, log: keyLog, retries });
+        return undefined;
+      }
     }
-    if (claim.status === 'busy') {
-      this.#metrics.idempotencyBusy.inc(labels);
-      const seconds = Math.ceil(claim.retryAfterSeconds ?? leaseSeconds) + 1;
-      keyLog.info({ seconds }, 'a run elsewhere holds its idempotency key; it comes back once that claim ends');
-      await this.#comeBackLater(client, message, lease, seconds, keyLog);
-      return { action: 'handled' };
-    }
-    this.#record('duplicate', labels, message, celery, { retries });
-    const needsResult = afterRun(celery, undefined, this.#options.routes).send.length > 0;
-    if (claim.notKept !== undefined && needsResult) {
-      const error = new ResultNotKeptError(
-        `task ${task.name} completed already under idempotency key ${key}, but its result was not kept (${claim.notKept}), so its links and chain cannot be sent; it is not run again`,
-      );
-      keyLog.error({ err: error }, 'a duplicate whose links need a result not kept; dead-lettering it');
-      const reason = { error, task: celery.task, taskId: celery.id, retries };
-      await this.#deadLetter(client, message, lease, reason, labels, keyLog, celery);
-      return { action: 'handled' };
-    }
-    keyLog.info('its idempotency key completed already: not run again; its stored result goes to its links and chain');
-    await this.#succeed(client, message, lease, celery, claim.result, { labels, log: keyLog, retries });
-    return { action: 'handled' };
   }
 
-  /** A run ended: its key completed with its result, or released for the retry; a run given up keeps it until it expires. */
-  async #settleClaim(
-    claim: HeldClaim,
-    { error, stuck, value }: RunOutcome,
-    task: TaskDefinition,
-    labels: Labels,
-    log: Logger,
-  ) {
-    const keyLog = log.child({ key: claim.key });
+  /** A run ended: its key completed with its result, or released for the retry (see settleClaim). */
+  async #settleClaim(claim: HeldClaim, ran: RunOutcome, task: TaskDefinition, labels: Labels, log: Logger) {
     try {
-      if (!error) {
-        const ttlSeconds = task.idempotency?.ttlSeconds ?? 0;
-        if (!(await claim.complete(value, ttlSeconds))) {
-          keyLog.warn(
-            'its idempotency claim had expired and the key may be held by another run: it is not marked completed',
-          );
-        }
-      } else if (stuck) {
-        // It may still run until this process ends.
-        claim.abandon();
-      } else {
-        await claim.release();
+      if (!(await settleClaim(claim, ran, task.idempotency?.ttlSeconds ?? 0))) {
+        log.warn(
+          { key: claim.key },
+          'its idempotency claim had expired and the key may be held by another run: it is not marked completed',
+        );
       }
     } catch (storeError) {
-      this.#metrics.idempotencyUnavailable.inc({ ...labels, step: error ? 'release' : 'complete' });
-      keyLog.error(
-        { err: storeError },
-        error
+      this.#metrics.idempotencyUnavailable.inc({ ...labels, step: ran.error ? 'release' : 'complete' });
+      log.error(
+        { err: storeError, key: claim.key },
+        ran.error
           ? 'could not release its idempotency claim: its retry waits until the claim expires'
           : 'could not mark its idempotency key completed: a copy of this task arriving after its claim expires runs again',
       );
