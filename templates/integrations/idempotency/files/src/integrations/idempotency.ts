@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
+import { whenConnected } from '../runtime/connecting.ts';
 import {
   type Claim,
   type IdempotencyStore,
@@ -94,7 +95,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   async claim(key: string, leaseSeconds: number): Promise<Claim> {
-    await connected(this.#redis);
+    await whenConnected(this.#redis, 2000);
     const token = randomUUID();
     const [value, pttl] = (await this.#redis.eval(CLAIM, 1, this.redisKey(key), claimed(token), ms(leaseSeconds))) as [
       string,
@@ -145,17 +146,3 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
 const claimed = (token: string) => `claimed:${token}`;
 const ms = (seconds: number) => String(Math.max(1, Math.ceil(seconds * 1000)));
-
-/** Waits (up to 2 s) for a Redis that is still connecting, so start-up does not count as an outage. */
-async function connected(redis: Redis): Promise<void> {
-  if (redis.status !== 'connecting' && redis.status !== 'connect' && redis.status !== 'wait') return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, 2000);
-    function done() {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    }
-    redis.once('ready', done);
-  });
-}

@@ -10,6 +10,7 @@ import { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { httpUrl } from '../runtime/config.ts';
+import { whenConnected } from '../runtime/connecting.ts';
 import { ConfigError } from '../runtime/errors.ts';
 import type { IntegrationContext, ReceiveLimiter, WorkerHooks } from '../runtime/index.ts';
 import { sleep } from '../runtime/timing.ts';
@@ -151,7 +152,7 @@ export class RedisLimit implements ReceiveLimiter {
   }
 
   async acquire(wanted: number, signal: AbortSignal): Promise<number> {
-    await connected(this.#options.redis);
+    await whenConnected(this.#options.redis, 2000);
     while (!signal.aborted) {
       let granted = 0;
       try {
@@ -179,20 +180,6 @@ export class RedisLimit implements ReceiveLimiter {
   release(unused: number): void {
     if (unused > 0) this.#limiter.reward(this.#options.name, unused).catch(() => {});
   }
-}
-
-/** Waits (up to 2 s) for a Redis that is still connecting, so start-up does not count as an outage. */
-async function connected(redis: Redis): Promise<void> {
-  if (redis.status !== 'connecting' && redis.status !== 'connect' && redis.status !== 'wait') return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, 2000);
-    function done() {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    }
-    redis.once('ready', done);
-  });
 }
 
 interface ServiceOptions {

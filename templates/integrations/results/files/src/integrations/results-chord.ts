@@ -8,9 +8,9 @@
 //                                   result_chord_ordered=False, which this follows when it finds one)
 // The part that brings .j's count to .s + .t completes the chord. One Lua script adds a part, counts
 // and reads the parts, so two last parts at once cannot both complete it, nor none.
-import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { CeleryMessage } from '../runtime/codec.ts';
+import { whenConnected } from '../runtime/connecting.ts';
 import {
   type CeleryState,
   type ChordReady,
@@ -92,7 +92,7 @@ export function redisChordCounter(redis: Redis, options: ChordCounterOptions): C
       const revoked = outcome.state === 'FAILURE' && outcome.error.name === 'TaskRevokedError';
       const member = encode([1, request.id, revoked ? 'REVOKED' : outcome.state, result]);
       const expires = String(Math.max(0, Math.trunc(options.expiresSeconds)));
-      await connected(redis);
+      await whenConnected(redis, CONNECT_TIMEOUT_MS);
       const [, , parts] = (await redis.eval(
         PART_RETURN,
         3,
@@ -105,7 +105,7 @@ export function redisChordCounter(redis: Redis, options: ChordCounterOptions): C
       return parts ? readyOf(parts) : undefined;
     },
     async chordDone(request) {
-      await connected(redis);
+      await whenConnected(redis, CONNECT_TIMEOUT_MS);
       await redis.del(...keysOf(request));
     },
   };
@@ -113,16 +113,6 @@ export function redisChordCounter(redis: Redis, options: ChordCounterOptions): C
 
 /** How long a part waits for a connection that is being made. */
 const CONNECT_TIMEOUT_MS = 5000;
-
-/**
- * The backend's connection has no offline queue (a command fails at once while Redis is down): a
- * part that ends while it is still being made waits for it, instead of failing and coming back.
- */
-async function connected(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') return;
-  // Rejects on the connection's first error: Redis down fails the part at once.
-  await once(redis, 'ready', { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
-}
 
 /** The body's argument (the results in order), or the first part that failed, as Celery reads them. */
 function readyOf(parts: readonly string[]): ChordReady {
