@@ -1,12 +1,11 @@
 // `be-worker add-integration`: the plan, the apply, the install, and what is left to do.
 import kleur from 'kleur';
 import { planAddIntegration } from '../add-integration.ts';
-import { applyChanges, diffOf } from '../changes.ts';
+import { applyChanges } from '../changes.ts';
 import { beWorkerCommand, commandsFor } from '../package-manager.ts';
 import { findWorkerRepo } from '../repo.ts';
 import { checkCleanTree } from '../upgrade/index.ts';
-import { progress } from './ui.ts';
-import { conflictList } from './upgrade.ts';
+import { conflictList, install, showPlan } from './upgrade.ts';
 
 export interface AddIntegrationFlags {
   base?: string;
@@ -27,25 +26,11 @@ export async function runAddIntegration(names: string[], flags: AddIntegrationFl
   if (!flags.dryRun && !flags.allowDirty) await checkCleanTree(repo.root, 'add-integration');
   const added = plan.added.join(', ');
   console.log(`Adding ${added} to ${repo.answers.answers.name} (rendered by create-be-worker ${plan.version})`);
-  for (const [path, action] of plan.actions) console.log(`  ${action.padEnd(8)} ${path}`);
-  if (plan.notes.length > 0)
-    console.log(['Kept as you have them:', ...plan.notes.map((note) => `  ${note}`)].join('\n'));
-  if (flags.dryRun) {
-    process.stdout.write(diffOf(plan.changes));
-    if (plan.conflicts.length > 0) console.log(conflictList(plan.conflicts));
-    console.log('Dry run: nothing was changed.');
-    return 0;
-  }
+  if (showPlan(plan, flags.dryRun)) return 0;
   await applyChanges(repo.root, plan.changes, signal);
   console.log(`✔ ${plan.changes.size} file(s) changed`);
   const spec = repo.answers.answers;
-  if (flags.install) {
-    const { installDependencies } = await import('../post-steps.ts');
-    const spinner = await progress();
-    spinner.start(`Installing dependencies with ${spec.packageManager}`);
-    await installDependencies(repo.root, spec.packageManager, signal);
-    spinner.stop('Dependencies installed');
-  }
+  if (flags.install) await install(repo.root, spec.packageManager, signal);
   const run = commandsFor(spec.packageManager).run;
   const commit = `git add -A && git commit -m "Add ${added}"`;
   const next = [

@@ -3,13 +3,13 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as clack from '@clack/prompts';
 import kleur from 'kleur';
-import { applyChanges, diffOf } from '../changes.ts';
+import { applyChanges, type ChangeSet, diffOf } from '../changes.ts';
 import { CancelledError, UserError } from '../errors.ts';
-import { beWorkerCommand, commandsFor } from '../package-manager.ts';
+import { beWorkerCommand, commandsFor, type PackageManager } from '../package-manager.ts';
 import { findWorkerRepo } from '../repo.ts';
 import { checkCleanTree, planUpgrade } from '../upgrade/index.ts';
 import { PACKAGE } from '../upgrade/packages.ts';
-import type { Conflict } from '../upgrade/plan.ts';
+import type { Conflict, FilesPlan } from '../upgrade/plan.ts';
 import { upgradeSummary } from '../upgrade/summary.ts';
 import { interactive, progress } from './ui.ts';
 
@@ -58,16 +58,7 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
   );
   console.log(`  base: ${PACKAGE} ${plan.from} from ${plan.sources.base}`);
   console.log(`  new:  ${PACKAGE} ${plan.to} from ${plan.sources.theirs}`);
-  for (const [path, action] of plan.actions) console.log(`  ${action.padEnd(8)} ${path}`);
-  if (plan.notes.length > 0)
-    console.log(['Kept as you have them:', ...plan.notes.map((note) => `  ${note}`)].join('\n'));
-
-  if (flags.dryRun) {
-    process.stdout.write(diffOf(plan.changes));
-    if (plan.conflicts.length > 0) console.log(conflictList(plan.conflicts));
-    console.log('Dry run: nothing was changed.');
-    return 0;
-  }
+  if (showPlan(plan, flags.dryRun)) return 0;
   if (!flags.yes) {
     if (!interactive) throw new UserError('pass --yes to upgrade without a terminal (--dry-run shows the changes)');
     const answer = await clack.confirm({ message: `Apply ${plan.changes.size} change(s)?`, initialValue: true });
@@ -81,13 +72,7 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
   }
 
   const spec = repo.answers.answers;
-  if (flags.install) {
-    const { installDependencies } = await import('../post-steps.ts');
-    const spinner = await progress();
-    spinner.start(`Installing dependencies with ${spec.packageManager}`);
-    await installDependencies(repo.root, spec.packageManager);
-    spinner.stop('Dependencies installed');
-  }
+  if (flags.install) await install(repo.root, spec.packageManager);
   if (plan.changelog) console.log(`\n${kleur.bold('What changed for workers:')}\n${plan.changelog}`);
 
   const commit = `git add -A && git commit -m "Upgrade to ${PACKAGE} ${plan.to}"`;
@@ -102,6 +87,27 @@ export async function runUpgrade(flags: UpgradeFlags): Promise<number> {
     `\n${kleur.green('✔')} Upgraded to ${PACKAGE} ${plan.to}. Review it (git diff), then commit:\n  ${commit}`,
   );
   return 0;
+}
+
+/** What a three-way plan (upgrade, add-integration) changes and keeps; with `dryRun` its diff too. True for a dry run. */
+export function showPlan(plan: Omit<FilesPlan, 'changes'> & { changes: ChangeSet }, dryRun?: boolean) {
+  for (const [path, action] of plan.actions) console.log(`  ${action.padEnd(8)} ${path}`);
+  if (plan.notes.length > 0)
+    console.log(['Kept as you have them:', ...plan.notes.map((note) => `  ${note}`)].join('\n'));
+  if (!dryRun) return false;
+  process.stdout.write(diffOf(plan.changes));
+  if (plan.conflicts.length > 0) console.log(conflictList(plan.conflicts));
+  console.log('Dry run: nothing was changed.');
+  return true;
+}
+
+/** The dependency install after a three-way apply, with its spinner. */
+export async function install(root: string, packageManager: PackageManager, signal?: AbortSignal) {
+  const { installDependencies } = await import('../post-steps.ts');
+  const spinner = await progress();
+  spinner.start(`Installing dependencies with ${packageManager}`);
+  await installDependencies(root, packageManager, signal);
+  spinner.stop('Dependencies installed');
 }
 
 export function conflictList(conflicts: Conflict[]): string {
