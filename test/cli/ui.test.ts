@@ -237,6 +237,39 @@ describe('be-worker ui in Chromium, on dead letters a real worker made', () => {
   );
 
   it(
+    "redrives all of a queue's dead letters after confirming: they run again (and, still failing, come back)",
+    async () => {
+      const doomedDeadLettered = async () => {
+        const text = await (await fetch(worker.metricsUrl)).text();
+        return Number(
+          /_worker_tasks_count_total\{name="doomed",[^}]*state="dead_lettered"\} (\d+)/.exec(text)?.[1] ?? 0,
+        );
+      };
+      expect(await doomedDeadLettered()).toBe(2);
+      await page.getByRole('button', { name: 'Redrive all 2' }).click();
+      const dialog = page.locator('#confirm');
+      await dialog.waitFor({ state: 'visible' });
+      expect(await page.locator('#confirm-text').textContent()).toBe(
+        `Move the 2 message(s) of err-${STEPS} to ${STEPS} in env "local", to run again from their first try?`,
+      );
+      await page.getByRole('button', { name: 'Redrive 2' }).click();
+      await expect.poll(() => dialog.getAttribute('data-state'), { timeout: MINUTE }).toBe('done');
+      await waitFor(
+        'the 2 redriven tasks to run and fail again',
+        async () => ((await doomedDeadLettered()) === 4 ? true : undefined),
+        2 * MINUTE,
+      );
+      await page.locator('#confirm-cancel').click();
+      await waitFor(
+        'the 2 dead letters back',
+        async () => ((await depth(sqs, `err-${STEPS}`)) === 2 ? true : undefined),
+        MINUTE,
+      );
+    },
+    3 * MINUTE,
+  );
+
+  it(
     'purges with the keyboard alone, after confirming',
     async () => {
       await page.getByRole('button', { name: 'Purge 2' }).focus();
