@@ -9,13 +9,20 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { type Message, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { execa } from 'execa';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
+import { redriveDeadLetters } from '../../src/dlq/index.ts';
+import { workerQueues } from '../../src/worker-queues.ts';
 import { encodeMessage } from '../../templates/worker/src/runtime/codec.ts';
-import { NonRetryableError } from '../../templates/worker/src/runtime/errors.ts';
 import type { IntegrationContext, WorkerHooks } from '../../templates/worker/src/runtime/index.ts';
 import { pointerMessage, readPointer, SIZE_ATTRIBUTE } from '../../templates/worker/src/runtime/payload-pointer.ts';
 import { resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
@@ -29,6 +36,8 @@ type LargePayloadsModule = {
   largePayloadsEnv: z.ZodRawShape;
   largePayloads(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks;
 };
+
+type Runtime = typeof import('../../templates/worker/src/runtime/index.ts');
 
 const MiB = 1024 * 1024;
 let server: FauxqsServer;
@@ -72,18 +81,21 @@ async function receiveAll(sqs: SQSClient, queueUrl: string): Promise<Message[]> 
 }
 
 describe('large-payloads on fauxqs (SQS and S3)', () => {
-  it('runs a 5 MiB task through S3, deletes its object once done, and keeps it with a dead letter', async () => {
+  it('runs a 5 MiB task through S3, deletes its object once done, keeps it with a dead letter, and runs it after a redrive', async () => {
     const bucket = 'lp-run';
     const seen: number[] = [];
+    // The worker runs the generated runtime: its NonRetryableError is the one it knows.
+    const { NonRetryableError } = await generated<Runtime>('src/runtime/index.ts');
     const measure = defineTask({
       name: 'lp.measure',
       args: z.tuple([z.string()]),
       run: ([text]) => {
         seen.push(text.length);
-        if (text.startsWith('fail')) throw new NonRetryableError('refused');
+        if (text.startsWith('fail') && !fixed) throw new NonRetryableError('refused');
         return text.length;
       },
     });
+    let fixed = false;
     const worker = await startTestWorker({
       endpoint: server.address,
       name: 'lp',
@@ -119,6 +131,29 @@ describe('large-payloads on fauxqs (SQS and S3)', () => {
       expect(dead?.MessageAttributes?.[SIZE_ATTRIBUTE]?.DataType).toBe('Number');
       expect(dead?.MessageAttributes?.error_type?.StringValue).toBe('NonRetryableError');
       expect(await keys(bucket)).toEqual([pointer?.key]);
+
+      // The fix is out: `dlq redrive` (its library code) moves the pointer back with its attribute,
+      // the task runs from its object, and the object goes once it is done.
+      fixed = true;
+      const runsOf = () => seen.filter((length) => length === big.length + 4).length;
+      const runsBefore = runsOf();
+      expect(runsBefore).toBe(1); // NonRetryableError: dead-lettered at once
+      await worker.sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: dlq, ReceiptHandle: dead?.ReceiptHandle, VisibilityTimeout: 0 }),
+      );
+      const queues = workerQueues([{ queue: 'measure', task: 'lp.measure' }], { env: 'local', user: 'lp' });
+      const moved = await redriveDeadLetters({
+        env: 'local',
+        region: 'us-east-1',
+        endpoint: server.address,
+        queues,
+        queue: 'measure',
+      });
+      expect(moved.moved).toBe(1);
+      await waitFor('the redriven task to run', async () => (runsOf() === runsBefore + 1 ? true : undefined), 120_000);
+      await waitFor('its object to be deleted once done', async () =>
+        (await keys(bucket)).length === 0 ? true : undefined,
+      );
     } finally {
       await worker.stop();
     }
