@@ -173,9 +173,13 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     let unanswered = 0;
     while (!this.#stopping) {
       const free = concurrency + prefetch - this.#inFlight.size - this.#reserved;
+      // Beside a receive in flight, which brings the next messages anyway, another waits for room
+      // for a full batch: at C = 1,000, slots freed one by one made receives of one or two, and
+      // twice the receives cost more CPU than the tasks. A ratelimit's grants are spent as they come.
+      const least = this.#reserved > 0 && !limiter ? Math.min(MAX_BATCH, concurrency + prefetch) : 1;
       // Receive only while a slot is idle: then no receive is open when every slot is busy, and a
       // stop can give the waiting messages back at once.
-      if (free <= 0 || this.#running >= concurrency) {
+      if (free < least || this.#running >= concurrency) {
         await new Promise<void>((resolve) => this.#waiting.add(resolve));
         continue;
       }
@@ -227,14 +231,18 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       // All of a batch join their groups before any is handled: one given back at once must find
       // its group's later messages there, to take them back with it.
       if (messages.length > 0) this.emit('received', messages);
-      const entries = messages.map((message) => this.#admit(message));
+      // Leased together: one message to the lease keeper's thread for the whole batch.
+      const leases = this.options.leases.holdAll(
+        queue,
+        messages.map((message) => message.ReceiptHandle ?? ''),
+      );
+      const entries = messages.map((message, index) => this.#admit(message, leases[index] as Lease));
       for (const entry of entries) this.#run(entry);
     }
   }
 
-  /** Leases a message received and, on a FIFO queue, puts it last in its group. */
-  #admit(message: Message): InFlight {
-    const lease = this.options.leases.hold(this.options.queue, message.ReceiptHandle ?? '');
+  /** Takes in a message received and leased; on a FIFO queue, puts it last in its group. */
+  #admit(message: Message, lease: Lease): InFlight {
     const group = this.options.queue.fifo ? (message.Attributes?.MessageGroupId ?? '') : undefined;
     const entry: InFlight = { message, lease, running: false, group };
     if (group !== undefined) {
