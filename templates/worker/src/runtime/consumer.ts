@@ -186,6 +186,8 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       let messages: Message[];
       const claimed = Math.min(MAX_BATCH, free);
       this.#reserved += claimed;
+      // There may be room for another receive beside this one: the next poller looks.
+      this.#wakePoller();
       const call = deadline(patience);
       try {
         const allowed = limiter ? await limiter.acquire(claimed, this.#stop.signal) : claimed;
@@ -221,7 +223,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
         this.#receives.delete(call);
         // Slots it claimed and got no message for are free again, for whichever poller waits.
         this.#reserved -= claimed;
-        this.#wakePollers();
+        this.#wakePoller();
       }
       if (failures > 0) this.emit('recovered');
       this.#healthy = true;
@@ -279,7 +281,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
           entry.running = false;
           this.#freeSlot();
         } else this.#grantWaiting();
-        this.#wakePollers();
+        this.#wakePoller();
       });
     this.#inFlight.set(task, entry);
   }
@@ -352,6 +354,18 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     const resting = [...this.#inFlight.values()].filter((entry) => entry.resting);
     await this.#release([...queued.map(({ entry }) => entry), ...resting]);
     for (const { grant } of queued) grant(false);
+  }
+
+  /**
+   * One waiting poller looks again. They share the room they look at: if it cannot receive, none
+   * can, and if it does, it wakes the next one. Waking all of them at every task's end cost, at
+   * C = 1,000, a hundred wake-ups per message.
+   */
+  #wakePoller(): void {
+    const [wake] = this.#waiting;
+    if (!wake) return;
+    this.#waiting.delete(wake);
+    wake();
   }
 
   #wakePollers(): void {
