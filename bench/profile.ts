@@ -38,6 +38,12 @@ try {
   console.log(
     `ratio be-worker ÷ sdk-loop per round: ${ratios?.join(' ')}; medians ${round(median(rates['be-worker'] ?? []) / median(rates['sdk-loop'] ?? []))}`,
   );
+  if (name === 'sleep') {
+    const limit = concurrency / (each.sleeps.reduce((sum, ms) => sum + ms, 0) / each.sleeps.length / 1000);
+    const bound = Math.min(limit, median(rates['sdk-loop'] ?? []));
+    const ratio = round(median(rates['be-worker'] ?? []) / bound);
+    console.log(`C ÷ mean ${round(limit, 0)}/s; be-worker ÷ min(C ÷ mean, bare loop) ${ratio}`);
+  }
   console.log(
     `CPU µs/msg, median: be-worker ${median(cpu['be-worker'] ?? [])}, sdk-loop ${median(cpu['sdk-loop'] ?? [])}`,
   );
