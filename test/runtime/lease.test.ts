@@ -145,15 +145,19 @@ describe('LeaseKeeper, whatever the visibility timeout', () => {
 });
 
 describe('LeaseKeeper, a receive’s batch at once', () => {
-  it('tells its thread of a batch of leases in one message, and of the leases dropped in one turn in one more', async () => {
+  it('tells its thread of a batch of leases in one message, and of the leases dropped in one turn of the event loop in one more', async () => {
     for (const count of [1, 7, 10]) {
       const posted = vi.spyOn(Worker.prototype, 'postMessage');
       const handles = Array.from({ length: count }, (_, index) => `not a real handle ${count}-${index}`);
       const leases = keeper.holdAll(queue(), handles);
       expect(leases).toHaveLength(count);
       expect(posted).toHaveBeenCalledTimes(1);
-      for (const lease of leases) lease.drop();
-      await Promise.resolve();
+      // Dropped as tasks end: one by one, each in its own microtask (as timers' tasks end), all in one turn.
+      for (const lease of leases) {
+        lease.drop();
+        await Promise.resolve();
+      }
+      await new Promise((resolve) => setImmediate(resolve));
       expect(posted).toHaveBeenCalledTimes(2);
       expect(leases.every((lease) => !lease.signal.aborted)).toBe(true);
       posted.mockRestore();

@@ -141,13 +141,18 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   }
 
   /**
-   * The thread stops extending a message done with at the end of this turn, with the others dropped
-   * in it, in one message. Late is harmless: the lease is over here already, and an extension of a
-   * deleted message only fails.
+   * The thread stops extending a message done with once this turn of the event loop is over, with
+   * the others dropped in it (every task whose timer fired in it), in one message. Late is harmless:
+   * the lease is over here already, and an extension of a deleted message only fails.
    */
   #dropSoon(id: number): void {
     this.#drops.push(id);
-    if (this.#drops.length === 1) queueMicrotask(() => this.#post());
+    if (this.#drops.length > 1) return;
+    setImmediate(() => {
+      // Closed meanwhile: no thread to tell (and none to start for it).
+      if (this.#thread) this.#post();
+      else this.#drops = [];
+    }).unref();
   }
 
   /** Messages held now. */
