@@ -46,6 +46,8 @@ export interface RunResult {
   p99Ms: number;
   handled: number;
   peakRssMb: number;
+  /** The consumer process's CPU time (user + system, all its threads) per message, in µs. */
+  cpuUsPerMessage: number;
 }
 
 export function scenario(
@@ -118,7 +120,13 @@ async function fillWithPointers(sqs: SQSClient, queueName: string, scenario: Sce
 }
 
 /** One consumer through one scenario, on fresh queues. */
-export async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario: Scenario): Promise<RunResult> {
+export async function runOnce(
+  sqs: SqsProcess,
+  consumer: ConsumerName,
+  scenario: Scenario,
+  /** Node flags for the consumer process (bench/profile.ts: --cpu-prof). */
+  execArgv: string[] = [],
+): Promise<RunResult> {
   const { queueNames, queueUrls } = await fillQueues(
     sqs.client,
     `bench-local-run-${++queueNumber}`,
@@ -137,6 +145,7 @@ export async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario:
   const child = fork(fileURLToPath(new URL(`consumers/${consumer}.ts`, import.meta.url)), {
     env: { ...process.env, BENCH_SETTINGS: JSON.stringify(settings) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, ...execArgv],
   });
   let exited = false;
   child.once('exit', () => {
@@ -154,7 +163,7 @@ export async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario:
   }
   const seconds = (performance.now() - started) / 1000;
   child.send('stop');
-  const [{ latencies }] = (await once(child, 'message')) as [{ latencies: number[] }];
+  const [{ latencies, cpuMicros }] = (await once(child, 'message')) as [{ latencies: number[]; cpuMicros: number }];
   await once(child, 'exit');
   return {
     consumer,
@@ -164,6 +173,7 @@ export async function runOnce(sqs: SqsProcess, consumer: ConsumerName, scenario:
     p99Ms: percentile(latencies, 99),
     handled: latencies.length,
     peakRssMb: round(peakRssMb, 1),
+    cpuUsPerMessage: round(cpuMicros / scenario.messages, 0),
   };
 }
 

@@ -180,7 +180,7 @@ describe('deploy/k8s/', () => {
     expect(validateSpec(older).deploy).toBe('k8s');
   });
 
-  it('the resources are at least what the bench measured, and WORKER_PROCESSES is the CPU limit', async () => {
+  it('the resources are at least what the bench measured, and WORKER_PROCESSES=auto makes the CPU limit the process count', async () => {
     const bench = JSON.parse(await readFile(join(REPO, 'bench/results.json'), 'utf8'));
     for (const [set, rss] of Object.entries(MEASURED_LOAD_RSS_MB)) {
       expect(rss, set).toBeGreaterThanOrEqual(bench.footprint[set].loadRssMb);
@@ -190,7 +190,8 @@ describe('deploy/k8s/', () => {
       const deployment = parseAllDocuments(files.get('deploy/k8s/base/deployment.yaml') ?? '')[0]?.toJS();
       const container = deployment.spec.template.spec.containers[0];
       expect(Number(container.resources.limits.cpu)).toBe(processes);
-      expect(Number(envOf(container, 'WORKER_PROCESSES'))).toBe(processes);
+      // The worker reads the pod's CPU limit (its cgroup quota) and forks that many processes.
+      expect(envOf(container, 'WORKER_PROCESSES')).toBe('auto');
       const requested = Number.parseInt(container.resources.requests.memory, 10);
       expect(requested).toBeGreaterThanOrEqual(MEASURED_LOAD_RSS_MB['all off'] * processes);
     }
@@ -228,7 +229,8 @@ describe("the pod's kill timeout and the worker's stop", () => {
         const scaled = parseAllDocuments(files.get(`deploy/k8s/overlays/${env}/scaled-object.yaml`) ?? '')[0]?.toJS();
         new ScaledObject(scaled).validate();
         const perReplica =
-          Number(envOf(container, 'WORKER_CONCURRENCY')) * Number(envOf(container, 'WORKER_PROCESSES'));
+          // WORKER_PROCESSES=auto: as many processes as the CPU limit.
+          Number(envOf(container, 'WORKER_CONCURRENCY')) * Number(container?.resources.limits.cpu);
         for (const trigger of scaled.spec.triggers as Trigger[]) {
           expect(Number(trigger.metadata.queueLength)).toBe(perReplica);
         }

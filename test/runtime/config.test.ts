@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { coreEnvSchema, parseEnv } from '../../templates/worker/src/runtime/config.ts';
+import { availableCpus, coreEnvSchema, parseEnv } from '../../templates/worker/src/runtime/config.ts';
 import { ConfigError } from '../../templates/worker/src/runtime/errors.ts';
 
 const schema = z.object({ ...coreEnvSchema({ region: 'eu-west-1' }), DATABASE_URL: z.url() });
@@ -124,5 +124,69 @@ describe('RECEIVE_WAIT_SECONDS', () => {
   // 0 would poll SQS without a pause; above 10, an open poll would outlast the stop's deadline.
   it.each(['0', '2.5', '11', '20', 'long'])('refuses %s, naming the variable', (value) => {
     expect(() => parse(value)).toThrow(/RECEIVE_WAIT_SECONDS: a whole number from 1 to 10/);
+  });
+});
+
+describe('WORKER_PROCESSES=auto', () => {
+  /** A reader over fake cgroup files: a path not given reads as missing. */
+  const files =
+    (contents: Record<string, string>) =>
+    (path: string): string | undefined =>
+      contents[path];
+  const cpus = (contents: Record<string, string>, parallelism = 8) =>
+    availableCpus({ readFile: files(contents), parallelism: () => parallelism });
+
+  it('is cgroup v2 cpu.max quota ÷ period, rounded up', () => {
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': '200000 100000\n' })).toBe(2);
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': '150000 100000\n' })).toBe(2);
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': '50000 100000' })).toBe(1);
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': '700000 100000' })).toBe(7);
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': '1000 1000000' })).toBe(1);
+  });
+
+  it('is cgroup v1 cfs_quota_us ÷ cfs_period_us, rounded up', () => {
+    const v1 = (quota: string, period = '100000') => ({
+      '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': `${quota}\n`,
+      '/sys/fs/cgroup/cpu/cpu.cfs_period_us': `${period}\n`,
+    });
+    expect(cpus(v1('300000'))).toBe(3);
+    expect(cpus(v1('250000'))).toBe(3);
+    expect(cpus(v1('10000', '50000'))).toBe(1);
+    expect(
+      cpus({
+        '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '400000',
+        '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+      }),
+    ).toBe(4);
+  });
+
+  it('is the CPUs this process may run on with no quota, or a quota beyond them', () => {
+    expect(cpus({}, 6)).toBe(6);
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': 'max 100000' }, 3)).toBe(3);
+    expect(
+      cpus({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }, 5),
+    ).toBe(5);
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': '1600000 100000' }, 4)).toBe(4);
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': 'garbage' }, 2)).toBe(2);
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': '0 100000' }, 2)).toBe(2);
+  });
+
+  it('is at least 1 and at most 64', () => {
+    expect(cpus({}, 0)).toBe(1);
+    expect(cpus({}, 128)).toBe(64);
+    expect(cpus({ '/sys/fs/cgroup/cpu.max': '9600000 100000' }, 256)).toBe(64);
+  });
+
+  it('parses to a number, as a number does; anything else is refused', () => {
+    const auto = parseEnv(schema, { DATABASE_URL: 'postgres://db/x', WORKER_PROCESSES: 'auto' });
+    expect(auto.WORKER_PROCESSES).toBe(availableCpus());
+    expect(auto.WORKER_PROCESSES).toBeGreaterThanOrEqual(1);
+    expect(auto.WORKER_PROCESSES).toBeLessThanOrEqual(64);
+    expect(parseEnv(schema, { DATABASE_URL: 'postgres://db/x', WORKER_PROCESSES: '3' }).WORKER_PROCESSES).toBe(3);
+    expect(parseEnv(schema, { DATABASE_URL: 'postgres://db/x' }).WORKER_PROCESSES).toBe(1);
+    for (const bad of ['0', '65', 'all', '1.5'])
+      expect(() => parseEnv(schema, { DATABASE_URL: 'postgres://db/x', WORKER_PROCESSES: bad })).toThrow(
+        /WORKER_PROCESSES: a whole number from 1 to 64, or auto/,
+      );
   });
 });

@@ -70,21 +70,22 @@ class FakeSqs {
 function fakeKeeper() {
   const released: string[] = [];
   const dropped: string[] = [];
+  const hold = (handle: string): Lease => {
+    const controller = new AbortController();
+    return {
+      signal: controller.signal,
+      drop: () => dropped.push(handle),
+      check: () => !controller.signal.aborted,
+      expiresAt: Number.POSITIVE_INFINITY,
+      release: async () => {
+        controller.abort();
+        released.push(handle);
+        return true;
+      },
+    };
+  };
   const keeper = {
-    hold: (_queue: unknown, handle: string): Lease => {
-      const controller = new AbortController();
-      return {
-        signal: controller.signal,
-        drop: () => dropped.push(handle),
-        check: () => !controller.signal.aborted,
-        expiresAt: Number.POSITIVE_INFINITY,
-        release: async () => {
-          controller.abort();
-          released.push(handle);
-          return true;
-        },
-      };
-    },
+    holdAll: (_queue: unknown, handles: string[]) => handles.map(hold),
   } as unknown as LeaseKeeper;
   return { keeper, released, dropped };
 }
@@ -147,6 +148,31 @@ describe('QueueConsumer', () => {
     expect(work.running.size).toBe(2);
     // No receive was needed: the next message was already here.
     expect(sqs.receives.length).toBe(receivesBefore);
+  });
+
+  it('beside a receive in flight, receives again only once a full batch has room: no receives of one or two', async () => {
+    sqs.push(20);
+    const c = consumer({ concurrency: 20 });
+    c.start();
+    await settle();
+    expect(work.started).toHaveLength(20);
+    // A slot frees: a receive for it and the 10 ahead; the queue is empty, so it stays open.
+    work.finish('m1');
+    await settle();
+    expect(sqs.open).toBe(1);
+    const receives = sqs.receives.length;
+    // Two more free: the other poller waits for the open one rather than receive two.
+    work.finish('m2');
+    work.finish('m3');
+    await settle();
+    expect(sqs.receives.length).toBe(receives);
+    expect(sqs.receives.every(({ max }) => max === 10)).toBe(true);
+    // The open receive fills the free slots.
+    sqs.push(5);
+    await settle();
+    expect(work.started).toHaveLength(23);
+    expect(work.running.size).toBe(20);
+    expect(c.inFlight).toBe(22);
   });
 
   it('receives nothing ahead with a limiter: only for its free slots', async () => {

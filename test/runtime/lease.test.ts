@@ -1,7 +1,9 @@
 // The lease keeper against a local SQS (fauxqs in its own process): its thread keeps leases while
 // this one is blocked, gives messages back, and tells when SQS refuses a lease.
+
+import { Worker } from 'node:worker_threads';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LeaseKeeper, LeaseLostError } from '../../templates/worker/src/runtime/lease.ts';
 import { provisionQueues } from '../../templates/worker/src/runtime/provision.ts';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
@@ -140,4 +142,44 @@ describe('LeaseKeeper, whatever the visibility timeout', () => {
     },
     60_000,
   );
+});
+
+describe('LeaseKeeper, a receive’s batch at once', () => {
+  it('tells its thread of a batch of leases in one message, and of the leases dropped in one turn of the event loop in one more', async () => {
+    for (const count of [1, 7, 10]) {
+      const posted = vi.spyOn(Worker.prototype, 'postMessage');
+      const handles = Array.from({ length: count }, (_, index) => `not a real handle ${count}-${index}`);
+      const leases = keeper.holdAll(queue(), handles);
+      expect(leases).toHaveLength(count);
+      expect(posted).toHaveBeenCalledTimes(1);
+      // Dropped as tasks end: one by one, each in its own microtask (as timers' tasks end), all in one turn.
+      for (const lease of leases) {
+        lease.drop();
+        await Promise.resolve();
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(posted).toHaveBeenCalledTimes(2);
+      expect(leases.every((lease) => !lease.signal.aborted)).toBe(true);
+      posted.mockRestore();
+    }
+  });
+
+  it('keeps every lease of a batch while this thread is blocked right after', async () => {
+    const bodies = ['one', 'two', 'three'];
+    for (const body of bodies) await send(sqs, 'leases', body);
+    const messages = [];
+    while (messages.length < bodies.length) {
+      const message = await receiveOne();
+      if (message) messages.push(message);
+    }
+    const leases = keeper.holdAll(
+      queue(),
+      messages.map((message) => message.ReceiptHandle ?? ''),
+    );
+    block(5000);
+    expect(await receiveOne(1)).toBeUndefined();
+    for (const lease of leases) lease.drop();
+    for (const message of messages)
+      await sqs.client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
+  });
 });

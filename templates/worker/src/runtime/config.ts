@@ -1,15 +1,25 @@
 // The environment variables every worker reads (DESIGN §4), parsed once at start-up.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseEnv as parseEnvFile } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { defaultUser, envNameSchema, userNameSchema } from './naming.ts';
 import { DEFAULT_SHUTDOWN_GRACE_SECONDS, DEFAULT_WAIT_SECONDS } from './timing.ts';
 
+const MIN_PROCESSES = 1;
+const MAX_PROCESSES = 64;
+
 /** A whole number in a range; the message states the range, since the value is never shown. */
 function wholeNumber(min: number, max: number) {
   const error = `a whole number from ${min} to ${max}`;
   return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+/** WORKER_PROCESSES: a number, or auto (the error says both). */
+function processCount() {
+  const error = `a whole number from ${MIN_PROCESSES} to ${MAX_PROCESSES}, or auto (the CPUs this container may use)`;
+  return z.coerce.number({ error }).int({ error }).min(MIN_PROCESSES, { error }).max(MAX_PROCESSES, { error });
 }
 
 /**
@@ -30,7 +40,9 @@ export function coreEnvSchema({ region }: { region: string }) {
       .default(region),
     SQS_ENDPOINT: httpUrl('http://localhost:4566').optional(),
     WORKER_CONCURRENCY: wholeNumber(1, 1000).default(10),
-    WORKER_PROCESSES: wholeNumber(1, 64).default(1),
+    /** `auto`: one process per CPU this container may use (availableCpus); a number after parsing. */
+    /** `auto`: one process per CPU this container may use (availableCpus); a number after parsing. */
+    WORKER_PROCESSES: z.preprocess((value) => (value === 'auto' ? availableCpus() : value), processCount()).default(1),
     /** The address the HTTP server binds: all interfaces by default, as probes and scrapers in containers need. */
     HTTP_HOST: z
       .string()
@@ -61,6 +73,51 @@ export function coreEnvSchema({ region }: { region: string }) {
       .max(3600, { error: 'seconds, from 0 to 3600 (0: never)' })
       .default(60),
   };
+}
+
+/** Where the CPU quota is read from: cgroup v2 first, then v1 (its two mount names). */
+const CGROUP_V2_CPU_MAX = '/sys/fs/cgroup/cpu.max';
+const CGROUP_V1_DIRS = ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct'];
+
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CPUs this container may use, for WORKER_PROCESSES=auto: its cgroup's CPU quota ÷ period,
+ * rounded up (a Kubernetes CPU limit, `docker run --cpus`), and no more than the CPUs this process may
+ * run on (os.availableParallelism(), which also sees a cpuset), which is the answer with no quota.
+ * From 1 to 64. os.availableParallelism() alone sees the node's cores, not the pod's limit.
+ */
+export function availableCpus({
+  readFile = readIfThere,
+  parallelism = availableParallelism,
+}: {
+  readFile?: (path: string) => string | undefined;
+  parallelism?: () => number;
+} = {}): number {
+  const cpus = Math.min(cgroupQuotaCpus(readFile) ?? Number.POSITIVE_INFINITY, parallelism());
+  return Math.max(MIN_PROCESSES, Math.min(MAX_PROCESSES, Number.isFinite(cpus) ? cpus : MIN_PROCESSES));
+}
+
+/** quota ÷ period rounded up, or undefined when there is no quota (`max`, -1) or nothing readable. */
+function cgroupQuotaCpus(readFile: (path: string) => string | undefined): number | undefined {
+  const v2 = readFile(CGROUP_V2_CPU_MAX)?.trim().split(/\s+/);
+  if (v2) return quotaCpus(v2[0], v2[1]);
+  for (const dir of CGROUP_V1_DIRS) {
+    const quota = readFile(`${dir}/cpu.cfs_quota_us`);
+    if (quota !== undefined) return quotaCpus(quota.trim(), readFile(`${dir}/cpu.cfs_period_us`)?.trim());
+  }
+  return undefined;
+}
+
+function quotaCpus(quota: string | undefined, period: string | undefined): number | undefined {
+  const [q, p] = [Number(quota), Number(period)];
+  return q > 0 && p > 0 ? Math.ceil(q / p) : undefined;
 }
 
 export type CoreConfig = z.output<z.ZodObject<ReturnType<typeof coreEnvSchema>>>;

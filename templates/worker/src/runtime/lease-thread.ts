@@ -17,9 +17,10 @@ export interface KeeperData {
   port: MessagePort;
 }
 
+/** The thread gets an array of these per message: a receive's holds, a turn's drops, together. */
 export type ToKeeper =
   | { op: 'hold'; id: number; url: string; handle: string; seconds: number; since: number }
-  | { op: 'drop'; id: number }
+  | { op: 'drop'; ids: number[] }
   | { op: 'release'; id: number; seconds: number };
 
 export type FromKeeper =
@@ -54,7 +55,15 @@ let timer: NodeJS.Timeout | undefined;
 
 const post = (message: FromKeeper) => port.postMessage(message);
 
-parentPort?.on('message', (message: ToKeeper) => {
+parentPort?.on('message', (messages: ToKeeper[]) => {
+  for (const message of messages) take(message);
+  if (held.size === 0 && timer) {
+    clearInterval(timer);
+    timer = undefined;
+  }
+});
+
+function take(message: ToKeeper): void {
   if (message.op === 'hold') {
     const third = (message.seconds * 1000) / 3;
     held.set(message.id, {
@@ -64,15 +73,11 @@ parentPort?.on('message', (message: ToKeeper) => {
     });
     timer ??= setInterval(tick, TICK_MS);
   } else if (message.op === 'drop') {
-    held.delete(message.id);
+    for (const id of message.ids) held.delete(id);
   } else {
     release(message.id, message.seconds);
   }
-  if (held.size === 0 && timer) {
-    clearInterval(timer);
-    timer = undefined;
-  }
-});
+}
 
 function tick(): void {
   const now = Date.now();

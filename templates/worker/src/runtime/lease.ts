@@ -76,6 +76,8 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   /** Leases lost to their expiry since the last tick. */
   #expired = 0;
   #stopWatching: (() => void) | undefined;
+  /** Leases dropped this turn, not yet told to the thread (see #dropSoon). */
+  #drops: number[] = [];
 
   constructor(settings: SqsSettings) {
     super();
@@ -84,19 +86,38 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
 
   /** Leases a message just received from the queue at `url`, whose visibility timeout is `seconds`. */
   hold(queue: { url: string; visibilityTimeoutSeconds: number }, receiptHandle: string, since = Date.now()): Lease {
-    const id = this.#nextId++;
+    return this.holdAll(queue, [receiptHandle], since)[0] as Lease;
+  }
+
+  /**
+   * Leases the messages of one receive together: one message to the keeper's thread for them all
+   * (a message each cost as much CPU as a no-op task). Posted now, not deferred: a task may block
+   * this thread right after.
+   */
+  holdAll(
+    queue: { url: string; visibilityTimeoutSeconds: number },
+    receiptHandles: readonly string[],
+    since = Date.now(),
+  ): Lease[] {
     const seconds = wholeSeconds(queue.visibilityTimeoutSeconds, MAX_VISIBILITY_SECONDS);
-    const hold = { op: 'hold', id, url: queue.url, handle: receiptHandle, seconds, since } as const;
-    const active: Active = { hold, controller: new AbortController(), expiresAt: since + seconds * 1000 };
-    this.#active.set(id, active);
+    const holds = receiptHandles.map(
+      (handle) => ({ op: 'hold', id: this.#nextId++, url: queue.url, handle, seconds, since }) as const,
+    );
+    const leases = holds.map((hold) => this.#lease(hold));
     this.#stopWatching ??= everyTick((lateMs) => this.#tick(lateMs));
-    // Posted now, not batched: the task may block this thread right after.
-    this.#post(hold);
+    this.#post(...holds);
+    return leases;
+  }
+
+  #lease(hold: Extract<ToKeeper, { op: 'hold' }>): Lease {
+    const { id } = hold;
+    const active: Active = { hold, controller: new AbortController(), expiresAt: hold.since + hold.seconds * 1000 };
+    this.#active.set(id, active);
     return {
       signal: active.controller.signal,
       drop: () => {
         // A release under way ends the lease itself.
-        if (!active.released && this.#active.delete(id)) this.#post({ op: 'drop', id });
+        if (!active.released && this.#active.delete(id)) this.#dropSoon(id);
       },
       release: (seconds = 0) => {
         if (!this.#active.has(id) || active.released) return Promise.resolve(false);
@@ -117,6 +138,21 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
         return active.expiresAt;
       },
     };
+  }
+
+  /**
+   * The thread stops extending a message done with once this turn of the event loop is over, with
+   * the others dropped in it (every task whose timer fired in it), in one message. Late is harmless:
+   * the lease is over here already, and an extension of a deleted message only fails.
+   */
+  #dropSoon(id: number): void {
+    this.#drops.push(id);
+    if (this.#drops.length > 1) return;
+    setImmediate(() => {
+      // Closed meanwhile: no thread to tell (and none to start for it).
+      if (this.#thread) this.#post();
+      else this.#drops = [];
+    }).unref();
   }
 
   /** Messages held now. */
@@ -161,8 +197,11 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     }
   }
 
-  #post(message: ToKeeper): void {
-    this.#start().postMessage(message);
+  /** Posts `messages`, with the drops waiting, in one message to the thread. */
+  #post(...messages: ToKeeper[]): void {
+    const ids = this.#drops.splice(0);
+    if (ids.length > 0) messages.push({ op: 'drop', ids });
+    if (messages.length > 0) this.#start().postMessage(messages);
   }
 
   #start(): Worker {
@@ -225,7 +264,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   #lose(id: number, active: Active, reason: string, expired: boolean): void {
     this.#active.delete(id);
     // Lost here first: the thread stops extending it (a no-op if it lost it itself).
-    this.#thread?.postMessage({ op: 'drop', id } satisfies ToKeeper);
+    this.#thread?.postMessage([{ op: 'drop', ids: [id] }] satisfies ToKeeper[]);
     if (expired) this.#expired++;
     active.controller.abort(new LeaseLostError(`the message's lease was lost: ${reason}`));
     this.emit('lost', reason);
