@@ -94,11 +94,13 @@ export interface PolicyTarget {
 }
 
 /**
- * The S3 calls of the large-payloads integration: the body written before its message is sent, read
- * back (GetObject also allows HeadObject), deleted once its message is. On the prefix's objects
- * only: not the bucket itself, nor its other keys.
+ * The S3 calls of the large-payloads integration: the body written before its message is sent (past
+ * 8 MiB in parts: IAM authorizes CreateMultipartUpload, UploadPart and CompleteMultipartUpload as
+ * s3:PutObject, and an upload given up as s3:AbortMultipartUpload), read back (GetObject also allows
+ * HeadObject), deleted once its message is. On the prefix's objects only: not the bucket itself, nor
+ * its other keys.
  */
-export const PAYLOAD_ACTIONS = ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] as const;
+export const PAYLOAD_ACTIONS = ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'] as const;
 
 export function iamPolicies({
   env,

@@ -279,7 +279,7 @@ describe('the large-payloads bucket in be-worker provision (moto)', () => {
     expect(policies.worker.Statement.at(-1)).toEqual({
       Sid: 'LargePayloadObjects',
       Effect: 'Allow',
-      Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       Resource: ['arn:aws-cn:s3:::prod-shop-large-payloads-123456789012/payloads/*'],
     });
     expect(JSON.stringify(policies.keda)).not.toContain('s3');

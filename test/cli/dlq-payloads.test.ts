@@ -200,7 +200,7 @@ describe('be-worker with large-payloads, on the local emulator', () => {
     expect(policy.Statement.find(({ Sid }) => Sid === 'LargePayloadObjects')).toEqual({
       Sid: 'LargePayloadObjects',
       Effect: 'Allow',
-      Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       Resource: ['arn:aws:s3:::prod-shop-large-payloads-210987654321/*'],
     });
     const chosen = await execa(
