@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, noAwsEnv, runGrouped } from '../support/process.ts';
 
 const MINUTES = 60_000;
+/** The payload bucket a worker with large-payloads needs outside env local (set where the mistake is another). */
+const BUCKET = 'prod-all-on-large-payloads';
 let worker: string;
 let home: string;
 let busyPort: number;
@@ -120,19 +122,30 @@ const mistakes: Mistake[] = [
   {
     what: 'APP_ENV=prod without AWS credentials',
     entry: 'start',
-    env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: undefined }),
+    env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: undefined, LARGE_PAYLOAD_BUCKET: BUCKET }),
     names: ['AWS credentials', 'aws sso login', 'AWS_PROFILE'],
+  },
+  {
+    what: 'APP_ENV=prod without LARGE_PAYLOAD_BUCKET',
+    entry: 'start',
+    env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: emptySqs.address }),
+    names: ['LARGE_PAYLOAD_BUCKET', 'be-worker provision --env prod'],
   },
   {
     what: 'a queue missing',
     entry: 'start',
-    env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: emptySqs.address }),
+    env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: emptySqs.address, LARGE_PAYLOAD_BUCKET: BUCKET }),
     names: ['"prod-all-on-add" does not exist', 'npm run be-worker -- provision --env prod'],
   },
   {
     what: 'a queue missing, with WORKER_PROCESSES=2',
     entry: 'start',
-    env: () => ({ APP_ENV: 'prod', SQS_ENDPOINT: emptySqs.address, WORKER_PROCESSES: '2' }),
+    env: () => ({
+      APP_ENV: 'prod',
+      SQS_ENDPOINT: emptySqs.address,
+      WORKER_PROCESSES: '2',
+      LARGE_PAYLOAD_BUCKET: BUCKET,
+    }),
     names: ['"prod-all-on-add" does not exist', 'npm run be-worker -- provision --env prod'],
   },
   {
