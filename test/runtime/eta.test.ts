@@ -199,11 +199,12 @@ describe('a worker given far etas (local SQS)', () => {
     const [dead] = await receiveAll(sqs, `err-${queue}`, 1);
     expect(dead?.MessageAttributes?.error_type?.StringValue).toBe('EtaTooFarError');
     expect(dead?.MessageAttributes?.error_message?.StringValue).toMatch(/horizon of 200 days \(ETA_HORIZON_DAYS\)/);
-    expect(
+    // The counter moves once the dead letter is sent, so it may lag the message by a moment.
+    const deadLettered = async () =>
       sample(
         await metrics.registry.metrics(),
         'far_etas_dead_letters_total{name="add",queue="adds",reason="eta_too_far"}',
-      ),
-    ).toBe(1);
+      );
+    expect(await waitFor('the dead letter to be counted', deadLettered)).toBe(1);
   });
 });
