@@ -41,6 +41,19 @@ function el(tag, attributes = {}, ...children) {
   return element;
 }
 
+/** A table's header: one column header per heading. */
+function headRow(...headings) {
+  return el(
+    'thead',
+    {},
+    el(
+      'tr',
+      {},
+      headings.map((heading) => el('th', { scope: 'col' }, heading)),
+    ),
+  );
+}
+
 async function api(path, init) {
   const response = await fetch(`api/${path}`, {
     ...init,
@@ -211,18 +224,7 @@ function drawDeadLetters() {
         'table',
         { className: 'groups', dataset: { queue: queue.deadLetterQueue } },
         el('caption', { className: 'visually-hidden' }, `Dead letters of ${queue.deadLetterQueue} by reason and task`),
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            el('th', { scope: 'col' }, 'Reason'),
-            el('th', { scope: 'col' }, 'Task'),
-            el('th', { scope: 'col' }, 'Count'),
-            el('th', { scope: 'col' }, el('span', { className: 'visually-hidden' }, 'Actions')),
-          ),
-        ),
+        headRow('Reason', 'Task', 'Count', el('span', { className: 'visually-hidden' }, 'Actions')),
         el(
           'tbody',
           {},
@@ -433,17 +435,7 @@ async function pollMetrics() {
                 'table',
                 {},
                 el('caption', { className: 'visually-hidden' }, `Tasks by state at ${source.url}`),
-                el(
-                  'thead',
-                  {},
-                  el(
-                    'tr',
-                    {},
-                    el('th', { scope: 'col' }, 'State'),
-                    el('th', { scope: 'col' }, 'Tasks per second'),
-                    el('th', { scope: 'col' }, 'Since the worker started'),
-                  ),
-                ),
+                headRow('State', 'Tasks per second', 'Since the worker started'),
                 el(
                   'tbody',
                   {},
@@ -486,15 +478,7 @@ async function pollSchedules() {
         el(
           'table',
           {},
-          el(
-            'thead',
-            {},
-            el(
-              'tr',
-              {},
-              ['Schedule', 'Task', 'When', 'Next runs'].map((name) => el('th', { scope: 'col' }, name)),
-            ),
-          ),
+          headRow('Schedule', 'Task', 'When', 'Next runs'),
           el(
             'tbody',
             {},
