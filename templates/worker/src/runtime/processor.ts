@@ -83,18 +83,22 @@ export class MessageProcessor {
   async process(client: QueueClient, message: Message, lease: Lease, turn: Turn): Promise<void> {
     const { queue } = client;
     this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'received' });
-    const log = this.#log.child({ queue: queue.fullName, messageId: message.MessageId });
+    // A message gets one child logger, made once all it logs with is known: a pino child costs the
+    // serialisation of its bindings, paid per message even when nothing is logged.
+    const where = { queue: queue.fullName, messageId: message.MessageId };
     if (message.MessageId && this.#undeleted.has(message.MessageId)) {
+      const log = this.#log.child(where);
       log.info('delivered again after its delete failed; it was handled already, so it is only deleted');
       return this.#delete(client, message, lease, log);
     }
-    const body = await this.#body(client, message, lease, log);
+    const body = await this.#body(client, message, lease, where);
     if (body === undefined) return;
     const { routes, etaHorizonDays } = this.#options;
     const chords = { chords: Boolean(this.#hooks.results?.chordPartReturn) };
     const verdict = inspect(body, this.#tasks, client.maxBodyBytes, Date.now(), routes, etaHorizonDays, chords);
     if (verdict.action === 'undecodable') {
       this.#metrics.consumerTasks.inc({ name: queue.task, queue: queue.queue, state: 'decode_error' });
+      const log = this.#log.child(where);
       log.error({ err: verdict.reason.error }, 'message is not a Celery task; dead-lettering it');
       return this.#deadLetter(client, message, lease, verdict.reason, { name: queue.task, queue: queue.queue }, log);
     }
@@ -102,9 +106,11 @@ export class MessageProcessor {
     const labels = this.#labels(queue, celery.task);
     // Celery's logs name a task by its shadow name when it has one.
     const shadow = celery.headers.shadow ? { shadow: celery.headers.shadow } : {};
-    const taskLog = log.child({ task: celery.task, id: celery.id, ...shadow });
-    // `retries` once a line (pino repeats a key bound twice): a run binds its own (see #runToEnd).
-    const messageLog = verdict.action === 'run' ? taskLog : taskLog.child({ retries: celery.retries });
+    const task = { ...where, task: celery.task, id: celery.id, ...shadow };
+    // Each line names its `retries`, which for a run on a FIFO queue differs from the message's.
+    const logWith = (retries: number) => this.#log.child({ ...task, retries });
+    if (verdict.action === 'run') return this.#runOrSkip(client, message, lease, turn, verdict, labels, logWith);
+    const messageLog = logWith(celery.retries);
     switch (verdict.action) {
       case 'dead-letter':
         messageLog.error({ err: verdict.reason.error }, 'task cannot run; dead-lettering it');
@@ -121,14 +127,27 @@ export class MessageProcessor {
       }
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
-      case 'run':
-        if (!client.queue.fifo && this.#handled.isCopy(message, celery)) {
-          taskLog.warn('a second copy of a message handled here (SQS got one send twice); it is only deleted');
-          return this.#delete(client, message, lease, taskLog);
-        }
-        this.#handled.remember(message, celery);
-        return this.#runToEnd(client, message, lease, turn, verdict, labels, taskLog);
     }
+  }
+
+  /** Runs the task, unless the message is a second copy of one run here (see HandledMessages). */
+  async #runOrSkip(
+    client: QueueClient,
+    message: Message,
+    lease: Lease,
+    turn: Turn,
+    verdict: Runnable,
+    labels: Labels,
+    logWith: (retries: number) => Logger,
+  ): Promise<void> {
+    const { celery } = verdict;
+    if (!client.queue.fifo && this.#handled.isCopy(message, celery)) {
+      const log = logWith(celery.retries);
+      log.warn('a second copy of a message handled here (SQS got one send twice); it is only deleted');
+      return this.#delete(client, message, lease, log);
+    }
+    this.#handled.remember(message, celery);
+    return this.#runToEnd(client, message, lease, turn, verdict, labels, logWith);
   }
 
   async #runToEnd(
@@ -138,7 +157,7 @@ export class MessageProcessor {
     turn: Turn,
     verdict: Runnable,
     labels: Labels,
-    log: Logger,
+    logWith: (retries: number) => Logger,
   ): Promise<void> {
     const { celery, task } = verdict;
     const { fifo } = client.queue;
@@ -147,8 +166,7 @@ export class MessageProcessor {
     // messages wait for it: the runs so far count every delivery of the message and every retry.
     let retries = fifo ? celery.retries + Number(message.Attributes?.ApproximateReceiveCount ?? 1) - 1 : celery.retries;
     for (;;) {
-      // Each line of this run names its `retries`, which on a FIFO queue differs from the message's.
-      const runLog = log.child({ retries });
+      const runLog = logWith(retries);
       if (!(await turn.take())) return;
       // Its lease may have been lost while it waited: then it is no longer this worker's to run.
       if (lease.signal.aborted) return this.#gone(client, lease, runLog);
@@ -208,17 +226,24 @@ export class MessageProcessor {
     retries: number,
   ): Promise<{ error?: Error; stuck?: boolean; value?: unknown }> {
     const { soft, hard } = timeLimits(task, celery.headers.timelimit);
-    const limit = new AbortController();
+    // ctx.signal: aborted when the lease is lost or the soft limit passes. One controller and one
+    // listener, not AbortSignal.any, whose weak references cost every run its share of the GC.
+    const signal = new AbortController();
+    const leaseLost = () => signal.abort(lease.signal.reason);
+    if (lease.signal.aborted) leaseLost();
+    else lease.signal.addEventListener('abort', leaseLost, { once: true });
+    let overrun: TimeLimitExceededError | undefined;
     // `after`, not setTimeout: a limit can be longer than a timer takes (time_limit=3000000 is).
     const timers: (() => void)[] = [];
     if (soft !== undefined) {
-      const overrun = new TimeLimitExceededError(`task ${task.name} ran past its time limit of ${soft} s`);
-      timers.push(after(soft * 1000, () => limit.abort(overrun)));
+      timers.push(
+        after(soft * 1000, () => {
+          overrun = new TimeLimitExceededError(`task ${task.name} ran past its time limit of ${soft} s`);
+          signal.abort(overrun);
+        }),
+      );
     }
-    const givenUp = new Promise<'stuck'>((resolve) => {
-      if (hard !== undefined) timers.push(after(hard * 1000, () => resolve('stuck')));
-    });
-    const ctx = this.#context(celery, labels, AbortSignal.any([lease.signal, limit.signal]), log, retries);
+    const ctx = this.#context(celery, labels, signal.signal, log, retries);
     const stopTimer = this.#metrics.runtime.startTimer(labels);
     try {
       const run = this.#hooks
@@ -227,7 +252,11 @@ export class MessageProcessor {
           (value) => ({ value }),
           (error: unknown) => ({ error: asError(error) }),
         );
-      const result = await Promise.race([run, givenUp]);
+      const givenUp =
+        hard === undefined
+          ? undefined
+          : new Promise<'stuck'>((resolve) => timers.push(after(hard * 1000, () => resolve('stuck'))));
+      const result = givenUp ? await Promise.race([run, givenUp]) : await run;
       // Its lease may have expired while the whole process was paused (SIGSTOP, a frozen VM): then
       // SQS may have given the message to another worker, and the caller must not count it done.
       const ours = lease.check();
@@ -237,13 +266,14 @@ export class MessageProcessor {
       }
       if ('error' in result) return { error: result.error };
       // It returned, but only after its time limit: a failure all the same, as the limit promised.
-      if (limit.signal.aborted) return { error: limit.signal.reason as Error };
+      if (overrun) return { error: overrun };
       // A result may hold personal data: logged only at LOG_LEVEL=debug (or trace), for troubleshooting.
       if (ours) log.info(log.isLevelEnabled('debug') ? { result: result.value } : {}, 'task succeeded');
       return { value: result.value };
     } finally {
       stopTimer();
       for (const cancel of timers) cancel();
+      lease.signal.removeEventListener('abort', leaseLost);
     }
   }
 
@@ -555,8 +585,12 @@ export class MessageProcessor {
    * S3, read within the store's bounds. A stored body that cannot be had is dead-lettered with the
    * reason (the pointer and its object kept); one S3 did not give in time is left to come again.
    */
-  async #body(client: QueueClient, message: Message, lease: Lease, log: Logger): Promise<string | undefined> {
-    const labels = { name: client.queue.task, queue: client.queue.queue };
+  async #body(
+    client: QueueClient,
+    message: Message,
+    lease: Lease,
+    where: Record<string, unknown>,
+  ): Promise<string | undefined> {
     try {
       const pointer = readPointer(message);
       if (!pointer) return message.Body ?? '';
@@ -568,11 +602,13 @@ export class MessageProcessor {
       }
       return await store.get(pointer, { maxBytes: store.maxReadBytes, signal: lease.signal });
     } catch (error) {
+      const log = this.#log.child(where);
       if (!(error instanceof PayloadUnavailableError || (error as Error).name === 'PayloadPointerError')) {
         log.warn({ err: error }, 'could not read the body stored in S3; the message will be delivered again');
         return undefined;
       }
       log.error({ err: error }, 'the body stored in S3 cannot be had; dead-lettering the message');
+      const labels = { name: client.queue.task, queue: client.queue.queue };
       await this.#deadLetter(client, message, lease, { error: error as Error }, labels, log);
       return undefined;
     }
