@@ -9,14 +9,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { provisionQueues } from '../templates/worker/src/runtime/provision.ts';
 import { resolveQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
 import { celeryPython, startCeleryWorker } from '../test/support/celery.ts';
 import { freePort } from '../test/support/process.ts';
-import { startSqsProcess } from '../test/support/sqs.ts';
+import { type SqsProcess, startSqsProcess } from '../test/support/sqs.ts';
 import { generateWorker, workerEnv } from './generated.ts';
-import { round, treeRssMb } from './stats.ts';
+import { cpuSeconds, round, treeRssMb } from './stats.ts';
 import { benchBody, depth, type Scenario, scenario, sendAll } from './throughput.ts';
 
 let runNumber = 0;
@@ -34,6 +33,8 @@ export interface Drained {
   /** C ÷ mean task time, for sleeping tasks. */
   limitPerSecond?: number;
   peakRssMb: number;
+  /** The local SQS's CPU while the queue drained, in cores (CPU seconds ÷ seconds). */
+  emulatorCores?: number;
 }
 
 interface Started {
@@ -46,7 +47,11 @@ interface Started {
  * stopped contender's long poll stays open in fauxqs and would take the next run's first messages.
  * Our worker's queue is `<BE_WORKER_USER>-local-bench`, so each run has its own user.
  */
-async function drain(sqs: SQSClient, each: Scenario, start: (user: string, queue: string) => Promise<Started>) {
+async function drain(
+  { client: sqs, pid: sqsPid }: SqsProcess,
+  each: Scenario,
+  start: (user: string, queue: string) => Promise<Started>,
+) {
   const user = `bench${++runNumber}`;
   const queue = `${user}-local-bench`;
   // The generated worker's example queue too: it consumes both.
@@ -65,12 +70,16 @@ async function drain(sqs: SQSClient, each: Scenario, start: (user: string, queue
     },
   );
   let firstTaken: number | undefined;
+  let emulatorCpuAtFirst = 0;
   let peakRssMb = 0;
   for (;;) {
     if (failed) throw failed;
     const [visible, left] = await Promise.all([depth(sqs, [url], true), depth(sqs, [url])]);
     const now = performance.now();
-    if (firstTaken === undefined && visible < each.messages) firstTaken = now;
+    if (firstTaken === undefined && visible < each.messages) {
+      firstTaken = now;
+      emulatorCpuAtFirst = await cpuSeconds(sqsPid ?? 0);
+    }
     if (started) {
       if (!alive(started.pid)) throw new Error(`the worker under test exited before the queue was empty: ${user}`);
       peakRssMb = Math.max(peakRssMb, await treeRssMb(started.pid));
@@ -79,12 +88,15 @@ async function drain(sqs: SQSClient, each: Scenario, start: (user: string, queue
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const emptied = performance.now();
+  const emulatorCpu = (await cpuSeconds(sqsPid ?? 0)) - emulatorCpuAtFirst;
   await starting;
   await started?.stop();
+  const seconds = (emptied - (firstTaken ?? began)) / 1000;
   return {
     startToReadyMs: round((firstTaken ?? emptied) - began, 0),
-    perSecond: round(each.messages / ((emptied - (firstTaken ?? began)) / 1000), 0),
+    perSecond: round(each.messages / seconds, 0),
     peakRssMb: round(peakRssMb, 1),
+    emulatorCores: round(emulatorCpu / seconds),
   };
 }
 
@@ -153,7 +165,7 @@ export async function benchCelery(quick: boolean): Promise<{ celery: string; run
     for (const each of [scenario('noop', quick ? 300 : 3000, 0), scenario('sleep', quick ? 40 : 400, 0)]) {
       const meanSeconds = each.sleeps.reduce((sum, ms) => sum + ms, 0) / each.sleeps.length / 1000;
       for (const { contender, concurrency, start } of contenders) {
-        const run = await drain(sqs.client, each, start);
+        const run = await drain(sqs, each, start);
         runs.push({
           contender,
           tasks: each.name,
@@ -163,7 +175,7 @@ export async function benchCelery(quick: boolean): Promise<{ celery: string; run
           ...(each.name === 'sleep' ? { limitPerSecond: round(concurrency / meanSeconds, 0) } : {}),
         });
         console.log(
-          `  ${each.name} ${contender}: ${run.perSecond}/s, ready in ${run.startToReadyMs} ms, ${run.peakRssMb} MB`,
+          `  ${each.name} ${contender}: ${run.perSecond}/s, ready in ${run.startToReadyMs} ms, ${run.peakRssMb} MB, local SQS ${run.emulatorCores} cores`,
         );
       }
     }

@@ -17,6 +17,8 @@ export interface ScalingPoint {
   /** C ÷ mean task time, for sleeping tasks. */
   limitPerSecond?: number;
   peakRssMb: number;
+  /** The consumer process's CPU time per message, µs (every thread). */
+  cpuUsPerMessage: number;
 }
 
 export interface Scaling {
@@ -50,9 +52,10 @@ export async function benchScaling(quick: boolean): Promise<Scaling> {
         perSecond: run.perSecond,
         ...(limit === undefined ? {} : { limitPerSecond: round(limit, 0) }),
         peakRssMb: run.peakRssMb,
+        cpuUsPerMessage: run.cpuUsPerMessage,
       });
       console.log(
-        `  ${each.name} C=${each.concurrency} q=${each.queues ?? 1} ${each.bodyBytes ?? 0} B ${consumer}: ${run.perSecond}/s, ${run.peakRssMb} MB`,
+        `  ${each.name} C=${each.concurrency} q=${each.queues ?? 1} ${each.bodyBytes ?? 0} B ${consumer}: ${run.perSecond}/s, ${run.cpuUsPerMessage} µs CPU/msg, ${run.peakRssMb} MB`,
       );
     }
   };

@@ -40,6 +40,17 @@ export async function rssMb(pid: number): Promise<number> {
 
 export const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
+/** CPU time (user + system, all threads) a process has used so far, in seconds, from /proc (Linux). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // pid (comm) state …: utime and stime are fields 14 and 15, counted after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Linux's USER_HZ: /proc counts CPU time in these ticks. */
+const CLOCK_TICKS = 100;
+
 /** Resident set size in MB of a process and all its descendants, from /proc (Linux). */
 export async function treeRssMb(pid: number): Promise<number> {
   const parents = new Map<number, number>();

@@ -54,6 +54,8 @@ export function formatScaling({ concurrency, queues, bodySize }: Scaling): strin
         'sdk-loop msgs/s',
         'be-worker ÷ sdk-loop',
         'be-worker ÷ limit',
+        'CPU µs/msg be-worker',
+        'CPU µs/msg sdk-loop',
         'RSS MB be-worker',
         'RSS MB sdk-loop',
       ],
@@ -65,6 +67,8 @@ export function formatScaling({ concurrency, queues, bodySize }: Scaling): strin
         sdk?.perSecond ?? '',
         ratio(ours.perSecond, sdk?.perSecond),
         ratio(ours.perSecond, ours.limitPerSecond),
+        ours.cpuUsPerMessage ?? '',
+        sdk?.cpuUsPerMessage ?? '',
         ours.peakRssMb,
         sdk?.peakRssMb ?? '',
       ]),
@@ -103,7 +107,7 @@ export function formatScaling({ concurrency, queues, bodySize }: Scaling): strin
 }
 
 export function formatCelery({ celery, runs }: NonNullable<Results['celery']>): string {
-  return `**Against Celery ${celery}** (prefork \`-c 2\`) and 1 → 2 processes: the generated worker, all integrations off, \`node dist/main.js\` with WORKER_CONCURRENCY=10 per process; the same Celery bodies from a filled queue\n\n${table(
+  return `**Against Celery ${celery}** (prefork \`-c 2\`) and 1 → 2 processes: the generated worker, all integrations off, \`node dist/main.js\` with WORKER_CONCURRENCY=10 per process; the same Celery bodies from a filled queue; the local SQS runs on the same cores, and its CPU (cores busy while the queue drained) is what the workers did not have\n\n${table(
     [
       'tasks',
       'worker',
@@ -113,6 +117,7 @@ export function formatCelery({ celery, runs }: NonNullable<Results['celery']>): 
       '÷ limit',
       'start to first task ms',
       'peak RSS MB (process tree)',
+      'local SQS CPU (cores)',
     ],
     runs.map((run) => [
       run.tasks,
@@ -123,6 +128,7 @@ export function formatCelery({ celery, runs }: NonNullable<Results['celery']>): 
       ratio(run.perSecond, run.limitPerSecond),
       run.startToReadyMs,
       run.peakRssMb,
+      run.emulatorCores ?? '',
     ]),
   )}`;
 }

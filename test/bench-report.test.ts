@@ -16,13 +16,14 @@ const point = (overrides: Partial<ScalingPoint>): ScalingPoint => ({
   messages: 1000,
   perSecond: 1000,
   peakRssMb: 100,
+  cpuUsPerMessage: 100,
   ...overrides,
 });
 
 const scaling: Scaling = {
   concurrency: [
-    point({ concurrency: 1, perSecond: 300 }),
-    point({ concurrency: 1, perSecond: 200, consumer: 'sdk-loop' }),
+    point({ concurrency: 1, perSecond: 300, cpuUsPerMessage: 150 }),
+    point({ concurrency: 1, perSecond: 200, consumer: 'sdk-loop', cpuUsPerMessage: 80 }),
     point({ concurrency: 1000, perSecond: 3000 }),
     point({ concurrency: 1000, perSecond: 4000, consumer: 'sdk-loop' }),
     point({ tasks: 'sleep', concurrency: 200, perSecond: 3500, limitPerSecond: 3636 }),
@@ -59,6 +60,7 @@ const celery: Drained[] = [
     startToReadyMs: 1500,
     perSecond: 300,
     peakRssMb: 180,
+    emulatorCores: 0.45,
   },
 ];
 
@@ -87,15 +89,15 @@ const autoscale: Autoscale = {
 };
 
 describe('the bench report', () => {
-  it('puts each step of be-worker beside the SDK loop, with their ratio and the share of the limit', () => {
+  it('puts each step of be-worker beside the SDK loop, with their ratio, the share of the limit and the CPU per message', () => {
     const [byConcurrency, byQueues, byBody] = formatScaling(scaling);
-    expect(byConcurrency).toContain('| noop | 1 | 1000 | 300 | 200 | 1.5 |  | 100 | 100 |');
+    expect(byConcurrency).toContain('| noop | 1 | 1000 | 300 | 200 | 1.5 |  | 150 | 80 | 100 | 100 |');
     expect(byConcurrency).toContain('| noop | 1000 | 1000 | 3000 | 4000 | 0.75 |');
     expect(byConcurrency).toContain('| sleep | 200 | 1000 | 3500 | 2000 | 1.75 | 0.96 |');
     expect(byQueues).toContain('| 50 | 1000 | 1000 | 0.5 | 100 |');
     expect(byBody).toContain('| 900 | 1000 | 50 |');
     expect(formatCelery({ celery: '5.6.3', runs: celery })).toContain(
-      '| noop | Celery, prefork -c 2 | 2 | 3000 | 300 |  | 1500 | 180 |',
+      '| noop | Celery, prefork -c 2 | 2 | 3000 | 300 |  | 1500 | 180 | 0.45 |',
     );
   });
 

@@ -18,6 +18,8 @@ import { freePort, REPO, tempDir, waitFor } from './process.ts';
 export interface SqsProcess {
   endpoint: string;
   client: SQSClient;
+  /** The server's process id while it runs (the bench reads its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -38,6 +40,9 @@ export async function startSqsProcess({ persistent = false, awsLike = false } = 
   const sqs: SqsProcess = {
     endpoint,
     client,
+    get pid() {
+      return child?.pid;
+    },
     async start() {
       child = execa('node', args, { reject: false });
       await waitFor('the local SQS to answer', async () =>
