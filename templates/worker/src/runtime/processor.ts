@@ -226,25 +226,10 @@ export class MessageProcessor {
     retries: number,
   ): Promise<{ error?: Error; stuck?: boolean; value?: unknown }> {
     const { soft, hard } = timeLimits(task, celery.headers.timelimit);
-    // ctx.signal: aborted when the lease is lost or the soft limit passes. One controller and one
-    // listener, not AbortSignal.any, whose weak references cost every run its share of the GC.
-    const signal = new AbortController();
-    const leaseLost = () => signal.abort(lease.signal.reason);
-    if (lease.signal.aborted) leaseLost();
-    else lease.signal.addEventListener('abort', leaseLost, { once: true });
-    let overrun: TimeLimitExceededError | undefined;
-    // `after`, not setTimeout: a limit can be longer than a timer takes (time_limit=3000000 is).
-    const timers: (() => void)[] = [];
-    if (soft !== undefined) {
-      timers.push(
-        after(soft * 1000, () => {
-          overrun = new TimeLimitExceededError(`task ${task.name} ran past its time limit of ${soft} s`);
-          signal.abort(overrun);
-        }),
-      );
-    }
-    const ctx = this.#context(celery, labels, signal.signal, log, retries);
+    const limit = softLimit(lease, soft, task.name);
+    const ctx = this.#context(celery, labels, limit.signal, log, retries);
     const stopTimer = this.#metrics.runtime.startTimer(labels);
+    let cancelHardLimit: (() => void) | undefined;
     try {
       const run = this.#hooks
         .aroundTask(this.#event('started', labels, message, celery, { retries }), async () => task.run(args, ctx))
@@ -255,7 +240,9 @@ export class MessageProcessor {
       const givenUp =
         hard === undefined
           ? undefined
-          : new Promise<'stuck'>((resolve) => timers.push(after(hard * 1000, () => resolve('stuck'))));
+          : new Promise<'stuck'>((resolve) => {
+              cancelHardLimit = after(hard * 1000, () => resolve('stuck'));
+            });
       const result = givenUp ? await Promise.race([run, givenUp]) : await run;
       // Its lease may have expired while the whole process was paused (SIGSTOP, a frozen VM): then
       // SQS may have given the message to another worker, and the caller must not count it done.
@@ -266,14 +253,15 @@ export class MessageProcessor {
       }
       if ('error' in result) return { error: result.error };
       // It returned, but only after its time limit: a failure all the same, as the limit promised.
+      const overrun = limit.overrun();
       if (overrun) return { error: overrun };
       // A result may hold personal data: logged only at LOG_LEVEL=debug (or trace), for troubleshooting.
       if (ours) log.info(log.isLevelEnabled('debug') ? { result: result.value } : {}, 'task succeeded');
       return { value: result.value };
     } finally {
       stopTimer();
-      for (const cancel of timers) cancel();
-      lease.signal.removeEventListener('abort', leaseLost);
+      limit.cancel();
+      cancelHardLimit?.();
     }
   }
 
@@ -691,6 +679,33 @@ export class MessageProcessor {
       ...extra,
     };
   }
+}
+
+/**
+ * ctx.signal of a run: its lease's own when the task has no soft time limit, else one that also
+ * aborts when the limit passes. Not AbortSignal.any, whose weak references cost every run its share
+ * of the garbage collector's time.
+ */
+function softLimit(lease: Lease, seconds: number | undefined, taskName: string) {
+  if (seconds === undefined) return { signal: lease.signal, overrun: () => undefined, cancel: () => {} };
+  const controller = new AbortController();
+  let overrun: TimeLimitExceededError | undefined;
+  const leaseLost = () => controller.abort(lease.signal.reason);
+  if (lease.signal.aborted) leaseLost();
+  else lease.signal.addEventListener('abort', leaseLost, { once: true });
+  // `after`, not setTimeout: a limit can be longer than a timer takes (time_limit=3000000 is).
+  const cancelTimer = after(seconds * 1000, () => {
+    overrun = new TimeLimitExceededError(`task ${taskName} ran past its time limit of ${seconds} s`);
+    controller.abort(overrun);
+  });
+  return {
+    signal: controller.signal,
+    overrun: (): TimeLimitExceededError | undefined => overrun,
+    cancel() {
+      cancelTimer();
+      lease.signal.removeEventListener('abort', leaseLost);
+    },
+  };
 }
 
 /** For logs: the task and the queue of a message sent. */
