@@ -17,9 +17,12 @@ export interface KeeperData {
   port: MessagePort;
 }
 
-/** The thread gets an array of these per message: a receive's holds, a turn's drops, together. */
+/**
+ * The thread gets an array of these per message: a receive's holds (one entry; their ids count up
+ * from `firstId`, one per handle), a turn's drops, together.
+ */
 export type ToKeeper =
-  | { op: 'hold'; id: number; url: string; handle: string; seconds: number; since: number }
+  | { op: 'hold'; firstId: number; url: string; handles: readonly string[]; seconds: number; since: number }
   | { op: 'drop'; ids: number[] }
   | { op: 'release'; id: number; seconds: number };
 
@@ -65,11 +68,13 @@ parentPort?.on('message', (messages: ToKeeper[]) => {
 
 function take(message: ToKeeper): void {
   if (message.op === 'hold') {
-    const third = (message.seconds * 1000) / 3;
-    held.set(message.id, {
-      ...message,
-      dueAt: message.since + third,
-      expiresAt: message.since + message.seconds * 1000,
+    const { firstId, url, handles, seconds, since } = message;
+    // Extended a third into the timeout, so that a failed call can be tried again.
+    const dueAt = since + (seconds * 1000) / 3;
+    const expiresAt = since + seconds * 1000;
+    handles.forEach((handle, index) => {
+      const id = firstId + index;
+      held.set(id, { id, url, handle, seconds, dueAt, expiresAt });
     });
     timer ??= setInterval(tick, TICK_MS);
   } else if (message.op === 'drop') {

@@ -57,7 +57,10 @@ interface KeeperEvents {
 }
 
 interface Active {
-  hold: Extract<ToKeeper, { op: 'hold' }>;
+  /** What the keeper's thread needs to keep it, should the thread start again. */
+  url: string;
+  handle: string;
+  seconds: number;
   controller: AbortController;
   /** When SQS makes it visible again, as the keeper last told. */
   expiresAt: number;
@@ -100,18 +103,19 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     since = Date.now(),
   ): Lease[] {
     const seconds = wholeSeconds(queue.visibilityTimeoutSeconds, MAX_VISIBILITY_SECONDS);
-    const holds = receiptHandles.map(
-      (handle) => ({ op: 'hold', id: this.#nextId++, url: queue.url, handle, seconds, since }) as const,
+    const { url } = queue;
+    const firstId = this.#nextId;
+    this.#nextId += receiptHandles.length;
+    const expiresAt = since + seconds * 1000;
+    const leases = receiptHandles.map((handle, index) =>
+      this.#lease(firstId + index, { url, handle, seconds, controller: new AbortController(), expiresAt }),
     );
-    const leases = holds.map((hold) => this.#lease(hold));
     this.#stopWatching ??= everyTick((lateMs) => this.#tick(lateMs));
-    this.#post(...holds);
+    this.#post({ op: 'hold', firstId, url, handles: receiptHandles, seconds, since });
     return leases;
   }
 
-  #lease(hold: Extract<ToKeeper, { op: 'hold' }>): Lease {
-    const { id } = hold;
-    const active: Active = { hold, controller: new AbortController(), expiresAt: hold.since + hold.seconds * 1000 };
+  #lease(id: number, active: Active): Lease {
     this.#active.set(id, active);
     return {
       signal: active.controller.signal,
@@ -233,7 +237,11 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
       for (const [id, active] of this.#active) {
         if (active.released) this.#settle(id, false, 'the lease keeper restarted');
         // From its last known expiry, not its receipt: it may have been extended since.
-        else this.#post({ ...active.hold, since: active.expiresAt - active.hold.seconds * 1000 });
+        else {
+          const { url, handle, seconds } = active;
+          const since = active.expiresAt - seconds * 1000;
+          this.#post({ op: 'hold', firstId: id, url, handles: [handle], seconds, since });
+        }
       }
     });
     this.#thread = thread;
