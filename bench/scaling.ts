@@ -63,7 +63,7 @@ export async function benchScaling(quick: boolean): Promise<Scaling> {
     for (const c of CONCURRENCY.noop) {
       const messages = quick
         ? Math.max(200, 2 * c)
-        : (({ 1: 1000, 10: 3000, 100: 5000 } as Record<number, number>)[c] ?? 10 * c);
+        : (({ 1: 1000, 10: 10_000 } as Record<number, number>)[c] ?? 20_000);
       await measure(points.concurrency, ['be-worker', 'sdk-loop'], scenario('noop', messages, c));
     }
     for (const c of CONCURRENCY.sleep) {

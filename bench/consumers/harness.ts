@@ -40,17 +40,11 @@ export function runConsumer(
   const latencies: number[] = [];
   const done = (sentAt: number) => latencies.push(Date.now() - sentAt);
   let stop: (() => Promise<void>) | undefined;
-  let cpuAtGo: NodeJS.CpuUsage | undefined;
   process.on('message', async (message: string) => {
-    if (message === 'go') {
-      cpuAtGo = process.cpuUsage();
-      stop = await start(settings, done);
-    }
+    if (message === 'go') stop = await start(settings, done);
     if (message === 'stop') {
-      // CPU time of the run (every thread of this process), before the stop's own.
-      const { user, system } = process.cpuUsage(cpuAtGo);
       await stop?.();
-      process.send?.({ latencies, cpuMicros: user + system }, () => process.exit(0));
+      process.send?.({ latencies }, () => process.exit(0));
     }
   });
   process.send?.('ready');
