@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LeaseKeeper, LeaseLostError } from '../../templates/worker/src/runtime/lease.ts';
+import type { ToKeeper } from '../../templates/worker/src/runtime/lease-thread.ts';
 import { provisionQueues } from '../../templates/worker/src/runtime/provision.ts';
 import { createSqsClient, resolveQueueUrl } from '../../templates/worker/src/runtime/sqs.ts';
 import { type FaultyNetwork, startFaultyNetwork } from '../support/faulty-network.ts';
@@ -145,21 +146,32 @@ describe('LeaseKeeper, whatever the visibility timeout', () => {
 });
 
 describe('LeaseKeeper, a receive’s batch at once', () => {
-  it('tells its thread of a batch of leases in one message, and of the leases dropped in one turn of the event loop in one more', async () => {
+  it('tells its thread of a batch of leases in one message, and of the leases dropped since with the next batch', async () => {
     for (const count of [1, 7, 10]) {
       const posted = vi.spyOn(Worker.prototype, 'postMessage');
       const handles = Array.from({ length: count }, (_, index) => `not a real handle ${count}-${index}`);
       const leases = keeper.holdAll(queue(), handles);
       expect(leases).toHaveLength(count);
       expect(posted).toHaveBeenCalledTimes(1);
-      // Dropped as tasks end: one by one, each in its own microtask (as timers' tasks end), all in one turn.
+      // Dropped as tasks end: one by one, each in its own microtask (as timers' tasks end).
       for (const lease of leases) {
         lease.drop();
         await Promise.resolve();
       }
       await new Promise((resolve) => setImmediate(resolve));
+      expect(posted).toHaveBeenCalledTimes(1);
+      // The next receive's holds carry them.
+      const next = keeper.holdAll(queue(), [`the next batch ${count}`]);
       expect(posted).toHaveBeenCalledTimes(2);
+      const [sent] = posted.mock.calls[1] as [ToKeeper[]];
+      const drop = sent.find((message) => message.op === 'drop');
+      expect(drop?.ids).toHaveLength(count);
+      expect(new Set(drop?.ids).size).toBe(count);
       expect(leases.every((lease) => !lease.signal.aborted)).toBe(true);
+      // With no receive to carry it, a drop goes within a tick of the keeper's (TICK_MS).
+      next[0]?.drop();
+      await waitFor('the drop to be told', async () => (posted.mock.calls.length === 3 ? true : undefined), 2000);
+      expect(posted.mock.calls[2]).toEqual([[{ op: 'drop', ids: [expect.any(Number)] }]]);
       posted.mockRestore();
     }
   });

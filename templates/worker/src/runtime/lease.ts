@@ -79,7 +79,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   /** Leases lost to their expiry since the last tick. */
   #expired = 0;
   #stopWatching: (() => void) | undefined;
-  /** Leases dropped this turn, not yet told to the thread (see #dropSoon). */
+  /** Leases dropped, not yet told to the thread (see #tick). */
   #drops: number[] = [];
 
   constructor(settings: SqsSettings) {
@@ -121,7 +121,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
       signal: active.controller.signal,
       drop: () => {
         // A release under way ends the lease itself.
-        if (!active.released && this.#active.delete(id)) this.#dropSoon(id);
+        if (!active.released && this.#active.delete(id)) this.#drops.push(id);
       },
       release: (seconds = 0) => {
         if (!this.#active.has(id) || active.released) return Promise.resolve(false);
@@ -144,21 +144,6 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     };
   }
 
-  /**
-   * The thread stops extending a message done with once this turn of the event loop is over, with
-   * the others dropped in it (every task whose timer fired in it), in one message. Late is harmless:
-   * the lease is over here already, and an extension of a deleted message only fails.
-   */
-  #dropSoon(id: number): void {
-    this.#drops.push(id);
-    if (this.#drops.length > 1) return;
-    setImmediate(() => {
-      // Closed meanwhile: no thread to tell (and none to start for it).
-      if (this.#thread) this.#post();
-      else this.#drops = [];
-    }).unref();
-  }
-
   /** Messages held now. */
   get size(): number {
     return this.#active.size;
@@ -179,6 +164,11 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
    * finds them too, but only once it runs again, and a late tick means it may not have either.
    */
   #tick(lateMs: number): void {
+    // The leases dropped since the last message to the thread: it stops extending them. They go
+    // with the next receive's holds, or here, within a tick: a message to the thread costs as much
+    // CPU as a no-op task, and late is harmless (the lease is over here already, and an extension
+    // of a deleted message only fails).
+    if (this.#thread) this.#post();
     this.#drain();
     const now = Date.now();
     for (const [id, active] of this.#active) {
