@@ -9,10 +9,7 @@ import { runOnce, type Scenario, scenario } from './throughput.ts';
 
 const [name = 'noop', c = '100', rounds = '3', count] = process.argv.slice(2);
 const concurrency = Number(c);
-const messages = Number(
-  count ??
-    (name === 'noop' ? 20_000 : Math.min(10_000, Math.round((4 * concurrency) / 0.055))),
-);
+const messages = Number(count ?? (name === 'noop' ? 20_000 : Math.min(10_000, Math.round((4 * concurrency) / 0.055))));
 const each: Scenario = scenario(name as Scenario['name'], messages, concurrency);
 const profile = process.env.BENCH_PROFILE;
 const execArgv = profile

@@ -163,7 +163,8 @@ export async function runOnce(
   for (let left = scenario.messages; left > 0; left = await depth(sqs.client, queueUrls)) {
     if (exited)
       throw new Error(`${consumer} exited before the queue was empty (${scenario.name}, C = ${scenario.concurrency})`);
-    if (!steady && left <= 0.9 * scenario.messages) steady = { at: performance.now(), left, cpu: await cpuSeconds(pid) };
+    if (!steady && left <= 0.9 * scenario.messages)
+      steady = { at: performance.now(), left, cpu: await cpuSeconds(pid) };
     peakRssMb = Math.max(peakRssMb, await rssMb(pid).catch(() => 0));
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
