@@ -79,20 +79,30 @@ async function measureRuns(worker: string, env: NodeJS.ProcessEnv, sqs: SqsProce
   return { startupMs: round(median(startupMs), 0), idleRssMb: round(idleRssMb, 1), loadRssMb: round(loadRssMb, 1) };
 }
 
-/** The peak RSS while the worker drains LOAD_TASKS `add` tasks sent as fast as SQS takes them. */
+/**
+ * The peak RSS while the worker drains LOAD_TASKS `add` tasks sent as fast as SQS takes them, each
+ * with its own task id as every Celery producer sends them (one id sent again is a copy, which the
+ * worker deletes without running). A run that stops going forward for a minute fails the section.
+ */
 async function rssUnderLoad(sqs: SqsProcess, queue: string, pid: number, port: number): Promise<number> {
   const url = await resolveQueueUrl(sqs.client, queue);
-  const body = encodeMessage({ task: 'add', args: [2, 3], queue });
-  const sending = sendAll(sqs.client, url, () => body, LOAD_TASKS);
+  const sending = sendAll(sqs.client, url, () => encodeMessage({ task: 'add', args: [2, 3], queue }), LOAD_TASKS);
   let peak = 0;
   const succeeded = async () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return Number(text.match(/_worker_tasks_count_total\{[^}]*state="succeeded"\} (\d+)/)?.[1] ?? 0);
   };
-  while ((await succeeded()) < LOAD_TASKS) {
+  let last = { count: -1, at: performance.now() };
+  for (let count = await succeeded(); count < LOAD_TASKS; count = await succeeded()) {
+    if (count > last.count) last = { count, at: performance.now() };
+    else if (performance.now() - last.at > STALL_MS) {
+      throw new Error(`the worker under load stopped at ${count} of ${LOAD_TASKS} tasks succeeded`);
+    }
     peak = Math.max(peak, await rssMb(pid));
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await sending;
   return peak;
 }
+
+const STALL_MS = 60_000;
