@@ -2,8 +2,9 @@
 // tests' virtualenv), prefork `-c 2`, against the generated worker (all integrations off, `node
 // dist/main.js` as its image runs it) with WORKER_PROCESSES=1 and 2, on the same Celery bodies
 // from the same local SQS. Each contender starts with its queue filled: start to ready is spawn →
-// the first message taken; throughput is messages ÷ (first taken → queue empty: every message
-// handled and deleted); RSS is the peak sum over its process tree.
+// the first message taken; throughput is the steady state's, as in throughput.ts: messages ÷ (a
+// tenth of them gone → queue empty: every message handled and deleted), so that the processes'
+// start and warm-up are not counted per message; RSS is the peak sum over its process tree.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,15 +71,15 @@ async function drain(
     },
   );
   let firstTaken: number | undefined;
-  let emulatorCpuAtFirst = 0;
+  let steady: { at: number; left: number; emulatorCpu: number } | undefined;
   let peakRssMb = 0;
   for (;;) {
     if (failed) throw failed;
     const [visible, left] = await Promise.all([depth(sqs, [url], true), depth(sqs, [url])]);
     const now = performance.now();
-    if (firstTaken === undefined && visible < each.messages) {
-      firstTaken = now;
-      emulatorCpuAtFirst = await cpuSeconds(sqsPid ?? 0);
+    if (firstTaken === undefined && visible < each.messages) firstTaken = now;
+    if (!steady && left <= 0.9 * each.messages) {
+      steady = { at: now, left, emulatorCpu: await cpuSeconds(sqsPid ?? 0) };
     }
     if (started) {
       if (!alive(started.pid)) throw new Error(`the worker under test exited before the queue was empty: ${user}`);
@@ -88,13 +89,14 @@ async function drain(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const emptied = performance.now();
-  const emulatorCpu = (await cpuSeconds(sqsPid ?? 0)) - emulatorCpuAtFirst;
+  const from = steady ?? { at: firstTaken ?? began, left: each.messages, emulatorCpu: 0 };
+  const emulatorCpu = (await cpuSeconds(sqsPid ?? 0)) - from.emulatorCpu;
   await starting;
   await started?.stop();
-  const seconds = (emptied - (firstTaken ?? began)) / 1000;
+  const seconds = (emptied - from.at) / 1000;
   return {
     startToReadyMs: round((firstTaken ?? emptied) - began, 0),
-    perSecond: round(each.messages / seconds, 0),
+    perSecond: round(from.left / seconds, 0),
     peakRssMb: round(peakRssMb, 1),
     emulatorCores: round(emulatorCpu / seconds),
   };
@@ -162,7 +164,7 @@ export async function benchCelery(quick: boolean): Promise<{ celery: string; run
       },
     ];
     const runs: Drained[] = [];
-    for (const each of [scenario('noop', quick ? 300 : 3000, 0), scenario('sleep', quick ? 40 : 400, 0)]) {
+    for (const each of [scenario('noop', quick ? 300 : 10_000, 0), scenario('sleep', quick ? 40 : 400, 0)]) {
       const meanSeconds = each.sleeps.reduce((sum, ms) => sum + ms, 0) / each.sleeps.length / 1000;
       for (const { contender, concurrency, start } of contenders) {
         const run = await drain(sqs, each, start);
