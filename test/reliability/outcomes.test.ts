@@ -40,6 +40,24 @@ const failingAdd = defineTask({
   },
 });
 
+/**
+ * Holds the event loop past its hard limit of 1 s before its first await, then ends 0.5 s later:
+ * given up only if the limit counts from the start of the run, its synchronous part included.
+ */
+const slowStart = defineTask({
+  name: 'slow_start',
+  args: z.tuple([]),
+  hardTimeLimitSeconds: 1,
+  retry: { maxRetries: 1, backoff: 'fixed', baseSeconds: 1, jitter: false },
+  run() {
+    const until = performance.now() + 1200;
+    while (performance.now() < until) {
+      // busy: no await, no timer, no I/O
+    }
+    return new Promise<void>((resolve) => setTimeout(resolve, 500));
+  },
+});
+
 let sqs: SqsProcess;
 let worker: Worker;
 let metrics: Metrics;
@@ -365,6 +383,43 @@ describe('a run given up at its hard time limit', () => {
     expect(Attributes?.ApproximateNumberOfMessagesDelayed).toBe('1');
     const retried = (await hangMetrics.workerTasks.get()).values.find(({ labels }) => labels.state === 'retried');
     expect(retried?.value).toBe(1);
+  }, 60_000);
+
+  it('counts the limit from the start of the run, its synchronous part included', async () => {
+    // Timers fire in the order they fall due: the limit, due while the task's synchronous part still
+    // ran, gives the run up before the task's own 0.5 s timer ends it. A limit counted only from the
+    // end of that part would fall due after it, and the run would succeed.
+    await createQueues(sqs, [full('slow-starts')], { visibilityTimeoutSeconds: 30 });
+    let stuck = '';
+    const startMetrics = createMetrics('slow_starts', { defaultMetrics: false });
+    const counted = async (state: string) =>
+      (await startMetrics.workerTasks.get()).values.find(({ labels }) => labels.state === state)?.value ?? 0;
+    const startsWorker = await startWorker({
+      sqs: { region: 'us-east-1', endpoint: sqs.endpoint },
+      queues: [{ queue: 'slow-starts', task: 'slow_start' }],
+      tasks: [slowStart],
+      naming,
+      concurrency: 1,
+      metrics: startMetrics,
+      log: createLogger('slow-starts', 'silent'),
+      waitTimeSeconds: 1,
+      shutdownGraceSeconds: 1,
+      onStuck: (reason) => {
+        stuck = reason;
+      },
+    });
+    try {
+      await send(sqs, full('slow-starts'), encodeMessage({ task: 'slow_start', queue: full('slow-starts') }));
+      await waitFor('the run to be given up, or to succeed', async () =>
+        stuck || (await counted('succeeded')) > 0 ? true : undefined,
+      );
+      expect(stuck).toMatch(/past its hard time limit/);
+      expect(await counted('succeeded')).toBe(0);
+      expect(await counted('failed')).toBe(1);
+      expect(await counted('retried')).toBe(1);
+    } finally {
+      await startsWorker.stop(1);
+    }
   }, 60_000);
 });
 

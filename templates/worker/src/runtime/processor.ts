@@ -109,7 +109,16 @@ export class MessageProcessor {
     const task = { ...where, task: celery.task, id: celery.id, ...shadow };
     // Each line names its `retries`, which for a run on a FIFO queue differs from the message's.
     const logWith = (retries: number) => this.#log.child({ ...task, retries });
-    if (verdict.action === 'run') return this.#runOrSkip(client, message, lease, turn, verdict, labels, logWith);
+    if (verdict.action === 'run') {
+      // Runs the task, unless the message is a second copy of one run here (see HandledMessages).
+      if (!client.queue.fifo && this.#handled.isCopy(message, celery)) {
+        const log = logWith(celery.retries);
+        log.warn('a second copy of a message handled here (SQS got one send twice); it is only deleted');
+        return this.#delete(client, message, lease, log);
+      }
+      this.#handled.remember(message, celery);
+      return this.#runToEnd(client, message, lease, turn, verdict, labels, logWith);
+    }
     const messageLog = logWith(celery.retries);
     switch (verdict.action) {
       case 'dead-letter':
@@ -128,26 +137,6 @@ export class MessageProcessor {
       case 'wait':
         return this.#waitForEta(client, message, lease, verdict, labels, messageLog);
     }
-  }
-
-  /** Runs the task, unless the message is a second copy of one run here (see HandledMessages). */
-  async #runOrSkip(
-    client: QueueClient,
-    message: Message,
-    lease: Lease,
-    turn: Turn,
-    verdict: Runnable,
-    labels: Labels,
-    logWith: (retries: number) => Logger,
-  ): Promise<void> {
-    const { celery } = verdict;
-    if (!client.queue.fifo && this.#handled.isCopy(message, celery)) {
-      const log = logWith(celery.retries);
-      log.warn('a second copy of a message handled here (SQS got one send twice); it is only deleted');
-      return this.#delete(client, message, lease, log);
-    }
-    this.#handled.remember(message, celery);
-    return this.#runToEnd(client, message, lease, turn, verdict, labels, logWith);
   }
 
   async #runToEnd(
@@ -231,18 +220,19 @@ export class MessageProcessor {
     const stopTimer = this.#metrics.runtime.startTimer(labels);
     let cancelHardLimit: (() => void) | undefined;
     try {
-      const run = this.#hooks
-        .aroundTask(this.#event('started', labels, message, celery, { retries }), async () => task.run(args, ctx))
-        .then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error: asError(error) }),
-        );
+      // Armed before the task is called: its synchronous start counts towards the hard limit too.
       const givenUp =
         hard === undefined
           ? undefined
           : new Promise<'stuck'>((resolve) => {
               cancelHardLimit = after(hard * 1000, () => resolve('stuck'));
             });
+      const run = this.#hooks
+        .aroundTask(this.#event('started', labels, message, celery, { retries }), async () => task.run(args, ctx))
+        .then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error: asError(error) }),
+        );
       const result = givenUp ? await Promise.race([run, givenUp]) : await run;
       // Its lease may have expired while the whole process was paused (SIGSTOP, a frozen VM): then
       // SQS may have given the message to another worker, and the caller must not count it done.
