@@ -16,7 +16,17 @@ import { celeryPython, startCeleryWorker } from '../test/support/celery.ts';
 import { freePort } from '../test/support/process.ts';
 import { type SqsProcess, startSqsProcess } from '../test/support/sqs.ts';
 import { generateWorker, workerEnv } from './generated.ts';
-import { cpuSeconds, round, treeRssMb } from './stats.ts';
+import {
+  cpuOfThisProcess,
+  cpuSeconds,
+  machineBusySeconds,
+  round,
+  steadyState,
+  type ThreadKind,
+  treeCpuSeconds,
+  treeRssMb,
+  treeThreadCpuSeconds,
+} from './stats.ts';
 import { benchBody, depth, type Scenario, scenario, sendAll } from './throughput.ts';
 
 let runNumber = 0;
@@ -34,8 +44,13 @@ export interface Drained {
   /** C ÷ mean task time, for sleeping tasks. */
   limitPerSecond?: number;
   peakRssMb: number;
-  /** The local SQS's CPU while the queue drained, in cores (CPU seconds ÷ seconds). */
+  /** CPU in the steady state, in cores (CPU seconds ÷ seconds): the worker's process tree, the local SQS, the whole machine. */
+  workerCores?: number;
+  /** The worker's CPU by thread kind (see treeThreadCpuSeconds), in cores. */
+  workerThreadCores?: Record<ThreadKind, number>;
   emulatorCores?: number;
+  machineCores?: number;
+  driverCores?: number;
 }
 
 interface Started {
@@ -71,34 +86,45 @@ async function drain(
     },
   );
   let firstTaken: number | undefined;
-  let steady: { at: number; left: number; emulatorCpu: number } | undefined;
+  // The worker's CPU beside the local SQS's and the whole machine's, to see what was left for it.
+  const steady = await steadyState(each.messages, async () => ({
+    worker: started ? await treeCpuSeconds(started.pid) : 0,
+    ...(await treeThreadCpuSeconds(started?.pid)),
+    localSqs: await cpuSeconds(sqsPid ?? 0),
+    machine: await machineBusySeconds(),
+    driver: cpuOfThisProcess(),
+  }));
   let peakRssMb = 0;
   for (;;) {
     if (failed) throw failed;
     const [visible, left] = await Promise.all([depth(sqs, [url], true), depth(sqs, [url])]);
-    const now = performance.now();
-    if (firstTaken === undefined && visible < each.messages) firstTaken = now;
-    if (!steady && left <= 0.9 * each.messages) {
-      steady = { at: now, left, emulatorCpu: await cpuSeconds(sqsPid ?? 0) };
-    }
+    if (firstTaken === undefined && visible < each.messages) firstTaken = performance.now();
     if (started) {
       if (!alive(started.pid)) throw new Error(`the worker under test exited before the queue was empty: ${user}`);
+      await steady.saw(left);
       peakRssMb = Math.max(peakRssMb, await treeRssMb(started.pid));
     }
     if (left === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const emptied = performance.now();
-  const from = steady ?? { at: firstTaken ?? began, left: each.messages, emulatorCpu: 0 };
-  const emulatorCpu = (await cpuSeconds(sqsPid ?? 0)) - from.emulatorCpu;
+  const { perSecond, cores } = await steady.end();
   await starting;
   await started?.stop();
-  const seconds = (emptied - from.at) / 1000;
   return {
     startToReadyMs: round((firstTaken ?? emptied) - began, 0),
-    perSecond: round(from.left / seconds, 0),
+    perSecond,
     peakRssMb: round(peakRssMb, 1),
-    emulatorCores: round(emulatorCpu / seconds),
+    workerCores: cores.worker,
+    workerThreadCores: {
+      main: cores.main,
+      v8Helpers: cores.v8Helpers,
+      workerThreads: cores.workerThreads,
+      other: cores.other,
+    },
+    emulatorCores: cores.localSqs,
+    machineCores: cores.machine,
+    driverCores: cores.driver,
   };
 }
 
@@ -111,7 +137,7 @@ function alive(pid: number): boolean {
   }
 }
 
-function ourWorker(folder: string, endpoint: string, processes: number) {
+function ourWorker(folder: string, endpoint: string, processes: number, slots = SLOTS) {
   return async (user: string): Promise<Started> => {
     const child = spawn(process.execPath, ['dist/main.js'], {
       cwd: folder,
@@ -119,7 +145,7 @@ function ourWorker(folder: string, endpoint: string, processes: number) {
         ...workerEnv(endpoint),
         BE_WORKER_USER: user,
         WORKER_PROCESSES: String(processes),
-        WORKER_CONCURRENCY: String(SLOTS),
+        WORKER_CONCURRENCY: String(slots),
         HTTP_PORT: String(await freePort()),
       },
       stdio: 'ignore',
@@ -156,6 +182,12 @@ export async function benchCelery(quick: boolean): Promise<{ celery: string; run
     const contenders = [
       { contender: 'be-worker, 1 process', concurrency: SLOTS, start: ourWorker(folder, sqs.endpoint, 1) },
       { contender: 'be-worker, WORKER_PROCESSES=2', concurrency: 2 * SLOTS, start: ourWorker(folder, sqs.endpoint, 2) },
+      // As many tasks at once as the pool, in one process: what a second process adds beyond its slots.
+      {
+        contender: `be-worker, 1 process, WORKER_CONCURRENCY=${2 * SLOTS}`,
+        concurrency: 2 * SLOTS,
+        start: ourWorker(folder, sqs.endpoint, 1, 2 * SLOTS),
+      },
       {
         contender: 'Celery, prefork -c 2',
         concurrency: 2,
@@ -177,7 +209,7 @@ export async function benchCelery(quick: boolean): Promise<{ celery: string; run
           ...(each.name === 'sleep' ? { limitPerSecond: round(concurrency / meanSeconds, 0) } : {}),
         });
         console.log(
-          `  ${each.name} ${contender}: ${run.perSecond}/s, ready in ${run.startToReadyMs} ms, ${run.peakRssMb} MB, local SQS ${run.emulatorCores} cores`,
+          `  ${each.name} ${contender}: ${run.perSecond}/s, ready in ${run.startToReadyMs} ms, ${run.peakRssMb} MB, worker ${run.workerCores} cores (${JSON.stringify(run.workerThreadCores)}), local SQS ${run.emulatorCores}, machine ${run.machineCores}, this driver ${run.driverCores}`,
         );
       }
     }

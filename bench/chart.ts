@@ -164,7 +164,7 @@ export function scalingPanels(scaling: Scaling, celery?: readonly Drained[]): Pa
           name: 'be-worker',
           color: COLORS['be-worker'] as string,
           points: noopRuns
-            .filter((run) => run.contender.startsWith('be-worker'))
+            .filter((run) => run.contender.startsWith('be-worker') && !run.contender.includes('WORKER_CONCURRENCY'))
             .map((run) => [run.contender.includes('=2') ? 2 : 1, run.perSecond]),
         },
         {

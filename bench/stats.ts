@@ -51,8 +51,8 @@ export async function cpuSeconds(pid: number): Promise<number> {
 /** Linux's USER_HZ: /proc counts CPU time in these ticks. */
 const CLOCK_TICKS = 100;
 
-/** Resident set size in MB of a process and all its descendants, from /proc (Linux). */
-export async function treeRssMb(pid: number): Promise<number> {
+/** A process and all its descendants, from /proc (Linux). */
+export async function processTree(pid: number): Promise<number[]> {
   const parents = new Map<number, number>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -65,8 +65,91 @@ export async function treeRssMb(pid: number): Promise<number> {
   for (let index = 0; index < tree.length; index++) {
     for (const [child, parent] of parents) if (parent === tree[index]) tree.push(child);
   }
-  const sizes = await Promise.all(tree.map((each) => rssMb(each).catch(() => 0)));
-  return sizes.reduce((sum, size) => sum + size, 0);
+  return tree;
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+/** Resident set size in MB of a process and all its descendants. */
+export async function treeRssMb(pid: number): Promise<number> {
+  return sum(await Promise.all((await processTree(pid)).map((each) => rssMb(each).catch(() => 0))));
+}
+
+/** CPU seconds a process and its living descendants have used so far. */
+export async function treeCpuSeconds(pid: number): Promise<number> {
+  return sum(await Promise.all((await processTree(pid)).map((each) => cpuSeconds(each).catch(() => 0))));
+}
+
+/**
+ * CPU seconds so far of a process tree's threads, by kind: Node's main threads, V8's helper threads
+ * (garbage collection and compilation), worker threads (the worker's lease keeper) and the rest
+ * (libuv's pool, a Python process's own threads). A thread that ended is no longer counted.
+ */
+export async function treeThreadCpuSeconds(pid: number | undefined): Promise<Record<ThreadKind, number>> {
+  const kinds: Record<ThreadKind, number> = { main: 0, v8Helpers: 0, workerThreads: 0, other: 0 };
+  for (const each of pid ? await processTree(pid) : []) {
+    for (const thread of await readdir(`/proc/${each}/task`).catch(() => [])) {
+      const stat = await readFile(`/proc/${each}/task/${thread}/stat`, 'utf8').catch(() => '');
+      if (!stat) continue;
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      kinds[THREAD_KINDS[name] ?? 'other'] += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    }
+  }
+  return kinds;
+}
+
+export type ThreadKind = 'main' | 'v8Helpers' | 'workerThreads' | 'other';
+/** The names Node gives its threads (Linux's comm). */
+const THREAD_KINDS: Record<string, ThreadKind> = {
+  MainThread: 'main',
+  V8Worker: 'v8Helpers',
+  WorkerThread: 'workerThreads',
+};
+
+/** CPU seconds the whole machine has been busy so far, every core summed (all but idle, I/O wait and steal). */
+export async function machineBusySeconds(): Promise<number> {
+  const [, ...ticks] = (await readFile('/proc/stat', 'utf8')).split('\n')[0]?.trim().split(/\s+/) ?? [];
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest time is within user)
+  const [user, nice, system, , , irq, softirq] = ticks.map(Number);
+  return sum([user, nice, system, irq, softirq].map((each) => each ?? 0)) / CLOCK_TICKS;
+}
+
+/** CPU seconds this process (the bench's driver) has used so far. */
+export function cpuOfThisProcess(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/**
+ * A draining queue's steady state: from the moment a tenth of its `total` messages are gone to the
+ * queue empty, so that a consumer's start (queues resolved, threads started, code warmed) is not
+ * counted per message. `clocks` reads the CPU counters to difference (seconds each); they are read
+ * at once too, so a run too quick to be seen a tenth gone is measured from its start.
+ */
+export async function steadyState<Name extends string>(total: number, clocks: () => Promise<Record<Name, number>>) {
+  let from = { at: performance.now(), left: total, cpu: await clocks() };
+  let seen = false;
+  return {
+    /** Called with the messages left at each look at the queue. */
+    async saw(left: number) {
+      if (seen || left > 0.9 * total) return;
+      seen = true;
+      from = { at: performance.now(), left, cpu: await clocks() };
+    },
+    /** The queue is empty: messages ÷ seconds, and each clock's CPU seconds and cores over the window. */
+    async end() {
+      const seconds = (performance.now() - from.at) / 1000;
+      const now = await clocks();
+      const cpuSeconds = Object.fromEntries(
+        Object.entries<number>(now).map(([name, value]) => [name, value - (from.cpu[name as Name] ?? 0)]),
+      ) as Record<Name, number>;
+      const cores = Object.fromEntries(
+        Object.entries<number>(cpuSeconds).map(([name, value]) => [name, round(value / seconds)]),
+      ) as Record<Name, number>;
+      return { messages: from.left, seconds, perSecond: round(from.left / seconds, 0), cpuSeconds, cores };
+    },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 // The results as Markdown tables: what `npm run bench` prints and the README shows.
 import type { Autoscale } from './autoscale.ts';
 import type { Drained } from './celery.ts';
+import type { Footprint } from './footprint.ts';
 import type { Scaling, ScalingPoint } from './scaling.ts';
 
 interface Results {
@@ -15,7 +16,7 @@ interface Results {
     scenarios: { name: string; messages: number }[];
     results: Record<string, Record<string, { perSecond: number; p50Ms: number; p99Ms: number; peakRssMb: number }>>;
   };
-  footprint?: Record<string, unknown>;
+  footprint?: Footprint;
   scaling?: Scaling;
   celery?: { celery: string; runs: Drained[] };
   autoscale?: Autoscale;
@@ -106,8 +107,29 @@ export function formatScaling({ concurrency, queues, bodySize }: Scaling): strin
   ];
 }
 
+export function formatFootprint({ workers, libraries, notMeasured = {} }: Footprint): string {
+  const byWorker = table(
+    ['integrations', 'node_modules MB', 'start to ready ms', 'idle RSS MB', 'RSS at load MB'],
+    Object.entries(workers).map(([label, each]) => [
+      label,
+      each.nodeModulesMb,
+      each.startupMs,
+      each.idleRssMb,
+      each.loadRssMb,
+    ]),
+  );
+  const missing = Object.entries(notMeasured).map(([label, why]) => `\n\n${label}: not measured (${why})`);
+  const byLibrary = table(
+    ['library', 'RSS MB it adds'],
+    Object.entries(libraries.addsMb)
+      .sort(([, a], [, b]) => b - a)
+      .map(([name, mb]) => [`\`${name}\``, mb]),
+  );
+  return `**Generated worker** (\`node dist/main.js\`)\n\n${byWorker}${missing.join('')}\n\n**What each library costs**: the all-on worker's dependencies, each loaded alone in a fresh Node process in its folder, RSS above \`node\` alone (${libraries.nodeMb} MB); they share parts, so they do not add up\n\n${byLibrary}`;
+}
+
 export function formatCelery({ celery, runs }: NonNullable<Results['celery']>): string {
-  return `**Against Celery ${celery}** (prefork \`-c 2\`) and 1 → 2 processes: the generated worker, all integrations off, \`node dist/main.js\` with WORKER_CONCURRENCY=10 per process; the same Celery bodies from a filled queue; the local SQS runs on the same cores, and its CPU (cores busy while the queue drained) is what the workers did not have\n\n${table(
+  return `**Against Celery ${celery}** (prefork \`-c 2\`) and 1 → 2 processes: the generated worker, all integrations off, \`node dist/main.js\` with WORKER_CONCURRENCY=10 per process; the same Celery bodies from a filled queue; CPU is in cores (CPU seconds ÷ seconds of the steady state): the worker's process tree, the local SQS (on the same cores) and the whole machine (all its processes, the bench's included), so that what was left for the worker is seen\n\n${table(
     [
       'tasks',
       'worker',
@@ -117,7 +139,9 @@ export function formatCelery({ celery, runs }: NonNullable<Results['celery']>): 
       '÷ limit',
       'start to first task ms',
       'peak RSS MB (process tree)',
-      'local SQS CPU (cores)',
+      'CPU: worker',
+      'CPU: local SQS',
+      'CPU: machine',
     ],
     runs.map((run) => [
       run.tasks,
@@ -128,7 +152,9 @@ export function formatCelery({ celery, runs }: NonNullable<Results['celery']>): 
       ratio(run.perSecond, run.limitPerSecond),
       run.startToReadyMs,
       run.peakRssMb,
+      run.workerCores ?? '',
       run.emulatorCores ?? '',
+      run.machineCores ?? '',
     ]),
   )}`;
 }
@@ -178,14 +204,7 @@ export function formatTable(results: Results): string {
           ]),
         ),
       )}`,
-    footprint &&
-      `**Generated worker** (\`node dist/main.js\`)\n\n${table(
-        ['integrations', 'node_modules MB', 'start to ready ms', 'idle RSS MB', 'RSS at load MB'],
-        Object.entries(footprint).map(([label, value]) => {
-          const each = value as { nodeModulesMb: number; startupMs: number; idleRssMb: number; loadRssMb: number };
-          return [label, each.nodeModulesMb, each.startupMs, each.idleRssMb, each.loadRssMb];
-        }),
-      )}`,
+    footprint && formatFootprint(footprint),
     ...(scaling ? formatScaling(scaling) : []),
     celery && formatCelery(celery),
     autoscale && formatAutoscale(autoscale),

@@ -20,7 +20,7 @@ import { resolveQueueUrl } from '../templates/worker/src/runtime/sqs.ts';
 import { type SqsProcess, startSqsProcess } from '../test/support/sqs.ts';
 import type { ConsumerSettings } from './consumers/harness.ts';
 import { benchPayloadStore } from './large-payloads.ts';
-import { cpuSeconds, percentile, round, rssMb } from './stats.ts';
+import { cpuSeconds, percentile, round, rssMb, steadyState } from './stats.ts';
 
 export const CONSUMERS = ['be-worker', 'sqs-consumer', 'sdk-loop'] as const;
 type ConsumerName = (typeof CONSUMERS)[number];
@@ -158,31 +158,29 @@ export async function runOnce(
   const pid = child.pid ?? 0;
   const started = performance.now();
   child.send('go');
+  const steady = await steadyState(scenario.messages, async () => ({ consumer: await cpuSeconds(pid) }));
   let peakRssMb = 0;
-  let steady: { at: number; left: number; cpu: number } | undefined;
   for (let left = scenario.messages; left > 0; left = await depth(sqs.client, queueUrls)) {
     if (exited)
       throw new Error(`${consumer} exited before the queue was empty (${scenario.name}, C = ${scenario.concurrency})`);
-    if (!steady && left <= 0.9 * scenario.messages)
-      steady = { at: performance.now(), left, cpu: await cpuSeconds(pid) };
+    await steady.saw(left);
     peakRssMb = Math.max(peakRssMb, await rssMb(pid).catch(() => 0));
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   const ended = performance.now();
-  const cpu = await cpuSeconds(pid);
-  const from = steady ?? { at: started, left: scenario.messages, cpu: 0 };
+  const window = await steady.end();
   child.send('stop');
   const [{ latencies }] = (await once(child, 'message')) as [{ latencies: number[] }];
   await once(child, 'exit');
   return {
     consumer,
     seconds: round((ended - started) / 1000, 3),
-    perSecond: round(from.left / ((ended - from.at) / 1000), 0),
+    perSecond: window.perSecond,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     handled: latencies.length,
     peakRssMb: round(peakRssMb, 1),
-    cpuUsPerMessage: round(((cpu - from.cpu) * 1e6) / from.left, 0),
+    cpuUsPerMessage: round((window.cpuSeconds.consumer * 1e6) / window.messages, 0),
   };
 }
 

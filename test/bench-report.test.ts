@@ -4,8 +4,8 @@ import type { Autoscale } from '../bench/autoscale.ts';
 import type { Drained } from '../bench/celery.ts';
 import { drawChart, scalingPanels } from '../bench/chart.ts';
 import type { Scaling, ScalingPoint } from '../bench/scaling.ts';
-import { sections } from '../bench/stats.ts';
-import { formatAutoscale, formatCelery, formatScaling, formatTable } from '../bench/table.ts';
+import { sections, steadyState } from '../bench/stats.ts';
+import { formatAutoscale, formatCelery, formatFootprint, formatScaling, formatTable } from '../bench/table.ts';
 
 const point = (overrides: Partial<ScalingPoint>): ScalingPoint => ({
   consumer: 'be-worker',
@@ -60,7 +60,18 @@ const celery: Drained[] = [
     startToReadyMs: 1500,
     perSecond: 300,
     peakRssMb: 180,
+    workerCores: 0.8,
     emulatorCores: 0.45,
+    machineCores: 1.9,
+  },
+  {
+    contender: 'be-worker, 1 process, WORKER_CONCURRENCY=20',
+    tasks: 'noop',
+    messages: 3000,
+    concurrency: 20,
+    startToReadyMs: 500,
+    perSecond: 2900,
+    peakRssMb: 130,
   },
 ];
 
@@ -97,7 +108,7 @@ describe('the bench report', () => {
     expect(byQueues).toContain('| 50 | 1000 | 1000 | 0.5 | 100 |');
     expect(byBody).toContain('| 900 | 1000 | 50 |');
     expect(formatCelery({ celery: '5.6.3', runs: celery })).toContain(
-      '| noop | Celery, prefork -c 2 | 2 | 3000 | 300 |  | 1500 | 180 | 0.45 |',
+      '| noop | Celery, prefork -c 2 | 2 | 3000 | 300 |  | 1500 | 180 | 0.8 | 0.45 | 1.9 |',
     );
   });
 
@@ -127,6 +138,43 @@ describe('the bench report', () => {
     expect(svg).toContain('target 0.97');
     expect(svg).toContain('10–100 ms tasks: throughput ÷ (C ÷ mean)');
     expect(svg).not.toMatch(/NaN|undefined/);
+  });
+
+  it('measures the steady state from a tenth of the messages gone, or from the start when that was never seen', async () => {
+    let cpu = 1;
+    const clocks = async () => ({ worker: cpu });
+    const seen = await steadyState(100, clocks);
+    cpu = 2;
+    await seen.saw(95); // not yet a tenth gone
+    cpu = 3;
+    await seen.saw(88);
+    cpu = 7;
+    await seen.saw(50);
+    const measured = await seen.end();
+    expect(measured.messages).toBe(88);
+    expect(measured.cpuSeconds.worker).toBe(4);
+    expect(measured.perSecond).toBeGreaterThan(0);
+
+    cpu = 1;
+    const quick = await steadyState(100, clocks);
+    cpu = 6;
+    const fromStart = await quick.end();
+    expect(fromStart.messages).toBe(100);
+    expect(fromStart.cpuSeconds.worker).toBe(5);
+  });
+
+  it('shows each generated worker, the libraries largest first, and a row left out with its reason', () => {
+    const worker = { nodeModulesMb: 200, startupMs: 250, idleRssMb: 80, loadRssMb: 150 };
+    const text = formatFootprint({
+      workers: { 'all off': worker, 'all on, no settings given': { ...worker, idleRssMb: 90 } },
+      libraries: { nodeMb: 44.5, addsMb: { zod: 18.4, '@sentry/node': 53.5, pino: 8.1 } },
+      notMeasured: { 'all on, every setting given': 'redis-server is not installed' },
+    });
+    expect(text).toContain('| all off | 200 | 250 | 80 | 150 |');
+    expect(text).toContain('| all on, no settings given | 200 | 250 | 90 | 150 |');
+    expect(text).toContain('all on, every setting given: not measured (redis-server is not installed)');
+    expect(text).toContain('`node` alone (44.5 MB)');
+    expect(text).toMatch(/`@sentry\/node` \| 53\.5 \|\n\| `zod` \| 18\.4 \|\n\| `pino` \| 8\.1 \|/);
   });
 
   it('escapes what it writes as text', () => {
