@@ -121,7 +121,8 @@ function viewOf(spec: Spec) {
     // A name with a hyphen (large-payloads) is no identifier: its module exports largePayloads.
     integrationModules: spec.integrations.map(integrationModule),
     hookedIntegrations: hooked.map(integrationModule),
-    integrationCalls: hooked.map((name) => `${integrationModule(name).id}(config, context)`),
+    // Awaited one at a time, in order: src/integrations/index.ts says why.
+    integrationCalls: hooked.map((name) => `await ${integrationModule(name).id}(config, context)`),
     local: spec.env === 'local',
     prefix: metricPrefix(spec.name),
     pm: commandsFor(spec.packageManager),

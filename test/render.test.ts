@@ -163,7 +163,7 @@ describe('renderWorker', () => {
       await writeFile(join(dir, path), tree.get(path) ?? '');
     }
     // Five hooked integrations make the list in src/integrations/index.ts longer than a line.
-    expect(tree.get('src/integrations/index.ts')).toMatch(/ {2}return \[\n {4}fluent\(config, context\),\n/);
+    expect(tree.get('src/integrations/index.ts')).toMatch(/ {2}return \[\n {4}await fluent\(config, context\),\n/);
     const biome = await execa(join(REPO, 'node_modules', '.bin', 'biome'), ['format', ...files], {
       cwd: dir,
       reject: false,

@@ -11,7 +11,7 @@ import { freePort, waitFor } from '../support/process.ts';
 import { count, generated, startTestWorker } from './support.ts';
 
 /** templates/integrations/fluent/files/src/integrations/fluent.ts, as generated. */
-type FluentModule = { fluent(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks };
+type FluentModule = { fluent(config: Record<string, unknown>, context: IntegrationContext): Promise<WorkerHooks> };
 
 const received: { tag: string; record: Record<string, unknown> }[] = [];
 let receiver: Server;

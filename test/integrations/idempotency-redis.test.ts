@@ -34,8 +34,8 @@ interface Redis {
 
 /** templates/integrations/idempotency/files/src/integrations/idempotency.ts, as generated. */
 interface IdempotencyModule {
-  idempotency(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks;
-  connect(url: string): Redis;
+  idempotency(config: Record<string, unknown>, context: IntegrationContext): Promise<WorkerHooks>;
+  connect(url: string): Promise<Redis>;
   RedisIdempotencyStore: new (
     redis: Redis,
     options: { namespace: string; maxResultBytes: number },
@@ -72,7 +72,7 @@ beforeAll(async () => {
   redisUrl = `redis://127.0.0.1:${redisPort}`;
   await startRedis();
   module = await generated<IdempotencyModule>('src/integrations/idempotency.ts');
-  direct = module.connect(redisUrl);
+  direct = await module.connect(redisUrl);
   await waitFor('a connection to redis', async () =>
     (await direct.exists('x').catch(() => undefined)) === 0 ? true : undefined,
   );
@@ -85,13 +85,13 @@ afterAll(async () => {
   await sqsServer?.stop();
 });
 
-function newStore(namespace = `t:${crypto.randomUUID()}:`, maxResultBytes = 16_384) {
-  return new module.RedisIdempotencyStore(module.connect(redisUrl), { namespace, maxResultBytes });
+async function newStore(namespace = `t:${crypto.randomUUID()}:`, maxResultBytes = 16_384) {
+  return new module.RedisIdempotencyStore(await module.connect(redisUrl), { namespace, maxResultBytes });
 }
 
 describe('the Redis idempotency store', () => {
   it('claims once: a second claim is busy, a completed key is done with its result; stale tokens change nothing', async () => {
-    const store = newStore();
+    const store = await newStore();
     try {
       const first = await store.claim('k', 30);
       expect(first.status).toBe('claimed');
@@ -117,7 +117,7 @@ describe('the Redis idempotency store', () => {
   });
 
   it('releases a claim so the retry can claim it, and never lets a stale run complete over a newer claim', async () => {
-    const store = newStore();
+    const store = await newStore();
     try {
       const first = await store.claim('r', 30);
       const firstToken = first.status === 'claimed' ? first.token : '';
@@ -146,7 +146,7 @@ describe('the Redis idempotency store', () => {
     [7, 3601],
     [43_200, 30 * 24 * 3600],
   ])('holds a claim for its lease of %s s and a completed key for its ttl of %s s', async (lease, ttl) => {
-    const store = newStore();
+    const store = await newStore();
     try {
       const claim = await store.claim('t', lease);
       const pttl = await direct.pttl(store.redisKey('t'));
@@ -168,7 +168,7 @@ describe('the Redis idempotency store', () => {
 
   it('keeps results up to IDEMPOTENCY_MAX_RESULT_BYTES; a larger one or one not JSON is not kept, the key completed all the same', async () => {
     for (const max of [0, 1, 100, 1_048_576]) {
-      const store = newStore(undefined, max);
+      const store = await newStore(undefined, max);
       try {
         const fits = 'x'.repeat(Math.max(0, max - 2)); // its JSON is "x…x": max bytes
         const tooLarge = 'x'.repeat(max); // max + 2 bytes
@@ -197,7 +197,7 @@ describe('the Redis idempotency store', () => {
   });
 
   it('namespaces keys by worker and APP_ENV, and hashes long ones', async () => {
-    const hooks = module.idempotency(
+    const hooks = await module.idempotency(
       { REDIS_URL: redisUrl, APP_ENV: 'staging', IDEMPOTENCY_MAX_RESULT_BYTES: 100 },
       await context('orders'),
     );
@@ -214,7 +214,7 @@ describe('the Redis idempotency store', () => {
       await hooks.close?.();
     }
     // IDEMPOTENCY_REDIS_URL wins over REDIS_URL; without either there is no store.
-    const own = module.idempotency(
+    const own = await module.idempotency(
       {
         IDEMPOTENCY_REDIS_URL: redisUrl,
         REDIS_URL: 'redis://127.0.0.1:1',
@@ -225,9 +225,9 @@ describe('the Redis idempotency store', () => {
     );
     expect((await own.idempotency?.claim('a', 5))?.status).toBe('claimed');
     await own.close?.();
-    expect(module.idempotency({ APP_ENV: 'local', IDEMPOTENCY_MAX_RESULT_BYTES: 1 }, await context('none'))).toEqual(
-      {},
-    );
+    expect(
+      await module.idempotency({ APP_ENV: 'local', IDEMPOTENCY_MAX_RESULT_BYTES: 1 }, await context('none')),
+    ).toEqual({});
   });
 });
 

@@ -34,7 +34,7 @@ import { generated, startTestWorker } from './support.ts';
 /** templates/integrations/large-payloads/files/src/integrations/large-payloads.ts, as generated. */
 type LargePayloadsModule = {
   largePayloadsEnv: z.ZodRawShape;
-  largePayloads(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks;
+  largePayloads(config: Record<string, unknown>, context: IntegrationContext): Promise<WorkerHooks>;
 };
 
 type Runtime = typeof import('../../templates/worker/src/runtime/index.ts');

@@ -10,7 +10,9 @@ import { startStub, waitFor } from '../support/process.ts';
 import { count, generated, startTestWorker } from './support.ts';
 
 /** templates/integrations/ratelimit/files/src/integrations/ratelimit.ts, as generated. */
-type RatelimitModule = { ratelimit(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks };
+type RatelimitModule = {
+  ratelimit(config: Record<string, unknown>, context: IntegrationContext): Promise<WorkerHooks>;
+};
 
 const over = new Set<string>();
 const hits = new Map<string, number>();

@@ -14,7 +14,7 @@ import { count, generated, startTestWorker } from './support.ts';
 type Config = { RESULT_BACKEND_URL?: string; RESULT_EXPIRES_SECONDS: number; RESULT_MAX_BYTES: number };
 /** templates/integrations/results/files/src/integrations/results.ts, as generated. */
 type ResultsModule = {
-  results(config: Config, context: IntegrationContext): WorkerHooks;
+  results(config: Config, context: IntegrationContext): Promise<WorkerHooks>;
   resultBackend(config: Config): ResultBackend | undefined;
   RedisResultBackend: new (config: Config, options?: object) => ResultBackend;
 };

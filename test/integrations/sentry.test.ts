@@ -11,7 +11,7 @@ import { startStub, waitFor } from '../support/process.ts';
 import { count, generated, startTestWorker } from './support.ts';
 
 /** templates/integrations/sentry/files/src/integrations/sentry.ts, as generated. */
-type SentryModule = { sentry(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks };
+type SentryModule = { sentry(config: Record<string, unknown>, context: IntegrationContext): Promise<WorkerHooks> };
 
 const events: { tags: Record<string, string>; exception?: { values: { value: string }[] } }[] = [];
 let ingest: Server;

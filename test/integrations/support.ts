@@ -41,7 +41,7 @@ export interface TestWorkerOptions {
   queues: QueueBinding[];
   tasks: TaskDefinition[];
   /** The integration under test, made with the worker's context. */
-  integration(context: IntegrationContext): WorkerHooks;
+  integration(context: IntegrationContext): WorkerHooks | Promise<WorkerHooks>;
   logLevel?: string;
   producer?: ProducerOptions;
   /** The queues' settings (visibility timeout, maxReceiveCount) instead of the defaults. */
@@ -61,7 +61,7 @@ export async function startTestWorker(options: TestWorkerOptions) {
   );
   const metrics = rt.createMetrics(name, { defaultMetrics: false });
   const log = rt.createLogger(name, options.logLevel ?? 'silent');
-  const hooks = options.integration({ name, prefix: name, log, metrics });
+  const hooks = await options.integration({ name, prefix: name, log, metrics });
   const worker = await rt.startWorker({
     sqs: { region: 'us-east-1', endpoint: options.endpoint },
     queues,

@@ -11,11 +11,11 @@ import { count, generated, startTestWorker } from './support.ts';
 
 /** templates/integrations/tracing/files/src/integrations/tracing.ts, as generated. */
 type TracingModule = {
-  tracing(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks;
+  tracing(config: Record<string, unknown>, context: IntegrationContext): Promise<WorkerHooks>;
   tracingHeaders(
     config: Record<string, unknown>,
     name: string,
-  ): ((message: { task: string; queue: string; id: string }) => Record<string, unknown>) | undefined;
+  ): ((message: { task: string; queue: string; id: string }) => Promise<Record<string, unknown>>) | undefined;
 };
 
 interface OtlpSpan {

@@ -18,7 +18,7 @@ import { type SqsProcess, startSqsProcess } from '../support/sqs.ts';
 
 type LargePayloadsModule = {
   largePayloadsEnv: z.ZodRawShape;
-  largePayloads(config: Record<string, unknown>, context: IntegrationContext): WorkerHooks;
+  largePayloads(config: Record<string, unknown>, context: IntegrationContext): Promise<WorkerHooks>;
 };
 
 const MiB = 1024 * 1024;

@@ -23,7 +23,7 @@ import { createQueues, type SqsProcess, startSqsProcess } from '../support/sqs.t
 
 type Config = { RESULT_BACKEND_URL?: string; RESULT_EXPIRES_SECONDS: number; RESULT_MAX_BYTES: number };
 type ResultsModule = {
-  results(config: Config, context: IntegrationContext): WorkerHooks;
+  results(config: Config, context: IntegrationContext): Promise<WorkerHooks>;
   resultBackend(config: Config): ResultBackend | undefined;
 };
 type Runtime = Awaited<ReturnType<typeof runtime>>;
@@ -98,7 +98,7 @@ export function resultsInterop(protocol: Protocol): void {
     };
     const metrics = rt.createMetrics('results', { defaultMetrics: false });
     const log = rt.createLogger('results', 'silent');
-    hooks = module.results(config, { name: 'results', prefix: 'results', log, metrics });
+    hooks = await module.results(config, { name: 'results', prefix: 'results', log, metrics });
     worker = await rt.startWorker({
       sqs: { region: 'us-east-1', endpoint: sqs.endpoint },
       queues,

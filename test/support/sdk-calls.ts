@@ -2,7 +2,9 @@
 // `new XxxCommand(` in the modules its entry point reaches. Imports are followed as the process
 // loads them (static, dynamic, the lease keeper's worker thread), except through a module that only
 // re-exports (src/runtime/index.ts): there only the names imported are followed, so a task's
-// `defineTask` does not count the queue creation `npm run dev` imports from the same index.
+// `defineTask` does not count the queue creation `npm run dev` imports from the same index. An SDK
+// loaded only when needed counts as imported where its commands are taken from it by name:
+// `const { GetObjectCommand } = await import('@aws-sdk/client-s3')`.
 import { posix } from 'node:path';
 import { parse } from '@babel/parser';
 import type * as t from '@babel/types';
@@ -60,6 +62,11 @@ export function sdkCommands(tree: VirtualTree, entry: string): SdkCommands {
           ? new Set(values.map((specifier) => nameOf((specifier as t.ImportSpecifier).imported)))
           : ALL,
       );
+    }
+    for (const [, names = '', from = ''] of source.matchAll(
+      /\bconst \{([^}]*)\} =\s*await import\(\s*['"`](@aws-sdk\/[\w-]+)['"`]\s*\)/g,
+    )) {
+      for (const name of names.split(',').map((name) => name.trim())) if (name) imported.set(name, from);
     }
     // What runs later: dynamic imports, and worker threads started from `new URL('./x…', import.meta.url)`.
     for (const [, specifier] of source.matchAll(/\bimport\(\s*['"`](\.\.?\/[^'"`$]+)['"`]\s*\)/g)) {

@@ -10,7 +10,7 @@ import { runWorker } from '../../templates/worker/src/runtime/run.ts';
 const ratelimit = process.env.RATELIMIT_MODULE
   ? ((await import(process.env.RATELIMIT_MODULE)) as {
       ratelimitEnv: z.ZodRawShape;
-      ratelimit(config: object, context: IntegrationContext): WorkerHooks;
+      ratelimit(config: object, context: IntegrationContext): Promise<WorkerHooks>;
     })
   : undefined;
 
@@ -18,7 +18,7 @@ const ratelimit = process.env.RATELIMIT_MODULE
 const idempotency = process.env.IDEMPOTENCY_MODULE
   ? ((await import(process.env.IDEMPOTENCY_MODULE)) as {
       idempotencyEnv: z.ZodRawShape;
-      idempotency(config: object, context: IntegrationContext): WorkerHooks;
+      idempotency(config: object, context: IntegrationContext): Promise<WorkerHooks>;
     })
   : undefined;
 
@@ -31,11 +31,13 @@ await runWorker({
   loadWork: async () => ({
     queues: [{ queue, task, ...(ratelimit ? { ratelimit: queue } : {}) }],
     tasks: (await import('./tasks.ts')).testTasks,
-    integrations: (_config: object, context: IntegrationContext) => [
-      ...(ratelimit ? [ratelimit.ratelimit(parseEnv(z.object(ratelimit.ratelimitEnv), process.env), context)] : []),
+    integrations: async (_config: object, context: IntegrationContext) => [
+      ...(ratelimit
+        ? [await ratelimit.ratelimit(parseEnv(z.object(ratelimit.ratelimitEnv), process.env), context)]
+        : []),
       ...(idempotency
         ? [
-            idempotency.idempotency(
+            await idempotency.idempotency(
               {
                 ...parseEnv(z.object(idempotency.idempotencyEnv), process.env),
                 APP_ENV: process.env.APP_ENV ?? 'local',

@@ -92,9 +92,11 @@ export interface TaskHandle extends SentTask {
 /** How long `get()` waits when not told. */
 export const DEFAULT_GET_TIMEOUT_MS = 60_000;
 
+type MessageHeaders = Record<string, unknown>;
+
 export interface ProducerOptions {
-  /** Headers for each message (tracing's traceparent), from its task, SQS queue and id. */
-  headers?(message: { task: string; queue: string; id: string }): Record<string, unknown>;
+  /** Headers for each message (tracing's traceparent), from its task, SQS queue and id; awaited when a promise. */
+  headers?(message: { task: string; queue: string; id: string }): MessageHeaders | Promise<MessageHeaders>;
   /** Where the fleet's other tasks run (src/config/routes.ts): task → short queue name. */
   routes?: TaskRoutes;
   /** The result backend that `get()` reads (the `results` integration); without one, `get()` throws. */
@@ -188,7 +190,7 @@ export class Producer {
     const queue = this.#queueOf(first, options.queue);
     const message = messageOf(first, { chain: rest.reverse() });
     const id = message.id ?? randomUUID();
-    const headers = { ...this.options.headers?.({ task: first.task, queue, id }), ...options.headers };
+    const headers = { ...(await this.options.headers?.({ task: first.task, queue, id })), ...options.headers };
     const prepared = await this.#sender.prepare({
       queue,
       message: { ...message, id, headers, replyTo: message.replyTo ?? this.#replyTo },

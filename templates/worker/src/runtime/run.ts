@@ -21,8 +21,8 @@ export interface Work<Config extends CoreConfig = CoreConfig> {
   routes?: TaskRoutes;
   /** src/config/schedules.ts: checked at start-up; tasks they start are counted per schedule. */
   schedules?: readonly ScheduleEntry[];
-  /** The chosen integrations' hooks, made from the configuration. */
-  integrations?(config: Config, context: IntegrationContext): WorkerHooks[];
+  /** The chosen integrations' hooks, made from the configuration: async, as each imports its libraries if on. */
+  integrations?(config: Config, context: IntegrationContext): WorkerHooks[] | Promise<WorkerHooks[]>;
 }
 
 export interface RunOptions<Config extends CoreConfig = CoreConfig> {

@@ -53,7 +53,7 @@ async function startFromConfig<Config extends CoreConfig>(
   const hooks = combineHooks([
     taskContext,
     scheduleMetrics(metrics, resolvedSchedules),
-    ...(integrations?.(config, { name, prefix: metricPrefix(name), log, metrics }) ?? []),
+    ...((await integrations?.(config, { name, prefix: metricPrefix(name), log, metrics })) ?? []),
   ]);
   try {
     const worker = await startWorker({

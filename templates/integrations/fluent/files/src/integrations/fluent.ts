@@ -1,7 +1,7 @@
 // Task events to fluentd's forward protocol (for Treasure Data and the like), tagged
 // `<FLUENT_TAG>.task`, and with FLUENT_LOGS=true the log lines too, as `<FLUENT_TAG>.log`. A fluentd that is down never blocks or crashes the worker: events wait in a
-// bounded queue while the logger reconnects, and the oldest are dropped past the bound.
-import fluentLogger from 'fluent-logger';
+// bounded queue while the logger reconnects, and the oldest are dropped past the bound. Off while
+// FLUENT_HOST is unset, and then fluent-logger is not even loaded.
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
 import { addLogSink } from '../runtime/logger.ts';
@@ -29,8 +29,10 @@ interface Sender {
   end(label: undefined, record: undefined, callback: () => void): void;
 }
 
-export function fluent(config: FluentConfig, { name, log }: IntegrationContext): WorkerHooks {
+export async function fluent(config: FluentConfig, { name, log }: IntegrationContext): Promise<WorkerHooks> {
   if (!config.FLUENT_HOST) return {};
+  // A CommonJS package: Node gives its exports to ESM as the default export only.
+  const { default: fluentLogger } = await import('fluent-logger');
   const options = {
     host: config.FLUENT_HOST,
     port: config.FLUENT_PORT,
@@ -40,7 +42,6 @@ export function fluent(config: FluentConfig, { name, log }: IntegrationContext):
     // Its own console output would bypass our JSON logs; errors come through 'error' below.
     internalLogger: { info: () => {}, error: () => {} },
   };
-  // A CommonJS package: Node gives its exports to ESM as the default export only.
   const sender = fluentLogger.createFluentSender(config.FLUENT_TAG ?? name, options as never) as unknown as Sender;
   let down = false;
   sender.on('error', (error) => {

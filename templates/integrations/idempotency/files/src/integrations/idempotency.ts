@@ -2,9 +2,10 @@
 // (`be-worker:<worker>:<env>:idem:<key>`), holding either `claimed:<token>` (a run holds it, for
 // one lease) or `done:<json>` (it completed, for the task's ttlSeconds, with its result). Claiming is
 // one atomic SET NX; completing, releasing and extending compare the token in a Lua script, so a
-// run whose claim expired never overwrites a newer claim.
+// run whose claim expired never overwrites a newer claim. Without a Redis URL it is off, and ioredis
+// is not even loaded.
 import { createHash, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { whenConnected } from '../runtime/connecting.ts';
 import {
@@ -30,11 +31,11 @@ export const idempotencyEnv = {
 
 type IdempotencyConfig = z.output<z.ZodObject<typeof idempotencyEnv>> & { APP_ENV: string };
 
-export function idempotency(config: IdempotencyConfig, { name, log }: IntegrationContext): WorkerHooks {
+export async function idempotency(config: IdempotencyConfig, { name, log }: IntegrationContext): Promise<WorkerHooks> {
   const url = config.IDEMPOTENCY_REDIS_URL ?? config.REDIS_URL;
   // Without Redis there is no store: a task that asks for idempotency then stops start-up, naming this.
   if (!url) return {};
-  const store = new RedisIdempotencyStore(connect(url), {
+  const store = new RedisIdempotencyStore(await connect(url), {
     namespace: `be-worker:${name}:${config.APP_ENV}:idem:`,
     maxResultBytes: config.IDEMPOTENCY_MAX_RESULT_BYTES,
   });
@@ -43,7 +44,8 @@ export function idempotency(config: IdempotencyConfig, { name, log }: Integratio
 }
 
 /** No offline queue and a command timeout: a Redis that is down or silent fails a call at once, never holds it. */
-export function connect(url: string): Redis {
+export async function connect(url: string): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 2000 });
   redis.on('error', () => {}); // each failed call is counted and logged by the worker
   return redis;

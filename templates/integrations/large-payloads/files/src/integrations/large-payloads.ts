@@ -3,18 +3,10 @@
 // run on their consumers. The object is written before its message is sent, read back within
 // LARGE_PAYLOAD_MAX_BYTES and LARGE_PAYLOAD_TIMEOUT_SECONDS, and deleted once its message is done.
 // Locally (APP_ENV=local) the bucket is on the emulator of `npm run dev`, made when first needed.
+// The S3 SDK is loaded with the first body written or read (each method imports the commands it
+// sends): a worker that never meets a large body never loads it.
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { httpUrl } from '../runtime/config.ts';
 import {
@@ -76,10 +68,13 @@ type LargePayloadsConfig = z.output<z.ZodObject<typeof largePayloadsEnv>> &
   Pick<CoreConfig, 'APP_ENV' | 'AWS_REGION' | 'SQS_ENDPOINT'>;
 
 /** The worker's hooks: its payload store, and the S3 client closed at shutdown. */
-export function largePayloads(config: LargePayloadsConfig, { name, log }: IntegrationContext): WorkerHooks {
+export async function largePayloads(
+  config: LargePayloadsConfig,
+  { name, log }: IntegrationContext,
+): Promise<WorkerHooks> {
   const store = largePayloadStore(config, name);
   log.info({ bucket: store.bucket, prefix: config.LARGE_PAYLOAD_PREFIX }, 'large payloads go to S3');
-  return { payloads: store, close: async () => store.close() };
+  return { payloads: store, close: () => store.close() };
 }
 
 /** The store of the worker and of its producer (src/producer.ts). */
@@ -92,13 +87,13 @@ export function largePayloadStore(config: LargePayloadsConfig, workerName: strin
       `LARGE_PAYLOAD_BUCKET is not set: set it to the bucket \`be-worker provision --env ${config.APP_ENV}\` made, or remove the large-payloads integration`,
     );
   }
-  const s3 = new S3Client({
+  const clientConfig: S3ClientConfig = {
     // As the SQS client: an emulator needs no account (placeholder credentials when none are set).
     ...awsClientConfig({ region: config.AWS_REGION, endpoint }),
     // An emulator serves every bucket on its one host.
     ...(endpoint ? { forcePathStyle: true } : {}),
-  });
-  return new S3PayloadStore(s3, {
+  };
+  return new S3PayloadStore(clientConfig, {
     bucket,
     prefix: config.LARGE_PAYLOAD_PREFIX,
     threshold: config.LARGE_PAYLOAD_THRESHOLD,
@@ -127,12 +122,13 @@ export class S3PayloadStore implements PayloadStore {
   readonly bucket: string;
   readonly keep: boolean;
   readonly maxReadBytes: number;
-  readonly #s3: S3Client;
+  readonly #clientConfig: S3ClientConfig;
+  #client: Promise<S3Client> | undefined;
   readonly #options: S3PayloadStoreOptions;
   #bucketMade: Promise<void> | undefined;
 
-  constructor(s3: S3Client, options: S3PayloadStoreOptions) {
-    this.#s3 = s3;
+  constructor(clientConfig: S3ClientConfig, options: S3PayloadStoreOptions) {
+    this.#clientConfig = clientConfig;
     this.#options = options;
     this.bucket = options.bucket;
     this.keep = options.keep;
@@ -144,14 +140,16 @@ export class S3PayloadStore implements PayloadStore {
   }
 
   async put(body: string, signal?: AbortSignal): Promise<PayloadPointer> {
-    await this.#ensureBucket();
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const s3 = await this.#s3();
+    await this.#ensureBucket(s3);
     const key = payloadKey(this.#options.prefix);
     // One UTF-8 copy, handed to the SDK as is (a string would be converted again inside it).
     const bytes = Buffer.from(body, 'utf8');
     const abortSignal = this.#deadline(signal);
-    if (bytes.length > PART_BYTES) await this.#putInParts(key, bytes, abortSignal);
+    if (bytes.length > PART_BYTES) await this.#putInParts(s3, key, bytes, abortSignal);
     else {
-      await this.#s3.send(
+      await s3.send(
         new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentLength: bytes.length, ContentType }),
         { abortSignal },
       );
@@ -160,28 +158,31 @@ export class S3PayloadStore implements PayloadStore {
   }
 
   /** A large body in parts: S3 takes any size so, and the local emulator takes no request past 11 MiB. */
-  async #putInParts(key: string, bytes: Buffer, abortSignal: AbortSignal): Promise<void> {
+  async #putInParts(s3: S3Client, key: string, bytes: Buffer, abortSignal: AbortSignal): Promise<void> {
+    const {
+      AbortMultipartUploadCommand,
+      CompleteMultipartUploadCommand,
+      CreateMultipartUploadCommand,
+      UploadPartCommand,
+    } = await import('@aws-sdk/client-s3');
     const where = { Bucket: this.bucket, Key: key };
-    const { UploadId } = await this.#s3.send(new CreateMultipartUploadCommand({ ...where, ContentType }), {
-      abortSignal,
-    });
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ ...where, ContentType }), { abortSignal });
     try {
       const parts = [];
       for (let start = 0, number = 1; start < bytes.length; start += PART_BYTES, number++) {
         // subarray: a view, not a copy.
         const part = bytes.subarray(start, start + PART_BYTES);
-        const { ETag } = await this.#s3.send(
+        const { ETag } = await s3.send(
           new UploadPartCommand({ ...where, UploadId, PartNumber: number, Body: part, ContentLength: part.length }),
           { abortSignal },
         );
         parts.push({ ETag, PartNumber: number });
       }
-      await this.#s3.send(
-        new CompleteMultipartUploadCommand({ ...where, UploadId, MultipartUpload: { Parts: parts } }),
-        { abortSignal },
-      );
+      await s3.send(new CompleteMultipartUploadCommand({ ...where, UploadId, MultipartUpload: { Parts: parts } }), {
+        abortSignal,
+      });
     } catch (error) {
-      await this.#s3.send(new AbortMultipartUploadCommand({ ...where, UploadId })).catch(() => {});
+      await s3.send(new AbortMultipartUploadCommand({ ...where, UploadId })).catch(() => {});
       throw error;
     }
   }
@@ -192,10 +193,12 @@ export class S3PayloadStore implements PayloadStore {
   ): Promise<string> {
     const where = `s3://${pointer.bucket}/${pointer.key}`;
     if (pointer.size > maxBytes) throw tooLarge(where, pointer.size, maxBytes);
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const s3 = await this.#s3();
     const abortSignal = this.#deadline(signal);
     let stream: Readable | undefined;
     try {
-      const output = await this.#s3.send(new GetObjectCommand({ Bucket: pointer.bucket, Key: pointer.key }), {
+      const output = await s3.send(new GetObjectCommand({ Bucket: pointer.bucket, Key: pointer.key }), {
         abortSignal,
       });
       stream = output.Body as Readable | undefined;
@@ -217,13 +220,21 @@ export class S3PayloadStore implements PayloadStore {
   }
 
   async delete(pointer: PayloadPointer): Promise<void> {
-    await this.#s3.send(new DeleteObjectCommand({ Bucket: pointer.bucket, Key: pointer.key }), {
+    const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    const s3 = await this.#s3();
+    await s3.send(new DeleteObjectCommand({ Bucket: pointer.bucket, Key: pointer.key }), {
       abortSignal: this.#deadline(),
     });
   }
 
-  close(): void {
-    this.#s3.destroy();
+  async close(): Promise<void> {
+    (await this.#client)?.destroy();
+  }
+
+  /** The client, made when the first body is written or read. */
+  #s3(): Promise<S3Client> {
+    this.#client ??= import('@aws-sdk/client-s3').then(({ S3Client }) => new S3Client(this.#clientConfig));
+    return this.#client;
   }
 
   #deadline(signal?: AbortSignal): AbortSignal {
@@ -231,9 +242,10 @@ export class S3PayloadStore implements PayloadStore {
     return signal ? AbortSignal.any([signal, timeout]) : timeout;
   }
 
-  #ensureBucket(): Promise<void> {
-    if (!this.#options.createBucket) return Promise.resolve();
-    this.#bucketMade ??= this.#s3
+  async #ensureBucket(s3: S3Client): Promise<void> {
+    if (!this.#options.createBucket) return;
+    const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    this.#bucketMade ??= s3
       .send(new CreateBucketCommand({ Bucket: this.bucket }), { abortSignal: this.#deadline() })
       .then(
         () => {},
@@ -243,7 +255,7 @@ export class S3PayloadStore implements PayloadStore {
           throw error;
         },
       );
-    return this.#bucketMade;
+    await this.#bucketMade;
   }
 }
 

@@ -4,10 +4,11 @@
 // - redis: the same limits shared by every replica, in Redis (rate-limiter-flexible);
 // - http: Envoy's open-source ratelimit service (POST /json), one limit for every replica.
 // When Redis or the service cannot be reached, the worker goes on at the local limit, and says so
-// in logs and metrics: it neither stops nor runs unlimited.
-import { Redis } from 'ioredis';
+// in logs and metrics: it neither stops nor runs unlimited. Only the redis backend loads ioredis
+// and rate-limiter-flexible.
+import type { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { httpUrl } from '../runtime/config.ts';
 import { whenConnected } from '../runtime/connecting.ts';
@@ -36,7 +37,13 @@ export const ratelimitEnv = {
 
 type RatelimitConfig = z.output<z.ZodObject<typeof ratelimitEnv>>;
 
-export function ratelimit(config: RatelimitConfig, { name, log, metrics, prefix }: IntegrationContext): WorkerHooks {
+/** rate-limiter-flexible's exports, imported by the redis backend. */
+type Limiters = typeof import('rate-limiter-flexible');
+
+export async function ratelimit(
+  config: RatelimitConfig,
+  { name, log, metrics, prefix }: IntegrationContext,
+): Promise<WorkerHooks> {
   if (config.RATELIMIT_BACKEND === 'http' && !config.RATELIMIT_URL) {
     throw new ConfigError(
       'RATELIMIT_BACKEND=http needs RATELIMIT_URL: set it to the ratelimit service, e.g. http://ratelimit:8080, or use RATELIMIT_BACKEND=local',
@@ -47,12 +54,19 @@ export function ratelimit(config: RatelimitConfig, { name, log, metrics, prefix 
       'RATELIMIT_BACKEND=redis needs REDIS_URL: set it, e.g. redis://redis:6379, or use RATELIMIT_BACKEND=local',
     );
   }
-  // One connection for every queue; no offline queue, so a Redis that is down fails fast.
-  const redis =
-    config.RATELIMIT_BACKEND === 'redis'
-      ? new Redis(config.REDIS_URL ?? '', { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false })
-      : undefined;
-  redis?.on('error', () => {}); // reported per queue, through the fallback
+  let redis: Redis | undefined;
+  let limiters: Limiters | undefined;
+  if (config.RATELIMIT_BACKEND === 'redis') {
+    const { Redis } = await import('ioredis');
+    limiters = await import('rate-limiter-flexible');
+    // One connection for every queue; no offline queue, so a Redis that is down fails fast.
+    redis = new Redis(config.REDIS_URL ?? '', {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: false,
+    });
+    redis.on('error', () => {}); // reported per queue, through the fallback
+  }
   const limits = new Map(
     (config.RATELIMIT_LIMITS ?? '')
       .split(',')
@@ -76,7 +90,16 @@ export function ratelimit(config: RatelimitConfig, { name, log, metrics, prefix 
         log.warn({ ratelimit: limitName, err: error }, 'ratelimit backend unreachable; using the local limit');
       };
       if (config.RATELIMIT_BACKEND === 'local') return local;
-      if (redis) return new RedisLimit({ redis, name: `${name}:${limitName}`, perSecond, fallback: local, onFallback });
+      if (redis && limiters) {
+        return new RedisLimit({
+          redis,
+          limiters,
+          name: `${name}:${limitName}`,
+          perSecond,
+          fallback: local,
+          onFallback,
+        });
+      }
       return new RatelimitService({
         url: config.RATELIMIT_URL ?? '',
         domain: config.RATELIMIT_DOMAIN ?? name,
@@ -128,6 +151,7 @@ export class TokenBucket implements ReceiveLimiter {
 
 interface RedisOptions {
   redis: Redis;
+  limiters: Limiters;
   /** The key: worker and ratelimit name, shared by every replica. */
   name: string;
   perSecond: number;
@@ -143,7 +167,7 @@ export class RedisLimit implements ReceiveLimiter {
 
   constructor(options: RedisOptions) {
     this.#options = options;
-    this.#limiter = new RateLimiterRedis({
+    this.#limiter = new options.limiters.RateLimiterRedis({
       storeClient: options.redis,
       keyPrefix: 'be-worker-ratelimit',
       points: options.perSecond,
@@ -159,7 +183,7 @@ export class RedisLimit implements ReceiveLimiter {
         // A point at a time, so a grant never goes past the limit.
         for (; granted < wanted; granted++) await this.#limiter.consume(this.#options.name, 1);
       } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) {
+        if (!(rejection instanceof this.#options.limiters.RateLimiterRes)) {
           if (!this.#usingFallback) this.#options.onFallback(rejection as Error);
           this.#usingFallback = true;
           return granted || this.#options.fallback.acquire(wanted, signal);

@@ -6,7 +6,10 @@
 // A store that fails is tried 3 times (0.25 s, then 1 s apart), then logged and counted
 // (<prefix>_results_store_failures_total) and given up: the message is still deleted, and the task
 // is never run again only to store its result. Its caller's get() then times out.
-import { Redis } from 'ioredis';
+//
+// ioredis is loaded with the first connection, made by the first store or get(): never while
+// RESULT_BACKEND_URL is unset.
+import type { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
 import type {
@@ -69,7 +72,10 @@ redis.call('PUBLISH', KEYS[1], ARGV[1])
 return 1
 `;
 
-export function results(config: ResultsConfig, { log, metrics, prefix }: IntegrationContext): WorkerHooks {
+export async function results(
+  config: ResultsConfig,
+  { log, metrics, prefix }: IntegrationContext,
+): Promise<WorkerHooks> {
   if (!config.RESULT_BACKEND_URL) {
     log.warn('RESULT_BACKEND_URL is not set: task results are not stored (set it to the Redis of result_backend)');
     return {};
@@ -106,8 +112,8 @@ type Waiter = (meta: TaskMeta) => void;
 export class RedisResultBackend implements ResultBackend {
   readonly #config: ResultsConfig;
   readonly #options: RedisResultBackendOptions;
-  #client: Redis | undefined;
-  #subscriber: Redis | undefined;
+  #client: Promise<Redis> | undefined;
+  #subscriber: Promise<Redis> | undefined;
   /** Who waits for which key, on the one subscriber connection. */
   readonly #waiters = new Map<string, Set<Waiter>>();
 
@@ -125,7 +131,8 @@ export class RedisResultBackend implements ResultBackend {
     for (let attempt = 0; attempt <= STORE_RETRY_MS.length; attempt++) {
       if (attempt > 0) await sleep(STORE_RETRY_MS[attempt - 1] ?? 0);
       try {
-        await this.#redis().eval(STORE_SCRIPT, 1, resultKey(request.id), json, this.#config.RESULT_EXPIRES_SECONDS);
+        const redis = await this.#redis();
+        await redis.eval(STORE_SCRIPT, 1, resultKey(request.id), json, this.#config.RESULT_EXPIRES_SECONDS);
         return;
       } catch (error) {
         lastError = error as Error;
@@ -137,7 +144,7 @@ export class RedisResultBackend implements ResultBackend {
 
   async meta(taskId: string): Promise<TaskMeta | undefined> {
     try {
-      return decodeResult(await this.#redis().get(resultKey(taskId)));
+      return decodeResult(await (await this.#redis()).get(resultKey(taskId)));
     } finally {
       this.#idle();
     }
@@ -147,7 +154,7 @@ export class RedisResultBackend implements ResultBackend {
   async waitFor(taskId: string, { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal }): Promise<TaskMeta> {
     const key = resultKey(taskId);
     let waiter: Waiter | undefined;
-    const subscriber = this.#subscribed();
+    const subscriber = await this.#subscribed();
     try {
       const published = new Promise<TaskMeta>((resolve) => {
         waiter = (meta) => {
@@ -158,7 +165,7 @@ export class RedisResultBackend implements ResultBackend {
         this.#waiters.set(key, waiting);
       });
       await subscriber.subscribe(key);
-      const stored = decodeResult(await this.#redis().get(key));
+      const stored = decodeResult(await (await this.#redis()).get(key));
       if (stored && READY_STATES.has(stored.status)) return stored;
       const stop = AbortSignal.any([AbortSignal.timeout(timerMs(timeoutMs)), ...(signal ? [signal] : [])]);
       const stopped = new Promise<never>((_, reject) => {
@@ -184,43 +191,43 @@ export class RedisResultBackend implements ResultBackend {
   }
 
   /** A chord header task's outcome, on the chord's counter (results-chord.ts). */
-  chordPartReturn(request: CeleryMessage, outcome: Outcome): Promise<ChordReady | undefined> {
-    return this.#chords().chordPartReturn(request, outcome);
+  async chordPartReturn(request: CeleryMessage, outcome: Outcome): Promise<ChordReady | undefined> {
+    return (await this.#chords()).chordPartReturn(request, outcome);
   }
 
-  chordDone(request: CeleryMessage): Promise<void> {
-    return this.#chords().chordDone(request);
+  async chordDone(request: CeleryMessage): Promise<void> {
+    return (await this.#chords()).chordDone(request);
   }
 
   async close(): Promise<void> {
     const connections = [this.#client, this.#subscriber];
     this.#client = undefined;
     this.#subscriber = undefined;
-    await Promise.allSettled(connections.map((redis) => redis?.quit()));
+    await Promise.allSettled(connections.map(async (redis) => (await redis)?.quit()));
   }
 
   /** The command connection: no offline queue, so a Redis that is down fails each try at once. */
-  #redis(): Redis {
+  #redis(): Promise<Redis> {
     this.#client ??= this.#connect({ enableOfflineQueue: !this.#options.onStoreFailed });
     return this.#client;
   }
 
-  #chords(): ChordCounter {
-    return redisChordCounter(this.#redis(), { expiresSeconds: this.#config.RESULT_EXPIRES_SECONDS });
+  async #chords(): Promise<ChordCounter> {
+    return redisChordCounter(await this.#redis(), { expiresSeconds: this.#config.RESULT_EXPIRES_SECONDS });
   }
 
-  #subscribed(): Redis {
-    if (this.#subscriber) return this.#subscriber;
-    const subscriber = this.#connect({ enableOfflineQueue: true });
-    subscriber.on('message', (channel: string, message: string) => {
-      const meta = decodeResult(message);
-      for (const waiter of this.#waiters.get(channel) ?? []) if (meta) waiter(meta);
-    });
-    this.#subscriber = subscriber;
-    return subscriber;
+  #subscribed(): Promise<Redis> {
+    this.#subscriber ??= this.#connect({ enableOfflineQueue: true }).then((subscriber) =>
+      subscriber.on('message', (channel: string, message: string) => {
+        const meta = decodeResult(message);
+        for (const waiter of this.#waiters.get(channel) ?? []) if (meta) waiter(meta);
+      }),
+    );
+    return this.#subscriber;
   }
 
-  #connect({ enableOfflineQueue }: { enableOfflineQueue: boolean }): Redis {
+  async #connect({ enableOfflineQueue }: { enableOfflineQueue: boolean }): Promise<Redis> {
+    const { Redis } = await import('ioredis');
     const redis = new Redis(this.#config.RESULT_BACKEND_URL ?? '', {
       enableOfflineQueue,
       maxRetriesPerRequest: enableOfflineQueue ? 1 : 0,

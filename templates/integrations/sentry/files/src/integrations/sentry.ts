@@ -1,7 +1,7 @@
 // Task failures to Sentry: each failed run is captured once, tagged with the task, queue, task
 // id, SQS message id and retries; the failure that sends a task to the dead-letter queue is tagged dead_lettered.
-// It adds no trace headers to the worker's outgoing requests. Off while SENTRY_DSN is unset.
-import * as Sentry from '@sentry/node';
+// It adds no trace headers to the worker's outgoing requests. Off while SENTRY_DSN is unset, and
+// then @sentry/node is not even loaded.
 import { z } from 'zod';
 import type { IntegrationContext, WorkerHooks } from '../runtime/index.ts';
 
@@ -19,8 +19,9 @@ export const sentryEnv = {
 
 type SentryConfig = z.output<z.ZodObject<typeof sentryEnv>> & { APP_ENV: string };
 
-export function sentry(config: SentryConfig, { name }: IntegrationContext): WorkerHooks {
+export async function sentry(config: SentryConfig, { name }: IntegrationContext): Promise<WorkerHooks> {
   if (!config.SENTRY_DSN) return {};
+  const Sentry = await import('@sentry/node');
   Sentry.init({
     dsn: config.SENTRY_DSN,
     environment: config.SENTRY_ENVIRONMENT ?? config.APP_ENV,
