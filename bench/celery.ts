@@ -4,7 +4,10 @@
 // from the same local SQS. Each contender starts with its queue filled: start to ready is spawn →
 // the first message taken; throughput is the steady state's, as in throughput.ts: messages ÷ (a
 // tenth of them gone → queue empty: every message handled and deleted), so that the processes'
-// start and warm-up are not counted per message; RSS is the peak sum over its process tree.
+// start and warm-up are not counted per message; RSS is the peak sum over its process tree; CPU,
+// in cores over the same window, is the worker's process tree's (by thread kind too), the local
+// SQS's and the whole machine's: what a second process had left to use. One process with as many
+// tasks at once as the pool shows what a second process adds beyond its slots.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,7 +27,7 @@ import {
   steadyState,
   type ThreadKind,
   treeCpuSeconds,
-  treeRssMb,
+  treeRssPeak,
   treeThreadCpuSeconds,
 } from './stats.ts';
 import { benchBody, depth, type Scenario, scenario, sendAll } from './throughput.ts';
@@ -94,15 +97,20 @@ async function drain(
     machine: await machineBusySeconds(),
     driver: cpuOfThisProcess(),
   }));
-  let peakRssMb = 0;
+  let peakRssMb: (() => Promise<number>) | undefined;
   for (;;) {
     if (failed) throw failed;
-    const [visible, left] = await Promise.all([depth(sqs, [url], true), depth(sqs, [url])]);
+    // The driver's own CPU is the machine's too: after the first message taken, one request a look.
+    const [visible, left] = await Promise.all([
+      firstTaken === undefined ? depth(sqs, [url], true) : 0,
+      depth(sqs, [url]),
+    ]);
     if (firstTaken === undefined && visible < each.messages) firstTaken = performance.now();
     if (started) {
       if (!alive(started.pid)) throw new Error(`the worker under test exited before the queue was empty: ${user}`);
       await steady.saw(left);
-      peakRssMb = Math.max(peakRssMb, await treeRssMb(started.pid));
+      peakRssMb ??= treeRssPeak(started.pid);
+      await peakRssMb();
     }
     if (left === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -114,7 +122,7 @@ async function drain(
   return {
     startToReadyMs: round((firstTaken ?? emptied) - began, 0),
     perSecond,
-    peakRssMb: round(peakRssMb, 1),
+    peakRssMb: round((await peakRssMb?.()) ?? 0, 1),
     workerCores: cores.worker,
     workerThreadCores: {
       main: cores.main,
