@@ -25,9 +25,10 @@ const HPA_MAX_PERIOD_SECONDS = 1800;
 
 /**
  * One process's RSS under load, as bench/results.json's footprint measured it: with no integration
- * ("all off") and with every one ("all on"). test/deploy fails if the bench measures more.
+ * ("all off") and with every one switched on by its settings. test/deploy fails if the bench
+ * measures more.
  */
-export const MEASURED_LOAD_RSS_MB = { 'all off': 243, 'all on': 298.7 } as const;
+export const MEASURED_LOAD_RSS_MB = { 'all off': 243, 'all on, every setting given': 340 } as const;
 
 /** The worker's settings the pod sets, and that its other numbers follow. */
 export interface PodSettings {
@@ -78,7 +79,7 @@ function mebibytes(mb: number): string {
 
 function podView(spec: Pick<Spec, 'integrations'>, settings: PodSettings) {
   // The bench measured no integration and every one: a worker with any is sized as with every one.
-  const measured = spec.integrations.length > 0 ? 'all on' : 'all off';
+  const measured = spec.integrations.length > 0 ? 'all on, every setting given' : 'all off';
   const measuredRssMb = MEASURED_LOAD_RSS_MB[measured];
   const termination = terminationGracePeriodSeconds(settings.shutdownGraceSeconds);
   return {
@@ -89,7 +90,7 @@ function podView(spec: Pick<Spec, 'integrations'>, settings: PodSettings) {
     terminationGracePeriodSeconds: termination,
     scaleDownPeriodSeconds: Math.min(termination, HPA_MAX_PERIOD_SECONDS),
     queueLength: settings.concurrency * settings.processes,
-    measuredWith: measured === 'all on' ? 'with every integration' : 'with no integration',
+    measuredWith: measured === 'all off' ? 'with no integration' : 'with every integration switched on',
     measuredRssMb,
     memoryRequest: mebibytes(measuredRssMb * settings.processes),
     memoryLimit: mebibytes(2 * measuredRssMb * settings.processes),

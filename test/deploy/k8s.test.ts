@@ -183,7 +183,7 @@ describe('deploy/k8s/', () => {
   it('the resources are at least what the bench measured, and WORKER_PROCESSES=auto makes the CPU limit the process count', async () => {
     const bench = JSON.parse(await readFile(join(REPO, 'bench/results.json'), 'utf8'));
     for (const [set, rss] of Object.entries(MEASURED_LOAD_RSS_MB)) {
-      expect(rss, set).toBeGreaterThanOrEqual(bench.footprint[set].loadRssMb);
+      expect(rss, set).toBeGreaterThanOrEqual(bench.footprint.workers[set].loadRssMb);
     }
     for (const processes of [1, 2, 7]) {
       const files = await renderK8s(spec(), { ...defaultPodSettings(), processes });
